@@ -1,0 +1,31 @@
+"""A simulated Enovates ENO one EV charger, speaking Modbus TCP as the real one does.
+
+The device for tests, the development instance and benchmarks: no charger is needed to work on the integration.
+"""
+
+from .clock import Clock, ManualClock, MonotonicClock
+from .faults import FaultKind, FaultRule, Faults
+from .model import Car, CarScenario, Charger, EmsMode, Identity, LedColor, LockState, Mode3State, Port, PortFault
+from .server import Stats
+from .simulator import Simulator
+
+__all__ = [
+    "Car",
+    "CarScenario",
+    "Charger",
+    "Clock",
+    "EmsMode",
+    "FaultKind",
+    "FaultRule",
+    "Faults",
+    "Identity",
+    "LedColor",
+    "LockState",
+    "ManualClock",
+    "Mode3State",
+    "MonotonicClock",
+    "Port",
+    "PortFault",
+    "Simulator",
+    "Stats",
+]

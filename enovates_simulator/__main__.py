@@ -1,0 +1,94 @@
+"""Command line: serve a simulated ENO one until interrupted.
+
+python -m enovates_simulator --host 127.0.0.1 --port 5020 --ems full --dual-port --car cycle
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+
+from .model import CarScenario, Charger, EmsMode, Identity
+from .simulator import Simulator
+
+_LOGGER = logging.getLogger("enovates_simulator")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """Return the command line parser."""
+    parser = argparse.ArgumentParser(
+        prog="python -m enovates_simulator", description="Serve a simulated Enovates ENO one over Modbus TCP."
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
+    parser.add_argument("--port", type=int, default=5020, help="TCP port (default: %(default)s; 0 picks a free one)")
+    parser.add_argument(
+        "--ems",
+        choices=[mode.value for mode in EmsMode],
+        default=EmsMode.FULL.value,
+        help="EMS mode set by the installer (default: %(default)s)",
+    )
+    parser.add_argument("--dual-port", action="store_true", help="two charge ports: Modbus units 1 and 2")
+    parser.add_argument(
+        "--car",
+        choices=[scenario.value for scenario in CarScenario],
+        default=CarScenario.NONE.value,
+        help="what the car at each port does (default: %(default)s)",
+    )
+    parser.add_argument("--serial", default=Identity.serial_number, help="serial number (default: %(default)s)")
+    parser.add_argument("--verbose", action="store_true", help="log every Modbus frame")
+    return parser
+
+
+def build_simulator(args: argparse.Namespace) -> Simulator:
+    """Return the simulator the arguments describe."""
+    charger = Charger(
+        dual_port=args.dual_port,
+        ems_mode=EmsMode(args.ems),
+        identity=Identity(serial_number=args.serial),
+    )
+    for number in charger.ports:
+        charger.scenarios[number] = CarScenario(args.car)
+    charger.sync()
+    return Simulator(charger, host=args.host, port=args.port)
+
+
+async def serve(simulator: Simulator, stop: asyncio.Event) -> None:
+    """Serve until `stop` is set."""
+    async with simulator:
+        where = f"{simulator.host}:{simulator.port}" if simulator.listening else "nowhere (EMS mode off)"
+        charger = simulator.charger
+        _LOGGER.info(
+            "ENO one %s on %s: EMS %s, ports %s, car %s",
+            charger.identity.serial_number,
+            where,
+            charger.ems_mode,
+            list(charger.ports),
+            charger.scenarios.get(1, "none"),
+        )
+        await stop.wait()
+    _LOGGER.info("stopped")
+
+
+async def _main(args: argparse.Namespace) -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await serve(build_simulator(args), stop)
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Run the command line."""
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
+    if not args.verbose:
+        logging.getLogger("pymodbus").setLevel(logging.WARNING)
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(_main(args))
+
+
+if __name__ == "__main__":
+    main()

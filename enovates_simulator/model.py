@@ -1,0 +1,371 @@
+"""The charger and the cars plugged into it, as physics and IEC 61851 see them; no Modbus in here.
+
+Time comes from an injectable clock. The model catches up with the clock lazily (`sync`), in steps of at most
+one second, so energy integrates the same whether a test jumps an hour or the CLI runs in real time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+import enum
+import math
+
+from .clock import Clock, MonotonicClock
+
+# IEC 61851-1: a car may only draw current while the PWM offers at least 6 A.
+MIN_CHARGE_CURRENT_MA = 6000
+# The longest stretch of simulated time integrated as one step.
+MAX_STEP_S = 1.0
+# Phase voltages drift by this much around their nominal value, over this period.
+VOLTAGE_WOBBLE_V = 1.5
+VOLTAGE_WOBBLE_PERIOD_S = 60.0
+
+
+class EmsMode(enum.StrEnum):
+    """What the installer allowed an energy management system to do over Modbus."""
+
+    OFF = "off"
+    MONITORING = "monitoring"
+    FULL = "full"
+
+
+class Mode3State(enum.IntEnum):
+    """IEC 61851 control pilot states; x1 = no PWM offered, x2 = PWM offered."""
+
+    A1 = 0
+    A2 = 1
+    B1 = 2
+    B2 = 3
+    C1 = 4
+    C2 = 5
+    D1 = 6
+    D2 = 7
+    E = 8
+    F = 9
+
+
+class LockState(enum.IntEnum):
+    """The socket's cable lock."""
+
+    UNLOCKED = 0
+    LOCKED = 1
+    NO_LOCK_PRESENT = 2
+
+
+class LedColor(enum.IntEnum):
+    """The colour of the charger's status LED."""
+
+    OFF = 0
+    RED = 1
+    GREEN = 2
+    BLUE = 3
+    CYAN = 4
+    YELLOW = 5
+    PINK = 6
+    WHITE = 7
+    ORANGE = 8
+    PURPLE = 9
+
+
+class PortFault(enum.StrEnum):
+    """Control pilot faults: E (pilot shorted or charger down) and F (charger fault)."""
+
+    E = "E"
+    F = "F"
+
+
+class CarScenario(enum.StrEnum):
+    """What the car at a port does by itself, for the CLI and the development instance."""
+
+    NONE = "none"
+    PLUGGED = "plugged"
+    CHARGING = "charging"
+    CYCLE = "cycle"
+
+
+# The cycle scenario: (seconds, car state) repeating: away, plugged in and waiting, charging.
+CYCLE_SCRIPT: tuple[tuple[float, CarScenario], ...] = (
+    (20.0, CarScenario.NONE),
+    (10.0, CarScenario.PLUGGED),
+    (90.0, CarScenario.CHARGING),
+)
+
+# Control pilot voltages (positive peak) per state letter.
+_CP_POSITIVE_V = {"A": 12, "B": 9, "C": 6, "D": 3, "E": 0, "F": -12}
+
+
+@dataclass
+class Car:
+    """An electric vehicle as the charger sees it."""
+
+    phases: int = 3
+    max_current_a: float = 16.0
+    energy_wanted_wh: float = 40_000.0
+    ventilation: bool = False
+    wants_to_charge: bool = True
+    energy_received_wh: float = 0.0
+
+    @property
+    def requests_power(self) -> bool:
+        """Whether the car closes S2 to ask for power (full cars stop asking)."""
+        return self.wants_to_charge and self.energy_received_wh < self.energy_wanted_wh
+
+
+def pwm_duty_permille(current_ma: int) -> int:
+    """Return the PWM duty cycle (per mille) that offers `current_ma`, per IEC 61851-1 Annex A."""
+    amps = current_ma / 1000
+    percent = amps / 0.6 if amps <= 51 else amps / 2.5 + 64
+    return min(round(percent * 10), 970)
+
+
+@dataclass
+class Port:
+    """One charge port (connector): Modbus unit id 1 or 2."""
+
+    number: int
+    cable_max_a: int = 32
+    ems_limit_ma: int = -1
+    energy_wh: float = 0.0
+    car: Car | None = None
+    fault: PortFault | None = None
+    transaction_token: str = ""
+    sessions: int = 0
+
+    def plug_in(self, car: Car | None = None) -> Car:
+        """Connect a car; a new transaction (and its token) starts."""
+        self.car = car if car is not None else Car()
+        self.sessions += 1
+        # Shaped like the RFID tag UID that authorised the session (7 bytes, hex).
+        self.transaction_token = f"04{self.number:02X}{self.sessions:010X}"
+        return self.car
+
+    def unplug(self) -> None:
+        """Disconnect the car; the transaction ends."""
+        self.car = None
+        self.transaction_token = ""
+
+
+@dataclass(frozen=True)
+class Identity:
+    """What the diagnostics registers say about the charger."""
+
+    manufacturer: str = "Enovates NV"
+    vendor_id: str = "Enovates"
+    serial_number: str = "SIM0000000001"
+    model_id: str = "ENO one"
+    firmware_version: str = "2.13.4"
+    api_version: tuple[int, int] = (1, 2)
+
+
+@dataclass(frozen=True)
+class PortReading:
+    """Everything a port reports at one instant, in the units of the registers."""
+
+    mode3_state: Mode3State
+    pwm_current_ma: int
+    pwm_permille: int
+    pp_a: int
+    cp_positive_v: int
+    cp_negative_v: int
+    current_offered_ma: int
+    currents_ma: tuple[int, int, int]
+    voltages_v: tuple[int, int, int]
+    powers_w: tuple[int, int, int]
+    installation_currents_ma: tuple[int, int, int]
+    energy_wh: int
+    contactor_closed: bool
+    lock_state: LockState
+    led_color: LedColor
+
+
+@dataclass
+class Charger:
+    """An ENO one: one or two ports sharing one installation."""
+
+    clock: Clock = field(default_factory=MonotonicClock)
+    dual_port: bool = False
+    ems_mode: EmsMode = EmsMode.FULL
+    phases: int = 3
+    max_amp_per_phase: int = 32
+    ocpp_connected: bool = True
+    load_shedding_present: bool = False
+    has_lock: bool = True
+    nominal_voltages_v: tuple[float, float, float] = (230.0, 231.0, 229.0)
+    house_load_ma: tuple[int, int, int] = (4200, 2100, 3300)
+    identity: Identity = field(default_factory=Identity)
+    scenarios: dict[int, CarScenario] = field(default_factory=dict)
+    ports: dict[int, Port] = field(init=False)
+    _time: float = field(init=False)
+    _epoch: float = field(init=False)
+
+    def __post_init__(self) -> None:
+        """Create the ports and start the clock of the model."""
+        self.ports = {n: Port(n) for n in ((1, 2) if self.dual_port else (1,))}
+        self._epoch = self._time = self.clock.now()
+        for number in self.ports:
+            self._apply_scenario(number)
+
+    def port(self, number: int) -> Port:
+        """Return port 1 or 2."""
+        return self.ports[number]
+
+    # --- time -------------------------------------------------------------------------------------------------
+
+    def sync(self) -> None:
+        """Catch up with the clock: integrate energy and run the car scenarios."""
+        target = self.clock.now()
+        while self._time < target:
+            step = min(target - self._time, MAX_STEP_S, self._time_to_next_scenario_change())
+            for port in self.ports.values():
+                self._integrate(port, step)
+            self._time += step
+            for number in self.ports:
+                self._apply_scenario(number)
+
+    def _integrate(self, port: Port, seconds: float) -> None:
+        reading = self.read_port(port.number)
+        energy = sum(reading.powers_w) * seconds / 3600
+        port.energy_wh += energy
+        if port.car is not None:
+            port.car.energy_received_wh += energy
+
+    def _elapsed(self) -> float:
+        return self._time - self._epoch
+
+    def _time_to_next_scenario_change(self) -> float:
+        if CarScenario.CYCLE not in self.scenarios.values():
+            return math.inf
+        period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
+        position = self._elapsed() % period
+        boundary = 0.0
+        for seconds, _ in CYCLE_SCRIPT:
+            boundary += seconds
+            if position < boundary:
+                return boundary - position
+        return period - position  # pragma: no cover - position < period always hits a boundary above
+
+    def _scenario_now(self, number: int) -> CarScenario | None:
+        scenario = self.scenarios.get(number)
+        if scenario is not CarScenario.CYCLE:
+            return scenario
+        period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
+        position = self._elapsed() % period
+        for seconds, state in CYCLE_SCRIPT:
+            if position < seconds:
+                return state
+            position -= seconds
+        return CYCLE_SCRIPT[-1][1]  # pragma: no cover - float rounding at the very end of a period
+
+    def _apply_scenario(self, number: int) -> None:
+        scenario = self._scenario_now(number)
+        if scenario is None:
+            return
+        port = self.ports[number]
+        if scenario is CarScenario.NONE:
+            if port.car is not None:
+                port.unplug()
+            return
+        car = port.car if port.car is not None else port.plug_in()
+        car.wants_to_charge = scenario is CarScenario.CHARGING
+        if car.wants_to_charge and not car.requests_power:
+            car.energy_received_wh = 0.0  # a scenario car never fills up: the loop goes on
+
+    # --- what the port reports ---------------------------------------------------------------------------------
+
+    def current_offered_ma(self, port: Port) -> int:
+        """Return the current the charger offers: the smallest of its own, the cable's and the EMS limit."""
+        limits = [self.max_amp_per_phase * 1000]
+        if port.car is not None:
+            limits.append(port.cable_max_a * 1000)
+        if port.ems_limit_ma >= 0:
+            limits.append(port.ems_limit_ma)
+        return min(limits)
+
+    def _mode3_state(self, port: Port, offering: bool) -> Mode3State:
+        if port.fault is not None:
+            return Mode3State[port.fault.value]
+        if port.car is None:
+            return Mode3State.A1
+        if not port.car.requests_power:
+            return Mode3State.B2 if offering else Mode3State.B1
+        if not offering:
+            # IEC 61851: with the PWM gone, the car opens S2 again and waits.
+            return Mode3State.B1
+        return Mode3State.D2 if port.car.ventilation else Mode3State.C2
+
+    def _voltages(self) -> tuple[int, int, int]:
+        wobble = VOLTAGE_WOBBLE_V * math.sin(2 * math.pi * self._elapsed() / VOLTAGE_WOBBLE_PERIOD_S)
+        v1, v2, v3 = (round(nominal + wobble) for nominal in self.nominal_voltages_v)
+        return v1, v2, v3
+
+    def read_port(self, number: int) -> PortReading:
+        """Return what port `number` reports now (call `sync` first to catch up with the clock)."""
+        port = self.ports[number]
+        offered = self.current_offered_ma(port)
+        offering = port.car is not None and port.fault is None and offered >= MIN_CHARGE_CURRENT_MA
+        state = self._mode3_state(port, offering)
+        charging = state in (Mode3State.C2, Mode3State.D2)
+        letter = state.name[0]
+        pwm_on = state.name.endswith("2")
+        cp_positive = _CP_POSITIVE_V[letter]
+
+        currents = [0, 0, 0]
+        if charging and port.car is not None:
+            draw = min(offered, round(port.car.max_current_a * 1000))
+            for phase in range(min(port.car.phases, self.phases)):
+                currents[phase] = draw
+        voltages = self._voltages()
+        powers = [round(v * i / 1000) for v, i in zip(voltages, currents, strict=True)]
+        installation = [0, 0, 0]
+        if self.load_shedding_present:
+            installation = [house + i for house, i in zip(self.house_load_ma, currents, strict=True)]
+
+        if port.fault is not None:
+            led = LedColor.RED
+        elif charging:
+            led = LedColor.BLUE
+        elif port.car is not None:
+            led = LedColor.CYAN if offering else LedColor.YELLOW
+        else:
+            led = LedColor.GREEN
+
+        if not self.has_lock:
+            lock = LockState.NO_LOCK_PRESENT
+        else:
+            lock = LockState.LOCKED if port.car is not None else LockState.UNLOCKED
+
+        return PortReading(
+            mode3_state=state,
+            pwm_current_ma=offered if pwm_on else 0,
+            pwm_permille=pwm_duty_permille(offered) if pwm_on else 0,
+            pp_a=port.cable_max_a if port.car is not None else 0,
+            cp_positive_v=cp_positive,
+            # With PWM the pilot swings to -12 V; without it the pilot is DC and both peaks are equal.
+            cp_negative_v=-12 if pwm_on else cp_positive,
+            current_offered_ma=offered,
+            currents_ma=(currents[0], currents[1], currents[2]),
+            voltages_v=voltages,
+            powers_w=(powers[0], powers[1], powers[2]),
+            installation_currents_ma=(
+                installation[0],
+                installation[1],
+                installation[2],
+            ),
+            energy_wh=math.floor(port.energy_wh),
+            contactor_closed=charging,
+            lock_state=lock,
+            led_color=led,
+        )
+
+    # --- control ---------------------------------------------------------------------------------------------
+
+    def ems_limit_in_range(self, limit_ma: int) -> bool:
+        """Whether the charger accepts this EMS limit: -1 (no limit) or 0 up to its own maximum."""
+        return limit_ma == -1 or 0 <= limit_ma <= self.max_amp_per_phase * 1000
+
+    def set_ems_limit(self, number: int, limit_ma: int) -> None:
+        """Apply an EMS limit to a port, after catching up with the clock so energy so far uses the old one."""
+        if not self.ems_limit_in_range(limit_ma):
+            raise ValueError(f"EMS limit {limit_ma} mA is out of range")
+        self.sync()
+        self.ports[number].ems_limit_ma = limit_ma

@@ -1,0 +1,175 @@
+"""The Modbus TCP face of the simulated charger: unit ids to ports, EMS mode rules, faults, traffic counts."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from contextlib import suppress
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, cast
+
+from pymodbus.constants import ExcCodes
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.pdu import ExceptionResponse
+from pymodbus.server import ModbusTcpServer
+from pymodbus.server.requesthandler import ServerRequestHandler
+
+from .faults import FaultKind, Faults
+from .model import EmsMode
+from .registers import EMS_LIMIT, TRANSACTION_TOKEN, decode_int16, is_mapped, maps_touched, read_registers
+
+if TYPE_CHECKING:
+    from .model import Charger
+
+READ_HOLDING_REGISTERS = 3
+WRITE_SINGLE_REGISTER = 6
+WRITE_MULTIPLE_REGISTERS = 16
+
+
+@dataclass
+class Stats:
+    """What the charger has been asked, for tests and benchmarks that count the integration's load."""
+
+    requests: int = 0
+    requests_by_map: Counter[tuple[int, str]] = field(default_factory=Counter)
+    bytes_received: int = 0
+    bytes_sent: int = 0
+    connections_opened: int = 0
+    writes: list[tuple[int, int]] = field(default_factory=list)
+
+    def reset(self) -> None:
+        """Start counting afresh."""
+        self.requests = self.bytes_received = self.bytes_sent = self.connections_opened = 0
+        self.requests_by_map.clear()
+        self.writes.clear()
+
+
+class ChargerContext(ModbusServerContext):
+    """The server's datastore: reads and writes go to the charger model, under the ENO one's rules."""
+
+    def __init__(self, charger: Charger, faults: Faults, stats: Stats) -> None:
+        """Serve `charger`; overrides come from `faults`, written values are recorded in `stats`."""
+        # The parent's constructor builds pymodbus' own simulator; this datastore is the charger model instead.
+        self.simdevices = []
+        self._charger = charger
+        self._faults = faults
+        self._stats = stats
+        self._echo: dict[int, int] = {}
+
+    def device_ids(self) -> list[int]:
+        """Return the unit ids the charger answers: one per port."""
+        return list(self._charger.ports)
+
+    async def async_getValues(  # noqa: N802 - pymodbus' name
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        """Answer a read of `count` holding registers from `address` on unit `device_id`."""
+        if device_id not in self._charger.ports:
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        if func_code == WRITE_SINGLE_REGISTER:
+            # The reply to a single-register write echoes the request, whatever the charger did with it.
+            return [self._echo.pop(device_id)]
+        if func_code != READ_HOLDING_REGISTERS:
+            return ExcCodes.ILLEGAL_FUNCTION
+        if not is_mapped(address, count):
+            return ExcCodes.ILLEGAL_ADDRESS
+        if self._charger.ems_mode is not EmsMode.FULL and TRANSACTION_TOKEN.overlaps(address, count):
+            return ExcCodes.ILLEGAL_ADDRESS
+        values = read_registers(self._charger, device_id, address, count)
+        return self._faults.apply_overrides(device_id, address, values)
+
+    async def async_setValues(  # noqa: N802 - pymodbus' name
+        self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
+        """Apply a write: only the EMS limit is writable, and only Full Control applies it."""
+        if device_id not in self._charger.ports:
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        if func_code not in (WRITE_SINGLE_REGISTER, WRITE_MULTIPLE_REGISTERS):
+            return ExcCodes.ILLEGAL_FUNCTION
+        if address != EMS_LIMIT.address or len(values) != 1:
+            return ExcCodes.ILLEGAL_ADDRESS
+        limit = decode_int16(int(values[0]))
+        if self._charger.ems_mode is EmsMode.FULL:
+            if not self._charger.ems_limit_in_range(limit):
+                return ExcCodes.ILLEGAL_VALUE
+            self._charger.set_ems_limit(device_id, limit)
+        # In Monitoring Only the charger accepts the write and ignores it.
+        self._stats.writes.append((device_id, limit))
+        self._echo[device_id] = int(values[0])
+        return None
+
+
+class FaultInjectingHandler(ServerRequestHandler):
+    """One client connection; consults the fault rules before answering each request."""
+
+    server: ChargerServer
+
+    async def handle_request(self) -> None:
+        """Answer the last request, or stall, drop or refuse it as a fault rule says."""
+        pdu = self.last_pdu
+        if pdu is None:  # pragma: no cover - pymodbus only schedules this with a request in hand
+            return
+        address = int(getattr(pdu, "address", 0))
+        count = int(getattr(pdu, "count", 1))
+        stats = self.server.stats
+        stats.requests += 1
+        for touched in maps_touched(address, count):
+            stats.requests_by_map[pdu.dev_id, touched.name] += 1
+        rule = self.server.faults.take(pdu.dev_id, address, count)
+        if rule is None:
+            await super().handle_request()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+            return
+        if rule.kind is FaultKind.STALL:
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.server.stopping.wait(), rule.stall_seconds)
+            return
+        if rule.kind is FaultKind.DROP:
+            self.close()
+            return
+        response = ExceptionResponse(pdu.function_code, rule.exception_code)
+        response.transaction_id = pdu.transaction_id
+        response.dev_id = pdu.dev_id
+        self.server_send(response, self.last_addr)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+
+
+class ChargerServer(ModbusTcpServer):
+    """A Modbus TCP server answering as the charger model; one instance per power-on."""
+
+    def __init__(self, charger: Charger, faults: Faults, stats: Stats, *, host: str, port: int) -> None:
+        """Serve `charger` on host:port (port 0: any free port)."""
+        self.faults = faults
+        self.stats = stats
+        self.stopping = asyncio.Event()
+        super().__init__(
+            ChargerContext(charger, faults, stats),
+            address=(host, port),
+            trace_packet=self._count_bytes,
+        )
+
+    def _count_bytes(self, sending: bool, data: bytes) -> bytes:
+        if sending:
+            self.stats.bytes_sent += len(data)
+        else:
+            self.stats.bytes_received += len(data)
+        return data
+
+    def callback_new_connection(self) -> FaultInjectingHandler:
+        """Create the handler for a new client connection."""
+        self.stats.connections_opened += 1
+        return FaultInjectingHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+
+    @property
+    def bound_port(self) -> int:
+        """Return the TCP port the server listens on."""
+        server = cast("asyncio.Server", self.transport)
+        return int(server.sockets[0].getsockname()[1])
+
+    @property
+    def connection_count(self) -> int:
+        """Return the number of clients connected now."""
+        return len(self.active_connections)
+
+    async def shutdown(self) -> None:
+        """Stop listening, close every connection and release stalled requests."""
+        self.stopping.set()
+        await super().shutdown()  # type: ignore[no-untyped-call]  # unannotated in pymodbus

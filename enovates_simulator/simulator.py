@@ -1,0 +1,106 @@
+"""The simulated charger as a whole: model, faults and the Modbus server, powered on and off like the real one."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import TYPE_CHECKING, Self
+
+from .faults import Faults
+from .model import Charger, EmsMode
+from .server import ChargerServer, Stats
+
+if TYPE_CHECKING:
+    from types import TracebackType
+
+
+class Simulator:
+    """An ENO one on host:port.
+
+    With EMS mode Off, or while powered off or rebooting, nothing listens: connections are refused.
+    """
+
+    def __init__(self, charger: Charger | None = None, *, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Simulate `charger` (a single-port ENO one in Full Control by default); port 0 picks a free port."""
+        self.charger = charger if charger is not None else Charger()
+        self.faults = Faults()
+        self.stats = Stats()
+        self.host = host
+        self._port = port
+        self._server: ChargerServer | None = None
+        self._powered = False
+        self._boot: asyncio.Task[None] | None = None
+
+    @property
+    def port(self) -> int:
+        """Return the TCP port (known once the server has listened)."""
+        if self._port == 0:
+            raise RuntimeError("the simulator has not listened yet")
+        return self._port
+
+    @property
+    def listening(self) -> bool:
+        """Whether the Modbus server accepts connections now."""
+        return self._server is not None
+
+    @property
+    def connection_count(self) -> int:
+        """Return how many clients are connected now."""
+        return 0 if self._server is None else self._server.connection_count
+
+    async def start(self) -> Self:
+        """Power the charger on: it listens unless its EMS mode is Off."""
+        self._powered = True
+        await self._sync_listening()
+        return self
+
+    async def stop(self) -> None:
+        """Power the charger off for good: close every connection and stop any pending boot."""
+        self._powered = False
+        if self._boot is not None:
+            self._boot.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._boot
+            self._boot = None
+        await self._sync_listening()
+
+    async def reboot(self, seconds: float) -> None:
+        """Drop every connection and refuse new ones for `seconds`, then answer again (as after a power cut)."""
+        await self.stop()
+        self._boot = asyncio.create_task(self._boot_after(seconds), name="enovates simulator boot")
+
+    async def _boot_after(self, seconds: float) -> None:
+        await asyncio.sleep(seconds)
+        self._boot = None
+        await self.start()
+
+    async def wait_booted(self) -> None:
+        """Wait for a pending reboot to finish."""
+        if self._boot is not None:
+            await asyncio.shield(self._boot)
+
+    async def set_ems_mode(self, mode: EmsMode) -> None:
+        """Change what the installer allows: Off closes the Modbus server, the others open it."""
+        self.charger.ems_mode = mode
+        await self._sync_listening()
+
+    async def _sync_listening(self) -> None:
+        should_listen = self._powered and self.charger.ems_mode is not EmsMode.OFF
+        if should_listen and self._server is None:
+            server = ChargerServer(self.charger, self.faults, self.stats, host=self.host, port=self._port)
+            await server.serve_forever(background=True)
+            self._server = server
+            self._port = server.bound_port
+        elif not should_listen and self._server is not None:
+            server, self._server = self._server, None
+            await server.shutdown()
+
+    async def __aenter__(self) -> Self:
+        """Start on entering the context."""
+        return await self.start()
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, traceback: TracebackType | None
+    ) -> None:
+        """Stop on leaving the context."""
+        await self.stop()
