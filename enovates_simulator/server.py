@@ -109,8 +109,9 @@ class FaultInjectingHandler(ServerRequestHandler):
         pdu = self.last_pdu
         if pdu is None:  # pragma: no cover - pymodbus only schedules this with a request in hand
             return
-        address = int(getattr(pdu, "address", 0))
-        count = int(getattr(pdu, "count", 1))
+        address = pdu.address
+        # A single-register write carries its value in `registers` and no count.
+        count = pdu.count or len(pdu.registers) or 1
         stats = self.server.stats
         stats.requests += 1
         for touched in maps_touched(address, count):
@@ -167,7 +168,8 @@ class ChargerServer(ModbusTcpServer):
     @property
     def connection_count(self) -> int:
         """Return the number of clients connected now."""
-        return len(self.active_connections)
+        # pymodbus keeps a handler it closed itself in this table: count the open ones.
+        return sum(1 for handler in self.active_connections.values() if handler.is_active())
 
     async def shutdown(self) -> None:
         """Stop listening, close every connection and release stalled requests."""

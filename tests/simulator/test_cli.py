@@ -1,0 +1,101 @@
+"""The command line: python -m enovates_simulator."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import threading
+
+from enovates_modbus import EnoOneClient
+import pytest
+
+from enovates_simulator import CarScenario, EmsMode
+from enovates_simulator.__main__ import build_parser, build_simulator, main, serve
+
+
+def test_defaults() -> None:
+    args = build_parser().parse_args([])
+    simulator = build_simulator(args)
+    assert (simulator.host, args.port) == ("127.0.0.1", 5020)
+    assert simulator.charger.ems_mode is EmsMode.FULL
+    assert list(simulator.charger.ports) == [1]
+    assert simulator.charger.scenarios == {1: CarScenario.NONE}
+
+
+def test_options() -> None:
+    args = build_parser().parse_args(
+        ["--port", "0", "--ems", "monitoring", "--dual-port", "--car", "cycle", "--serial", "ABC123"]
+    )
+    simulator = build_simulator(args)
+    charger = simulator.charger
+    assert charger.ems_mode is EmsMode.MONITORING
+    assert charger.scenarios == {1: CarScenario.CYCLE, 2: CarScenario.CYCLE}
+    assert charger.identity.serial_number == "ABC123"
+
+
+def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--ems", "sometimes"])
+    assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("ems", ["full", "off"])
+async def test_serve_until_stopped(socket_enabled: None, ems: str, caplog: pytest.LogCaptureFixture) -> None:
+    simulator = build_simulator(build_parser().parse_args(["--port", "0", "--ems", ems, "--car", "charging"]))
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(simulator, stop))
+    while "ENO one" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
+        await asyncio.sleep(0.01)
+    if ems == "full":
+        client = EnoOneClient("127.0.0.1", simulator.port, mb_retries=0, mb_timeout=1)
+        assert await client.get_current_offered() == 32000
+        client.client.close()
+    else:
+        assert "nowhere (EMS mode off)" in caplog.text
+    stop.set()
+    await task
+    assert not simulator.listening
+    assert "stopped" in caplog.text
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _interrupt_when_listening(port: int, done: threading.Event) -> None:
+    while not done.is_set():
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=0.2).close()
+        except OSError:
+            done.wait(0.05)
+            continue
+        os.kill(os.getpid(), signal.SIGINT)
+        return
+
+
+@pytest.mark.parametrize("verbose", [True, False])
+def test_main_serves_until_interrupted(socket_enabled: None, verbose: bool) -> None:
+    pymodbus_logger = logging.getLogger("pymodbus")
+    level = pymodbus_logger.level
+    port = _free_port()
+    done = threading.Event()
+    interrupter = threading.Thread(target=_interrupt_when_listening, args=(port, done))
+    interrupter.start()
+    try:
+        main(["--port", str(port), *(["--verbose"] if verbose else [])])
+    finally:
+        done.set()
+        interrupter.join()
+        quiet = pymodbus_logger.level
+        pymodbus_logger.setLevel(level)
+    # without --verbose pymodbus' frame dumps are silenced
+    assert (quiet == logging.WARNING) is not verbose
+    # the port was released: something else can listen on it now
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        probe.bind(("127.0.0.1", port))

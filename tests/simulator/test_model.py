@@ -1,0 +1,267 @@
+"""The charger model: IEC 61851 states, currents, energy and scenarios, without Modbus."""
+
+from __future__ import annotations
+
+import pytest
+
+from enovates_simulator import (
+    Car,
+    CarScenario,
+    Charger,
+    LedColor,
+    LockState,
+    ManualClock,
+    Mode3State,
+    MonotonicClock,
+    PortFault,
+)
+from enovates_simulator.model import CYCLE_SCRIPT, pwm_duty_permille
+
+
+def test_manual_clock_only_moves_forward() -> None:
+    clock = ManualClock(10.0)
+    clock.advance(2.5)
+    assert clock.now() == 12.5
+    with pytest.raises(ValueError, match="forward"):
+        clock.advance(-1)
+
+
+def test_monotonic_clock_moves() -> None:
+    clock = MonotonicClock()
+    first = clock.now()
+    assert clock.now() >= first
+
+
+def test_idle_port_offers_its_maximum_and_shows_available(charger: Charger) -> None:
+    reading = charger.read_port(1)
+    assert reading.mode3_state is Mode3State.A1
+    assert reading.current_offered_ma == 32000
+    assert reading.currents_ma == (0, 0, 0)
+    assert reading.powers_w == (0, 0, 0)
+    assert (reading.cp_positive_v, reading.cp_negative_v) == (12, 12)
+    assert (reading.pwm_current_ma, reading.pwm_permille, reading.pp_a) == (0, 0, 0)
+    assert reading.lock_state is LockState.UNLOCKED
+    assert reading.led_color is LedColor.GREEN
+    assert not reading.contactor_closed
+
+
+def test_charging_car_draws_the_smallest_of_car_cable_and_limit(charger: Charger) -> None:
+    port = charger.port(1)
+    port.cable_max_a = 20
+    port.plug_in(Car(max_current_a=16))
+    reading = charger.read_port(1)
+    assert reading.mode3_state is Mode3State.C2
+    assert reading.current_offered_ma == 20000
+    assert reading.currents_ma == (16000, 16000, 16000)
+    assert reading.contactor_closed
+    assert reading.lock_state is LockState.LOCKED
+    assert reading.led_color is LedColor.BLUE
+    assert (reading.cp_positive_v, reading.cp_negative_v) == (6, -12)
+    assert reading.pp_a == 20
+    assert reading.pwm_current_ma == 20000
+    assert reading.pwm_permille == 333
+
+    charger.set_ems_limit(1, 10000)
+    reading = charger.read_port(1)
+    assert reading.current_offered_ma == 10000
+    assert reading.currents_ma == (10000, 10000, 10000)
+    # power = V x I per phase, with the phase voltages the model reports
+    assert reading.powers_w == tuple(round(v * 10) for v in reading.voltages_v)
+
+
+def test_limit_below_six_amps_pauses_charging(charger: Charger) -> None:
+    charger.port(1).plug_in()
+    charger.set_ems_limit(1, 5999)
+    reading = charger.read_port(1)
+    assert reading.mode3_state is Mode3State.B1
+    assert reading.current_offered_ma == 5999
+    assert reading.currents_ma == (0, 0, 0)
+    assert not reading.contactor_closed
+    assert reading.led_color is LedColor.YELLOW
+    assert (reading.cp_positive_v, reading.cp_negative_v) == (9, 9)
+    assert (reading.pwm_current_ma, reading.pwm_permille) == (0, 0)
+
+    charger.set_ems_limit(1, -1)
+    assert charger.read_port(1).mode3_state is Mode3State.C2
+
+
+def test_ems_limit_range(charger: Charger) -> None:
+    assert charger.ems_limit_in_range(-1)
+    assert charger.ems_limit_in_range(0)
+    assert charger.ems_limit_in_range(32000)
+    assert not charger.ems_limit_in_range(32001)
+    assert not charger.ems_limit_in_range(-2)
+    with pytest.raises(ValueError, match="out of range"):
+        charger.set_ems_limit(1, 40000)
+    assert charger.port(1).ems_limit_ma == -1
+
+
+def test_energy_integrates_power_over_time(charger: Charger, clock: ManualClock) -> None:
+    charger.port(1).plug_in(Car(max_current_a=16, energy_wanted_wh=100_000))
+    power = sum(charger.read_port(1).powers_w)
+    clock.advance(3600)
+    charger.sync()
+    reading = charger.read_port(1)
+    # the phase voltages wobble by a volt or so around 230 V: the hour's energy stays within 1% of P x 1 h
+    assert reading.energy_wh == pytest.approx(power, rel=0.01)
+    assert charger.port(1).car is not None
+    assert charger.port(1).car.energy_received_wh == pytest.approx(charger.port(1).energy_wh)
+
+
+def test_energy_does_not_grow_without_a_car(charger: Charger, clock: ManualClock) -> None:
+    clock.advance(600)
+    charger.sync()
+    assert charger.read_port(1).energy_wh == 0
+
+
+def test_full_car_stops_asking_for_power(charger: Charger, clock: ManualClock) -> None:
+    car = charger.port(1).plug_in(Car(energy_wanted_wh=100))
+    clock.advance(120)
+    charger.sync()
+    reading = charger.read_port(1)
+    assert not car.requests_power
+    assert reading.mode3_state is Mode3State.B2
+    assert reading.led_color is LedColor.CYAN
+    assert reading.currents_ma == (0, 0, 0)
+    # steps of at most a second: the car stops within a second's worth of energy of what it wanted
+    assert 100 <= car.energy_received_wh < 100 + 11.1 * 1000 / 3600
+
+
+def test_car_not_wanting_power_under_a_pause_is_b1(charger: Charger) -> None:
+    charger.port(1).plug_in(Car(wants_to_charge=False))
+    assert charger.read_port(1).mode3_state is Mode3State.B2
+    charger.set_ems_limit(1, 0)
+    assert charger.read_port(1).mode3_state is Mode3State.B1
+
+
+def test_ventilation_car_charges_in_state_d(charger: Charger) -> None:
+    charger.port(1).plug_in(Car(ventilation=True))
+    reading = charger.read_port(1)
+    assert reading.mode3_state is Mode3State.D2
+    assert reading.cp_positive_v == 3
+    assert reading.contactor_closed
+
+
+def test_single_phase_car_draws_on_l1_only(charger: Charger) -> None:
+    charger.port(1).plug_in(Car(phases=1, max_current_a=32))
+    reading = charger.read_port(1)
+    assert reading.currents_ma == (32000, 0, 0)
+    assert reading.powers_w[1:] == (0, 0)
+
+
+@pytest.mark.parametrize(("fault", "state", "cp"), [(PortFault.E, Mode3State.E, 0), (PortFault.F, Mode3State.F, -12)])
+def test_pilot_faults(charger: Charger, fault: PortFault, state: Mode3State, cp: int) -> None:
+    port = charger.port(1)
+    port.plug_in()
+    port.fault = fault
+    reading = charger.read_port(1)
+    assert reading.mode3_state is state
+    assert (reading.cp_positive_v, reading.cp_negative_v) == (cp, cp)
+    assert reading.led_color is LedColor.RED
+    assert reading.currents_ma == (0, 0, 0)
+
+
+def test_charger_without_lock(clock: ManualClock) -> None:
+    charger = Charger(clock=clock, has_lock=False)
+    charger.port(1).plug_in()
+    assert charger.read_port(1).lock_state is LockState.NO_LOCK_PRESENT
+
+
+def test_installation_currents_need_a_load_shedding_device(clock: ManualClock) -> None:
+    charger = Charger(clock=clock)
+    charger.port(1).plug_in(Car(max_current_a=10))
+    assert charger.read_port(1).installation_currents_ma == (0, 0, 0)
+    charger.load_shedding_present = True
+    assert charger.read_port(1).installation_currents_ma == (14200, 12100, 13300)
+
+
+def test_voltages_wobble_around_nominal(charger: Charger, clock: ManualClock) -> None:
+    seen = set()
+    for _ in range(60):
+        clock.advance(1)
+        charger.sync()
+        seen.add(charger.read_port(1).voltages_v)
+    assert len(seen) > 1
+    for v1, v2, v3 in seen:
+        assert abs(v1 - 230) <= 2
+        assert abs(v2 - 231) <= 2
+        assert abs(v3 - 229) <= 2
+
+
+def test_plug_in_starts_a_transaction_and_unplug_ends_it(charger: Charger) -> None:
+    port = charger.port(1)
+    port.plug_in()
+    first = port.transaction_token
+    assert first
+    port.unplug()
+    assert port.transaction_token == ""
+    port.plug_in()
+    assert port.transaction_token not in ("", first)
+
+
+@pytest.mark.parametrize(
+    ("current_ma", "permille"),
+    [(6000, 100), (16000, 267), (32000, 533), (51000, 850), (63000, 892), (80000, 960), (90000, 970)],
+)
+def test_pwm_duty_follows_iec_61851(current_ma: int, permille: int) -> None:
+    assert pwm_duty_permille(current_ma) == permille
+
+
+def test_dual_port_charger_has_two_independent_ports(clock: ManualClock) -> None:
+    charger = Charger(clock=clock, dual_port=True)
+    assert list(charger.ports) == [1, 2]
+    charger.port(2).plug_in()
+    assert charger.read_port(1).mode3_state is Mode3State.A1
+    assert charger.read_port(2).mode3_state is Mode3State.C2
+
+
+@pytest.mark.parametrize(
+    ("scenario", "state"),
+    [(CarScenario.NONE, Mode3State.A1), (CarScenario.PLUGGED, Mode3State.B2), (CarScenario.CHARGING, Mode3State.C2)],
+)
+def test_steady_scenarios(clock: ManualClock, scenario: CarScenario, state: Mode3State) -> None:
+    charger = Charger(clock=clock, scenarios={1: scenario})
+    assert charger.read_port(1).mode3_state is state
+    clock.advance(24 * 3600)
+    charger.sync()
+    assert charger.read_port(1).mode3_state is state
+
+
+def test_scenario_none_unplugs_a_car(clock: ManualClock) -> None:
+    charger = Charger(clock=clock)
+    charger.port(1).plug_in()
+    charger.scenarios[1] = CarScenario.NONE
+    clock.advance(1)
+    charger.sync()
+    assert charger.port(1).car is None
+
+
+def test_charging_scenario_car_never_fills_up(clock: ManualClock) -> None:
+    charger = Charger(clock=clock, scenarios={1: CarScenario.CHARGING})
+    car = charger.port(1).car
+    assert car is not None
+    car.energy_received_wh = car.energy_wanted_wh
+    clock.advance(1)
+    charger.sync()
+    assert charger.read_port(1).mode3_state is Mode3State.C2
+
+
+def test_cycle_scenario_plugs_waits_charges_and_leaves(clock: ManualClock) -> None:
+    charger = Charger(clock=clock, scenarios={1: CarScenario.CYCLE})
+    expected = {
+        CarScenario.NONE: Mode3State.A1,
+        CarScenario.PLUGGED: Mode3State.B2,
+        CarScenario.CHARGING: Mode3State.C2,
+    }
+    period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
+    for _ in range(2):
+        for seconds, scenario in CYCLE_SCRIPT:
+            assert charger.read_port(1).mode3_state is expected[scenario]
+            clock.advance(seconds)
+            charger.sync()
+    charging_s = sum(seconds for seconds, s in CYCLE_SCRIPT if s is CarScenario.CHARGING)
+    energy_per_cycle = charger.port(1).energy_wh / 2
+    # each cycle charges the default car (3 x 16 A) at ~230 V for the charging part of the script
+    assert energy_per_cycle == pytest.approx(3 * 16 * 230 * charging_s / 3600, rel=0.01)
+    assert charger.port(1).sessions == 2
+    assert clock.now() == 2 * period
