@@ -15,7 +15,8 @@ venv_dir() {
 
 # A fingerprint of everything that decides an environment's content: when it changes, setup runs again.
 env_fingerprint() {
-    cat "$ROOT/scripts/setup" "$ROOT/scripts/lib.sh" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1
+    cat "$ROOT/scripts/setup" "$ROOT/scripts/lib.sh" "$ROOT/scripts/ha_requirements.py" \
+        "$ROOT/config/configuration.yaml" "$ROOT"/requirements/*.txt | sha256sum | cut -d' ' -f1
 }
 
 env_is_current() {
