@@ -1,0 +1,76 @@
+"""The Enovates integration: Enovates EV chargers over Modbus TCP."""
+
+from __future__ import annotations
+
+from homeassistant.const import CONF_HOST, CONF_PORT, Platform
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ConfigEntryError
+from homeassistant.helpers import device_registry as dr
+
+from .charger import EnovatesCharger
+from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from .coordinator import (
+    EnovatesConfigEntry,
+    EnovatesDeviceCoordinator,
+    EnovatesMode3Coordinator,
+    EnovatesRealtimeCoordinator,
+    EnovatesRuntimeData,
+    EnovatesTokenCoordinator,
+)
+
+PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR]
+
+
+async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
+    """Connect to the charger, read it once per tier, then set up the platforms."""
+    charger = EnovatesCharger(entry.data[CONF_HOST], entry.data[CONF_PORT], dual_port=entry.data[CONF_DUAL_PORT])
+    entry.async_on_unload(charger.close)
+
+    device = EnovatesDeviceCoordinator(hass, entry, charger)
+    await device.async_config_entry_first_refresh()
+    serial = device.data.diagnostics.serial_nr
+    if serial != entry.unique_id:
+        # The address now answers as another charger (a new DHCP lease, say): never mix two chargers' data.
+        raise ConfigEntryError(
+            translation_domain=DOMAIN,
+            translation_key="wrong_charger",
+            translation_placeholders={"host": charger.host, "serial": serial, "expected": str(entry.unique_id)},
+        )
+
+    diagnostics = device.data.diagnostics
+    device_entry = dr.async_get(hass).async_get_or_create(
+        config_entry_id=entry.entry_id,
+        identifiers={(DOMAIN, serial)},
+        manufacturer=diagnostics.manufacturer or None,
+        model=diagnostics.model_id or None,
+        name=entry.title,
+        serial_number=serial,
+        sw_version=diagnostics.firmware_version or None,
+    )
+
+    realtime = EnovatesRealtimeCoordinator(hass, entry, charger)
+    mode3 = EnovatesMode3Coordinator(hass, entry, charger)
+    token = EnovatesTokenCoordinator(hass, entry, charger) if entry.data[CONF_EMS_CONTROL] else None
+    for coordinator in (realtime, mode3, token):
+        if coordinator is not None:
+            await coordinator.async_config_entry_first_refresh()
+
+    entry.runtime_data = EnovatesRuntimeData(
+        charger=charger, device_id=device_entry.id, device=device, realtime=realtime, mode3=mode3, token=token
+    )
+    entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
+    await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    return True
+
+
+@callback
+def _update_device_registry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
+    """Keep the firmware version in the device registry current after the charger was updated."""
+    runtime = entry.runtime_data
+    firmware = runtime.device.data.diagnostics.firmware_version or None
+    dr.async_get(hass).async_update_device(runtime.device_id, sw_version=firmware)
+
+
+async def async_unload_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
+    """Unload the platforms; the connection closes with the entry (async_on_unload)."""
+    return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)

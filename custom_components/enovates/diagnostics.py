@@ -1,0 +1,38 @@
+"""Diagnostics download: what the coordinators hold, with the charger's identity and address redacted."""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.components.diagnostics import async_redact_data
+from homeassistant.const import CONF_HOST
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+
+    from .coordinator import EnovatesConfigEntry
+
+TO_REDACT = {CONF_HOST, "serial_nr", "serial_number", "transaction_token", "unique_id", "title"}
+
+
+async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EnovatesConfigEntry) -> dict[str, Any]:
+    """Return the register maps as last read, per tier and port."""
+    runtime = entry.runtime_data
+    token = runtime.token
+    return async_redact_data(
+        {
+            "entry": entry.as_dict(),
+            "connected": runtime.charger.connected,
+            "device": asdict(runtime.device.data),
+            "realtime": {port: asdict(data) for port, data in runtime.realtime.data.items()},
+            "mode3": {port: None if data is None else asdict(data) for port, data in runtime.mode3.data.items()},
+            "transaction_token": None if token is None else dict.fromkeys(token.data, "**REDACTED**"),
+            "last_update_success": {
+                coordinator.name: coordinator.last_update_success
+                for coordinator in (runtime.device, runtime.realtime, runtime.mode3, token)
+                if coordinator is not None
+            },
+        },
+        TO_REDACT,
+    )

@@ -1,0 +1,109 @@
+"""The EMS current limit of each port, settable with EMS control."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
+from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+
+from .charger import ChargerConnectionError, ChargerRejectedError
+from .const import CONF_EMS_CONTROL, DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
+from .coordinator import EnovatesRealtimeCoordinator
+from .entity import EnovatesEntity
+from .sensor import effective_ems_limit
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+
+    from .coordinator import EnovatesConfigEntry
+
+# One write at a time: the charger has one Modbus connection, and writes are acknowledged one by one.
+PARALLEL_UPDATES = 1
+
+EMS_LIMIT_NUMBER = NumberEntityDescription(
+    key="ems_limit",
+    translation_key="ems_limit",
+    device_class=NumberDeviceClass.CURRENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    native_min_value=0,
+    native_step=1,
+    mode=NumberMode.SLIDER,
+)
+
+
+class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], NumberEntity):
+    """The EMS current limit of a port, in A: 0 pauses charging, the charger's maximum means no limit."""
+
+    port: int
+
+    @property
+    def available(self) -> bool:
+        """Return whether the limit and the charger's maximum are known."""
+        data = self.coordinator.data[self.port]
+        return super().available and data.state is not None and effective_ems_limit(data) is not None
+
+    @property
+    def native_max_value(self) -> float:
+        """Return the charger's maximum current per phase: no limit can usefully exceed it."""
+        state = self.coordinator.data[self.port].state
+        return float(state.max_amp_per_phase) if state is not None else float(MIN_CHARGING_CURRENT_A)
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the limit in force; with none set, the charger's maximum."""
+        return effective_ems_limit(self.coordinator.data[self.port])
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Write the limit: the maximum removes it, 0 pauses charging, 1-5 A is refused as ambiguous."""
+        maximum = self.native_max_value
+        if not 0 <= value <= maximum or value != int(value):
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="ems_limit_out_of_range",
+                translation_placeholders={"value": f"{value:g}", "maximum": f"{maximum:g}"},
+            )
+        if 0 < value < MIN_CHARGING_CURRENT_A:
+            raise ServiceValidationError(
+                translation_domain=DOMAIN,
+                translation_key="ems_limit_below_minimum",
+                translation_placeholders={"value": f"{value:g}", "minimum": str(MIN_CHARGING_CURRENT_A)},
+            )
+        limit_ma = NO_EMS_LIMIT if value == maximum else int(value) * 1000
+        charger = self.coordinator.charger
+        try:
+            await charger.set_ems_limit(self.port, limit_ma)
+            applied = await charger.read_ems_limit(self.port)
+        except ChargerConnectionError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="communication_error",
+                translation_placeholders={"host": charger.host, "error": str(err)},
+            ) from err
+        except ChargerRejectedError as err:
+            raise HomeAssistantError(
+                translation_domain=DOMAIN,
+                translation_key="ems_limit_rejected",
+                translation_placeholders={"error": str(err)},
+            ) from err
+        finally:
+            await self.coordinator.async_request_refresh()
+        if applied != limit_ma:
+            # A charger in EMS mode "Monitoring Only" acknowledges the write and ignores it.
+            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ems_limit_not_applied")
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnovatesConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the EMS limit of each port when the user enabled EMS control."""
+    if not entry.data[CONF_EMS_CONTROL]:
+        return
+    realtime = entry.runtime_data.realtime
+    async_add_entities(
+        EnovatesEmsLimitNumber(realtime, EMS_LIMIT_NUMBER, port) for port in entry.runtime_data.charger.ports
+    )

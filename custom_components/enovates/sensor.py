@@ -1,0 +1,360 @@
+"""Sensors of an Enovates charger: measurements, state, Mode 3 details and identity."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+import enum
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any
+
+from enovates_modbus.eno_one import LEDColor, LockState, Measurements, Mode3Details, Mode3State, State
+from homeassistant.components.sensor import (
+    SensorDeviceClass,
+    SensorEntity,
+    SensorEntityDescription,
+    SensorStateClass,
+)
+from homeassistant.const import (
+    PERCENTAGE,
+    EntityCategory,
+    UnitOfElectricCurrent,
+    UnitOfElectricPotential,
+    UnitOfEnergy,
+    UnitOfPower,
+)
+
+from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
+from .coordinator import DeviceData, EnovatesCoordinator, RealtimeData
+from .entity import EnovatesEntity
+
+if TYPE_CHECKING:
+    from homeassistant.core import HomeAssistant
+    from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
+    from homeassistant.helpers.typing import StateType
+
+    from .coordinator import EnovatesConfigEntry
+
+# Coordinators poll; entities only read what they hold.
+PARALLEL_UPDATES = 0
+
+PHASES = (1, 2, 3)
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnovatesSensorDescription[SourceT](SensorEntityDescription):
+    """A sensor whose value comes from one register map (`SourceT`) of a port or of the charger."""
+
+    value_fn: Callable[[SourceT], StateType]
+
+
+def enum_option(value: object) -> str | None:
+    """Return an enum value as a sensor option; a value the library did not know (None) is unknown."""
+    return value.name.lower() if isinstance(value, enum.Enum) else None
+
+
+def milli(value: int) -> float:
+    """Return a value in milli-units (mA) in units (A), keeping its full precision."""
+    return value / 1000
+
+
+def effective_ems_limit(data: RealtimeData) -> float | None:
+    """Return the EMS limit in A; with no limit set, the charger's own maximum is what limits the car."""
+    limit = data.ems_limit_ma
+    if limit is None or limit < NO_EMS_LIMIT:
+        return None
+    if limit == NO_EMS_LIMIT:
+        return None if data.state is None else data.state.max_amp_per_phase
+    return milli(limit)
+
+
+def _milli_field(name: str) -> Callable[[Measurements], float]:
+    """Return a value function reading a milli-unit field of the measurements in units."""
+    getter = attrgetter(name)
+    return lambda measurements: milli(getter(measurements))
+
+
+def _field(name: str) -> Callable[[Measurements], int]:
+    """Return a value function reading a field of the measurements as it is."""
+    getter = attrgetter(name)
+    return lambda measurements: int(getter(measurements))
+
+
+STATE_SENSORS: tuple[EnovatesSensorDescription[State], ...] = (
+    EnovatesSensorDescription[State](
+        key="lock_state",
+        translation_key="lock_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[option.name.lower() for option in LockState],
+        value_fn=lambda state: enum_option(state.lock_state),
+    ),
+    EnovatesSensorDescription[State](
+        key="led_color",
+        translation_key="led_color",
+        device_class=SensorDeviceClass.ENUM,
+        options=[option.name.lower() for option in LEDColor],
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: enum_option(state.led_color),
+    ),
+    EnovatesSensorDescription[State](
+        key="number_of_phases",
+        translation_key="number_of_phases",
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.number_of_phases,
+    ),
+    EnovatesSensorDescription[State](
+        key="max_current_per_phase",
+        translation_key="max_current_per_phase",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        value_fn=lambda state: state.max_amp_per_phase,
+    ),
+)
+
+
+MEASUREMENT_SENSORS: tuple[EnovatesSensorDescription[Measurements], ...] = (
+    EnovatesSensorDescription[Measurements](
+        key="power",
+        device_class=SensorDeviceClass.POWER,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfPower.WATT,
+        value_fn=lambda measurements: measurements.charger_active_power_total,
+    ),
+    EnovatesSensorDescription[Measurements](
+        key="energy",
+        translation_key="energy_imported",
+        device_class=SensorDeviceClass.ENERGY,
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda measurements: measurements.active_energy_import_total,
+    ),
+    *(
+        EnovatesSensorDescription[Measurements](
+            key=f"current_l{phase}",
+            translation_key="current_phase",
+            translation_placeholders={"phase": f"L{phase}"},
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            suggested_display_precision=1,
+            value_fn=_milli_field(f"current_l{phase}"),
+        )
+        for phase in PHASES
+    ),
+    *(
+        EnovatesSensorDescription[Measurements](
+            key=f"voltage_l{phase}",
+            translation_key="voltage_phase",
+            translation_placeholders={"phase": f"L{phase}"},
+            device_class=SensorDeviceClass.VOLTAGE,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+            entity_registry_enabled_default=False,
+            value_fn=_field(f"voltage_l{phase}"),
+        )
+        for phase in PHASES
+    ),
+    *(
+        EnovatesSensorDescription[Measurements](
+            key=f"power_l{phase}",
+            translation_key="power_phase",
+            translation_placeholders={"phase": f"L{phase}"},
+            device_class=SensorDeviceClass.POWER,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfPower.WATT,
+            entity_registry_enabled_default=False,
+            value_fn=_field(f"charger_active_power_l{phase}"),
+        )
+        for phase in PHASES
+    ),
+    *(
+        EnovatesSensorDescription[Measurements](
+            key=f"installation_current_l{phase}",
+            translation_key="installation_current_phase",
+            translation_placeholders={"phase": f"L{phase}"},
+            device_class=SensorDeviceClass.CURRENT,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+            suggested_display_precision=1,
+            # Only meaningful with an installation monitor (load-shedding device) fitted.
+            entity_registry_enabled_default=False,
+            value_fn=_milli_field(f"installation_current_l{phase}"),
+        )
+        for phase in PHASES
+    ),
+)
+
+CURRENT_OFFERED_SENSOR = EnovatesSensorDescription[RealtimeData](
+    key="current_offered",
+    translation_key="current_offered",
+    device_class=SensorDeviceClass.CURRENT,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    suggested_display_precision=1,
+    value_fn=lambda data: None if data.current_offered_ma is None else milli(data.current_offered_ma),
+)
+
+# Without EMS control the limit is only shown; with it, the number entity shows and sets it.
+EMS_LIMIT_SENSOR = EnovatesSensorDescription[RealtimeData](
+    key="ems_limit",
+    translation_key="ems_limit",
+    device_class=SensorDeviceClass.CURRENT,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+    suggested_display_precision=1,
+    value_fn=effective_ems_limit,
+)
+
+MODE3_SENSORS: tuple[EnovatesSensorDescription[Mode3Details], ...] = (
+    EnovatesSensorDescription[Mode3Details](
+        key="mode3_state",
+        translation_key="mode3_state",
+        device_class=SensorDeviceClass.ENUM,
+        options=[option.name.lower() for option in Mode3State],
+        value_fn=lambda mode3: enum_option(mode3.state_num),
+    ),
+    EnovatesSensorDescription[Mode3Details](
+        key="pwm_duty_cycle",
+        translation_key="pwm_duty_cycle",
+        native_unit_of_measurement=PERCENTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda mode3: mode3.pwm / 10,  # per mille
+    ),
+    EnovatesSensorDescription[Mode3Details](
+        key="pwm_current",
+        translation_key="pwm_current",
+        device_class=SensorDeviceClass.CURRENT,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda mode3: milli(mode3.pwm_amp),
+    ),
+    EnovatesSensorDescription[Mode3Details](
+        key="cable_max_current",
+        translation_key="cable_max_current",
+        device_class=SensorDeviceClass.CURRENT,
+        native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda mode3: mode3.pp,
+    ),
+    EnovatesSensorDescription[Mode3Details](
+        key="cp_positive",
+        translation_key="cp_positive",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda mode3: mode3.CP_pos,
+    ),
+    EnovatesSensorDescription[Mode3Details](
+        key="cp_negative",
+        translation_key="cp_negative",
+        device_class=SensorDeviceClass.VOLTAGE,
+        state_class=SensorStateClass.MEASUREMENT,
+        native_unit_of_measurement=UnitOfElectricPotential.VOLT,
+        entity_category=EntityCategory.DIAGNOSTIC,
+        entity_registry_enabled_default=False,
+        value_fn=lambda mode3: mode3.CP_neg,
+    ),
+)
+
+TOKEN_SENSOR = EnovatesSensorDescription[str](
+    key="transaction_token",
+    translation_key="transaction_token",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    # The RFID tag of the session: personal data, so not recorded unless the user enables it.
+    entity_registry_enabled_default=False,
+    value_fn=lambda token: token,
+)
+
+API_VERSION_SENSOR = EnovatesSensorDescription[DeviceData](
+    key="api_version",
+    translation_key="api_version",
+    entity_category=EntityCategory.DIAGNOSTIC,
+    value_fn=lambda device: f"{device.api_version.major}.{device.api_version.minor}",
+)
+
+
+class EnovatesSensor[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT]], SensorEntity):
+    """A sensor showing one value of one register map; unavailable while that map cannot be read."""
+
+    entity_description: EnovatesSensorDescription[SourceT]
+
+    def __init__(
+        self,
+        coordinator: EnovatesCoordinator[DataT],
+        description: EnovatesSensorDescription[SourceT],
+        source_fn: Callable[[DataT], SourceT | None],
+        port: int | None = None,
+    ) -> None:
+        """Read `description`'s value from what `source_fn` picks out of the coordinator's data."""
+        super().__init__(coordinator, description, port)
+        self._source_fn = source_fn
+
+    @property
+    def available(self) -> bool:
+        """Return whether the coordinator is up and the map of this sensor was read."""
+        return super().available and self._source_fn(self.coordinator.data) is not None
+
+    @property
+    def native_value(self) -> StateType:
+        """Return the value."""
+        source = self._source_fn(self.coordinator.data)
+        return None if source is None else self.entity_description.value_fn(source)
+
+
+async def async_setup_entry(
+    hass: HomeAssistant,
+    entry: EnovatesConfigEntry,
+    async_add_entities: AddConfigEntryEntitiesCallback,
+) -> None:
+    """Add the sensors of the charger and of each of its ports."""
+    runtime = entry.runtime_data
+    entities: list[EnovatesSensor[Any, Any]] = [
+        EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device)
+    ]
+    for port in runtime.charger.ports:
+        entities.extend(_port_sensors(entry, port))
+    async_add_entities(entities)
+
+
+def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[EnovatesSensor[Any, Any]]:
+    runtime = entry.runtime_data
+    realtime, mode3, token = runtime.realtime, runtime.mode3, runtime.token
+
+    def port_data(data: dict[int, RealtimeData]) -> RealtimeData:
+        return data[port]
+
+    def state(data: dict[int, RealtimeData]) -> State | None:
+        return data[port].state
+
+    def measurements(data: dict[int, RealtimeData]) -> Measurements | None:
+        return data[port].measurements
+
+    def mode3_details(data: dict[int, Mode3Details | None]) -> Mode3Details | None:
+        return data[port]
+
+    def transaction_token(data: dict[int, str | None]) -> str | None:
+        return data[port]
+
+    sensors: list[EnovatesSensor[Any, Any]] = [
+        *(EnovatesSensor(realtime, description, state, port) for description in STATE_SENSORS),
+        *(EnovatesSensor(realtime, description, measurements, port) for description in MEASUREMENT_SENSORS),
+        EnovatesSensor(realtime, CURRENT_OFFERED_SENSOR, port_data, port),
+        *(EnovatesSensor(mode3, description, mode3_details, port) for description in MODE3_SENSORS),
+    ]
+    if not entry.data[CONF_EMS_CONTROL]:
+        sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data, port))
+    if token is not None:
+        sensors.append(EnovatesSensor(token, TOKEN_SENSOR, transaction_token, port))
+    return sensors
