@@ -1,17 +1,37 @@
-"""Fixtures shared by every test: a simulated charger on a free loopback port."""
+"""Fixtures shared by every test: a simulated charger on a free loopback port, and the integration set up on it."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Generator
 import contextlib
+from datetime import timedelta
+from unittest.mock import PropertyMock, patch
 
 from enovates_modbus import EnoOneClient
+from freezegun import freeze_time
+from freezegun.api import TickingDateTimeFactory
 import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 
-from enovates_simulator import Charger, ManualClock, Simulator
+from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from enovates_simulator import Charger, EmsMode, Identity, ManualClock, Simulator
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
 
-# Every Modbus client in the tests: one try, a short timeout, so a fault shows in well under a second.
+# Every Modbus client in the simulator tests: one try, a short timeout, so a fault shows in well under a second.
 CLIENT_TIMEOUT_S = 0.5
+SERIAL = "SIM0000000001"
+
+
+@pytest.fixture
+def entity_registry_enabled_by_default() -> Generator[None]:
+    """Create every entity enabled, also those a user would have to enable."""
+    with patch(
+        "homeassistant.helpers.entity.Entity.entity_registry_enabled_default",
+        new_callable=PropertyMock,
+        return_value=True,
+    ):
+        yield
 
 
 @pytest.fixture
@@ -21,9 +41,27 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-def charger(clock: ManualClock) -> Charger:
-    """A single-port ENO one in Full Control on the manual clock."""
-    return Charger(clock=clock)
+def dual_port() -> bool:
+    """Whether the charger has two ports (override with parametrize)."""
+    return False
+
+
+@pytest.fixture
+def ems_mode() -> EmsMode:
+    """The EMS mode the installer set on the charger (override with parametrize)."""
+    return EmsMode.FULL
+
+
+@pytest.fixture
+def ems_control() -> bool:
+    """Whether the user enabled EMS control in the config entry (override with parametrize)."""
+    return True
+
+
+@pytest.fixture
+def charger(clock: ManualClock, dual_port: bool, ems_mode: EmsMode) -> Charger:
+    """An ENO one on the manual clock."""
+    return Charger(clock=clock, dual_port=dual_port, ems_mode=ems_mode, identity=Identity(serial_number=SERIAL))
 
 
 @pytest.fixture
@@ -48,3 +86,47 @@ async def client(simulator: Simulator) -> AsyncIterator[EnoOneClient]:
     """The vendor library's client for port 1."""
     async with eno_client(simulator) as eno:
         yield eno
+
+
+@pytest.fixture
+def mock_config_entry(simulator: Simulator, dual_port: bool, ems_control: bool) -> MockConfigEntry:
+    """A config entry for the simulated charger."""
+    return MockConfigEntry(
+        domain=DOMAIN,
+        title="ENO one",
+        unique_id=SERIAL,
+        data={
+            CONF_HOST: "127.0.0.1",
+            CONF_PORT: simulator.port,
+            CONF_DUAL_PORT: dual_port,
+            CONF_EMS_CONTROL: ems_control,
+        },
+    )
+
+
+@pytest.fixture
+async def init_integration(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The integration set up on the simulated charger."""
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    return mock_config_entry
+
+
+@pytest.fixture
+def clock_hands() -> Generator[TickingDateTimeFactory]:
+    """Time that runs, and that a test can move forward at will.
+
+    Frozen time (the usual `freezer`) would stop the event loop's clock, and pymodbus pauses 0.1 s after each
+    connect: with a clock that still runs, connects complete and `advance` can jump ahead.
+    """
+    with freeze_time(tick=True) as hands:
+        yield hands
+
+
+async def advance(hass: HomeAssistant, hands: TickingDateTimeFactory, seconds: int, *, step: int = 1) -> None:
+    """Let `seconds` of Home Assistant time pass, `step` seconds at a time, running every poll that falls due."""
+    for _ in range(0, seconds, step):
+        hands.tick(timedelta(seconds=step))
+        async_fire_time_changed(hass)
+        await hass.async_block_till_done(wait_background_tasks=True)
