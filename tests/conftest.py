@@ -10,17 +10,25 @@ from unittest.mock import PropertyMock, patch
 from enovates_modbus import EnoOneClient
 from freezegun import freeze_time
 from freezegun.api import TickingDateTimeFactory
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
+from syrupy.assertion import SnapshotAssertion
 
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import Charger, EmsMode, Identity, ManualClock, Simulator
-from homeassistant.const import CONF_HOST, CONF_PORT
-from homeassistant.core import HomeAssistant
 
 # Every Modbus client in the simulator tests: one try, a short timeout, so a fault shows in well under a second.
 CLIENT_TIMEOUT_S = 0.5
 SERIAL = "SIM0000000001"
+
+
+@pytest.fixture
+def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots in Home Assistant's format: states and registry entries without ids and timestamps."""
+    return snapshot.use_extension(HomeAssistantSnapshotExtension)
 
 
 @pytest.fixture

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from enovates_modbus.eno_one import State
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
@@ -14,8 +15,8 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.const import EntityCategory
 
 from .const import NO_EMS_LIMIT
-from .coordinator import EnovatesRealtimeCoordinator, RealtimeData
-from .entity import EnovatesEntity
+from .coordinator import RealtimeData, port_data, port_state
+from .entity import EnovatesMapEntity
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -28,66 +29,60 @@ PARALLEL_UPDATES = 0
 
 
 @dataclass(frozen=True, kw_only=True)
-class EnovatesBinarySensorDescription(BinarySensorEntityDescription):
-    """A binary sensor of a port, from its realtime data; None when its map could not be read."""
+class EnovatesBinarySensorDescription[SourceT](BinarySensorEntityDescription):
+    """A binary sensor of a port, from one register map (`SourceT`)."""
 
-    value_fn: Callable[[RealtimeData], bool | None]
+    value_fn: Callable[[SourceT], bool | None]
 
 
-def _ems_limit_active(data: RealtimeData) -> bool | None:
+def ems_limit_active(data: RealtimeData) -> bool | None:
+    """Return whether an EMS limit applies; None for a value that is no limit at all (below -1)."""
     if data.ems_limit_ma is None or data.ems_limit_ma < NO_EMS_LIMIT:
         return None
     return data.ems_limit_ma != NO_EMS_LIMIT
 
 
-BINARY_SENSORS: tuple[EnovatesBinarySensorDescription, ...] = (
-    EnovatesBinarySensorDescription(
+STATE_BINARY_SENSORS: tuple[EnovatesBinarySensorDescription[State], ...] = (
+    EnovatesBinarySensorDescription[State](
         key="contactor",
         translation_key="contactor",
         device_class=BinarySensorDeviceClass.POWER,
-        value_fn=lambda data: None if data.state is None else data.state.contactor_state,
+        value_fn=lambda state: state.contactor_state,
     ),
-    EnovatesBinarySensorDescription(
-        key="ems_limit_active",
-        translation_key="ems_limit_active",
-        value_fn=_ems_limit_active,
-    ),
-    EnovatesBinarySensorDescription(
+    EnovatesBinarySensorDescription[State](
         # On when the OCPP connection is accepted, and also when no OCPP back office is configured.
         key="ocpp",
         translation_key="ocpp",
         device_class=BinarySensorDeviceClass.CONNECTIVITY,
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: None if data.state is None else data.state.ocpp_state,
+        value_fn=lambda state: state.ocpp_state,
     ),
-    EnovatesBinarySensorDescription(
+    EnovatesBinarySensorDescription[State](
         # Whether a load-shedding device (installation monitor) is fitted, not whether it sheds right now.
         key="load_shedding",
         translation_key="load_shedding",
         entity_category=EntityCategory.DIAGNOSTIC,
-        value_fn=lambda data: None if data.state is None else data.state.load_shedding_state,
+        value_fn=lambda state: state.load_shedding_state,
     ),
 )
 
+EMS_LIMIT_ACTIVE = EnovatesBinarySensorDescription[RealtimeData](
+    key="ems_limit_active",
+    translation_key="ems_limit_active",
+    value_fn=ems_limit_active,
+)
 
-class EnovatesBinarySensor(EnovatesEntity[EnovatesRealtimeCoordinator], BinarySensorEntity):
+
+class EnovatesBinarySensor[SourceT](EnovatesMapEntity[dict[int, RealtimeData], SourceT], BinarySensorEntity):
     """A binary sensor of one port."""
 
-    entity_description: EnovatesBinarySensorDescription
-    port: int
-
-    def _value(self) -> bool | None:
-        return self.entity_description.value_fn(self.coordinator.data[self.port])
-
-    @property
-    def available(self) -> bool:
-        """Return whether the coordinator is up and the value was read."""
-        return super().available and self._value() is not None
+    entity_description: EnovatesBinarySensorDescription[SourceT]
 
     @property
     def is_on(self) -> bool | None:
         """Return the value."""
-        return self._value()
+        source = self.source
+        return None if source is None else self.entity_description.value_fn(source)
 
 
 async def async_setup_entry(
@@ -97,8 +92,10 @@ async def async_setup_entry(
 ) -> None:
     """Add the binary sensors of each port."""
     realtime = entry.runtime_data.realtime
-    async_add_entities(
-        EnovatesBinarySensor(realtime, description, port)
-        for port in entry.runtime_data.charger.ports
-        for description in BINARY_SENSORS
-    )
+    entities: list[EnovatesBinarySensor[Any]] = []
+    for port in entry.runtime_data.charger.ports:
+        entities.extend(
+            EnovatesBinarySensor(realtime, description, port_state(port), port) for description in STATE_BINARY_SENSORS
+        )
+        entities.append(EnovatesBinarySensor(realtime, EMS_LIMIT_ACTIVE, port_data(port), port))
+    async_add_entities(entities)

@@ -14,7 +14,7 @@ from .charger import ChargerConnectionError, ChargerRejectedError, EnovatesCharg
 from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, REALTIME_INTERVAL, TOKEN_INTERVAL
 
 if TYPE_CHECKING:
-    from collections.abc import Awaitable
+    from collections.abc import Awaitable, Callable
 
     from homeassistant.core import HomeAssistant
 
@@ -50,6 +50,21 @@ class RealtimeData:
     measurements: Measurements | None
     ems_limit_ma: int | None
     current_offered_ma: int | None
+
+
+def port_data[T](port: int) -> Callable[[dict[int, T]], T]:
+    """Return a picker of one port's data out of a per-port tier's data."""
+    return lambda data: data[port]
+
+
+def port_state(port: int) -> Callable[[dict[int, RealtimeData]], State | None]:
+    """Return a picker of one port's state map out of the realtime tier's data."""
+    return lambda data: data[port].state
+
+
+def port_measurements(port: int) -> Callable[[dict[int, RealtimeData]], Measurements | None]:
+    """Return a picker of one port's measurements map out of the realtime tier's data."""
+    return lambda data: data[port].measurements
 
 
 class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
@@ -42,3 +43,44 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
             )
         else:
             self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, str(serial))})
+        # The 1 s tier is the heartbeat: when it cannot reach the charger, values of the slower tiers are stale.
+        self._heartbeat = runtime.realtime
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the heartbeat too, so an outage shows on every entity within a second."""
+        await super().async_added_to_hass()
+        if self._heartbeat is not self.coordinator:
+            self.async_on_remove(self._heartbeat.async_add_listener(self._handle_coordinator_update))
+
+    @property
+    def available(self) -> bool:
+        """Return whether this entity's tier and the heartbeat both reach the charger."""
+        return super().available and self._heartbeat.last_update_success
+
+
+class EnovatesMapEntity[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT]]):
+    """An entity whose value comes from one register map (`SourceT`), picked out of its coordinator's data.
+
+    Unavailable while that map cannot be read, even if the rest of the tier could.
+    """
+
+    def __init__(
+        self,
+        coordinator: EnovatesCoordinator[DataT],
+        description: EntityDescription,
+        source_fn: Callable[[DataT], SourceT | None],
+        port: int | None = None,
+    ) -> None:
+        """Describe the entity; `source_fn` picks its register map out of the coordinator's data."""
+        super().__init__(coordinator, description, port)
+        self._source_fn = source_fn
+
+    @property
+    def source(self) -> SourceT | None:
+        """Return the register map this entity shows, as last read (None: the charger refused it)."""
+        return self._source_fn(self.coordinator.data)
+
+    @property
+    def available(self) -> bool:
+        """Return whether the charger is reachable and this entity's map was read."""
+        return super().available and self.source is not None

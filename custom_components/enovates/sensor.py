@@ -25,8 +25,8 @@ from homeassistant.const import (
 )
 
 from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
-from .coordinator import DeviceData, EnovatesCoordinator, RealtimeData
-from .entity import EnovatesEntity
+from .coordinator import DeviceData, RealtimeData, port_data, port_measurements, port_state
+from .entity import EnovatesMapEntity
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -285,31 +285,15 @@ API_VERSION_SENSOR = EnovatesSensorDescription[DeviceData](
 )
 
 
-class EnovatesSensor[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT]], SensorEntity):
-    """A sensor showing one value of one register map; unavailable while that map cannot be read."""
+class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEntity):
+    """A sensor showing one value of one register map."""
 
     entity_description: EnovatesSensorDescription[SourceT]
-
-    def __init__(
-        self,
-        coordinator: EnovatesCoordinator[DataT],
-        description: EnovatesSensorDescription[SourceT],
-        source_fn: Callable[[DataT], SourceT | None],
-        port: int | None = None,
-    ) -> None:
-        """Read `description`'s value from what `source_fn` picks out of the coordinator's data."""
-        super().__init__(coordinator, description, port)
-        self._source_fn = source_fn
-
-    @property
-    def available(self) -> bool:
-        """Return whether the coordinator is up and the map of this sensor was read."""
-        return super().available and self._source_fn(self.coordinator.data) is not None
 
     @property
     def native_value(self) -> StateType:
         """Return the value."""
-        source = self._source_fn(self.coordinator.data)
+        source = self.source
         return None if source is None else self.entity_description.value_fn(source)
 
 
@@ -331,30 +315,17 @@ async def async_setup_entry(
 def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[EnovatesSensor[Any, Any]]:
     runtime = entry.runtime_data
     realtime, mode3, token = runtime.realtime, runtime.mode3, runtime.token
-
-    def port_data(data: dict[int, RealtimeData]) -> RealtimeData:
-        return data[port]
-
-    def state(data: dict[int, RealtimeData]) -> State | None:
-        return data[port].state
-
-    def measurements(data: dict[int, RealtimeData]) -> Measurements | None:
-        return data[port].measurements
-
-    def mode3_details(data: dict[int, Mode3Details | None]) -> Mode3Details | None:
-        return data[port]
-
-    def transaction_token(data: dict[int, str | None]) -> str | None:
-        return data[port]
-
     sensors: list[EnovatesSensor[Any, Any]] = [
-        *(EnovatesSensor(realtime, description, state, port) for description in STATE_SENSORS),
-        *(EnovatesSensor(realtime, description, measurements, port) for description in MEASUREMENT_SENSORS),
-        EnovatesSensor(realtime, CURRENT_OFFERED_SENSOR, port_data, port),
-        *(EnovatesSensor(mode3, description, mode3_details, port) for description in MODE3_SENSORS),
+        *(EnovatesSensor(realtime, description, port_state(port), port) for description in STATE_SENSORS),
+        *(EnovatesSensor(realtime, description, port_measurements(port), port) for description in MEASUREMENT_SENSORS),
+        EnovatesSensor(realtime, CURRENT_OFFERED_SENSOR, port_data(port), port),
+        *(
+            EnovatesSensor[dict[int, Mode3Details | None], Mode3Details](mode3, description, port_data(port), port)
+            for description in MODE3_SENSORS
+        ),
     ]
     if not entry.data[CONF_EMS_CONTROL]:
-        sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data, port))
+        sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data(port), port))
     if token is not None:
-        sensors.append(EnovatesSensor(token, TOKEN_SENSOR, transaction_token, port))
+        sensors.append(EnovatesSensor(token, TOKEN_SENSOR, port_data(port), port))
     return sensors

@@ -5,14 +5,14 @@ from __future__ import annotations
 from dataclasses import replace
 
 from freezegun.api import TickingDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.const import DOMAIN
 from enovates_simulator import EmsMode, Simulator
-from homeassistant.config_entries import ConfigEntryState
-from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
 
 from ..conftest import SERIAL, advance
 

@@ -1,0 +1,129 @@
+"""Sensors, against the simulated charger."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from enovates_simulator import Car, Charger, EmsMode, ManualClock, Simulator
+
+from ..conftest import advance
+
+
+@pytest.fixture
+def charger(charger: Charger, clock: ManualClock) -> Charger:
+    """A charger with a car that has been charging for an hour on port 1 (and is plugged in on port 2)."""
+    charger.port(1).plug_in(Car(max_current_a=16))
+    if 2 in charger.ports:
+        charger.port(2).plug_in(Car(wants_to_charge=False))
+    clock.advance(3600)
+    return charger
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+@pytest.mark.parametrize("ems_control", [False, True], ids=["monitoring", "ems_control"])
+async def test_sensors(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.enovates.PLATFORMS", [Platform.SENSOR]):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
+
+
+async def test_values_follow_the_charger(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    assert hass.states.get("sensor.eno_one_power").state == "11040"
+    energy = float(hass.states.get("sensor.eno_one_energy_imported").state)
+    assert energy == pytest.approx(11.04, abs=0.02)  # kWh, an hour at 11 kW
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "c2"
+
+    simulator.charger.port(1).unplug()
+    await advance(hass, clock_hands, 10)
+    assert hass.states.get("sensor.eno_one_power").state == "0"
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "a1"
+    assert hass.states.get("sensor.eno_one_cable_lock").state == "unlocked"
+    assert float(hass.states.get("sensor.eno_one_energy_imported").state) == energy
+
+
+async def test_mode3_details_are_polled_every_ten_seconds(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.charger.port(1).unplug()
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_power").state == "0"
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "c2"
+    await advance(hass, clock_hands, 10)
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "a1"
+
+
+async def test_unknown_enum_value_only_makes_that_sensor_unknown(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.override(56, 42)  # an LED colour from a newer firmware
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_led_color").state == STATE_UNKNOWN
+    assert hass.states.get("sensor.eno_one_cable_lock").state == "locked"
+    assert hass.states.get("sensor.eno_one_power").state == "11040"
+
+
+async def test_a_refused_map_only_makes_its_entities_unavailable(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    rule = simulator.faults.exception(maps=["measurements"])
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_power").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.eno_one_cable_lock").state == "locked"
+    assert hass.states.get("sensor.eno_one_current_offered").state == "32.0"
+    simulator.faults.remove(rule)
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_power").state == "11040"
+
+
+async def test_outage_and_recovery(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await simulator.reboot(3600)
+    await advance(hass, clock_hands, 2)
+    assert hass.states.get("sensor.eno_one_power").state == STATE_UNAVAILABLE
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == STATE_UNAVAILABLE
+    await simulator.stop()
+    await simulator.start()
+    await advance(hass, clock_hands, 2)
+    assert hass.states.get("sensor.eno_one_power").state == "11040"
+
+
+@pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
+@pytest.mark.parametrize("ems_control", [False])
+async def test_ems_limit_sensor_without_ems_control(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # No limit: the charger's own maximum is what limits the car.
+    assert hass.states.get("sensor.eno_one_ems_current_limit").state == "32"
+    assert hass.states.get("binary_sensor.eno_one_ems_limit_active").state == "off"
+    simulator.charger.set_ems_limit(1, 10000)  # set by another EMS, e.g. over OCPP
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_ems_current_limit").state == "10.0"
+    assert hass.states.get("binary_sensor.eno_one_ems_limit_active").state == "on"
+    simulator.faults.override(400, 0x8000)  # not a limit: -32768
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_ems_current_limit").state == STATE_UNKNOWN
+    assert hass.states.get("binary_sensor.eno_one_ems_limit_active").state == STATE_UNKNOWN
