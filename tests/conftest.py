@@ -126,9 +126,10 @@ def clock_hands() -> Generator[TickingDateTimeFactory]:
     """Time that runs, and that a test can move forward at will.
 
     Frozen time (the usual `freezer`) would stop the event loop's clock, and pymodbus pauses 0.1 s after each
-    connect: with a clock that still runs, connects complete and `advance` can jump ahead.
+    connect: with a clock that still runs, connects complete and `advance` can jump ahead. Coordinators poll on
+    whole seconds here (no random offset), so each jump of a second runs exactly the polls that fell due.
     """
-    with freeze_time(tick=True) as hands:
+    with freeze_time(tick=True) as hands, patch("homeassistant.helpers.update_coordinator.randint", return_value=0):
         yield hands
 
 

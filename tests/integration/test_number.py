@@ -1,0 +1,159 @@
+"""The EMS current limit, against the simulated charger."""
+
+from __future__ import annotations
+
+from unittest.mock import patch
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from syrupy.assertion import SnapshotAssertion
+
+from custom_components.enovates.const import DOMAIN
+from enovates_simulator import Car, Charger, EmsMode, Simulator
+
+from ..conftest import advance
+
+LIMIT = "number.eno_one_ems_current_limit"
+
+
+@pytest.fixture
+def charger(charger: Charger) -> Charger:
+    """A charger with a car charging on port 1."""
+    charger.port(1).plug_in(Car(max_current_a=32))
+    return charger
+
+
+async def set_limit(hass: HomeAssistant, value: float, entity_id: str = LIMIT) -> None:
+    """Set the limit as the UI or an automation does."""
+    await hass.services.async_call(
+        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value}, blocking=True
+    )
+
+
+@pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+async def test_numbers(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+    snapshot: SnapshotAssertion,
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    with patch("custom_components.enovates.PLATFORMS", [Platform.NUMBER]):
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done()
+    await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
+
+
+async def test_setting_the_limit_changes_what_the_car_draws(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    assert hass.states.get(LIMIT).state == "32"  # no limit: the charger's maximum
+    await set_limit(hass, 10)
+    port = simulator.charger.port(1)
+    assert port.ems_limit_ma == 10000
+    assert simulator.stats.writes == [(1, 10000)]
+    assert simulator.charger.read_port(1).currents_ma == (10000, 10000, 10000)
+    # the write is followed by a refresh: the new value shows without waiting for the next poll
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(LIMIT).state == "10.0"
+    assert hass.states.get("sensor.eno_one_current_offered").state == "10.0"
+
+    await set_limit(hass, 0)
+    assert port.ems_limit_ma == 0
+    assert simulator.charger.read_port(1).currents_ma == (0, 0, 0)
+
+    await set_limit(hass, 32)  # the maximum means: no limit
+    assert port.ems_limit_ma == -1
+
+
+async def test_limits_set_elsewhere_show(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.charger.set_ems_limit(1, 16000)
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(LIMIT).state == "16.0"
+
+
+@pytest.mark.parametrize(
+    ("value", "domain", "message"),
+    [
+        # above the charger's maximum: Home Assistant's number platform refuses it already
+        (33, NUMBER_DOMAIN, "Value 33.0 for number.eno_one_ems_current_limit is outside valid range 0 - 32.0"),
+        (3, DOMAIN, "An EMS current limit of 3 A cannot charge a car (the minimum is 6 A): use 0 to pause charging"),
+        (6.5, DOMAIN, "An EMS current limit of 6.5 A is out of range: use 0 to 32 A"),
+    ],
+)
+async def test_values_the_charger_cannot_take_are_refused_before_sending(
+    hass: HomeAssistant,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    value: float,
+    domain: str,
+    message: str,
+) -> None:
+    with pytest.raises(ServiceValidationError) as err:
+        await set_limit(hass, value)
+    assert err.value.translation_domain == domain
+    assert str(err.value) == message
+    assert simulator.stats.writes == []
+
+
+@pytest.mark.parametrize("ems_mode", [EmsMode.FULL])
+async def test_a_charger_switched_to_monitoring_ignores_the_write(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await simulator.set_ems_mode(EmsMode.MONITORING)
+    with pytest.raises(HomeAssistantError, match="did not apply it"):
+        await set_limit(hass, 10)
+    assert simulator.stats.writes == [(1, 10000)]
+    assert simulator.charger.port(1).ems_limit_ma == -1
+
+
+async def test_a_refused_write_is_reported(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.exception(maps=["ems_limit"], times=1)
+    with pytest.raises(HomeAssistantError, match="The charger refused the EMS current limit"):
+        await set_limit(hass, 10)
+
+
+async def test_a_write_to_an_unreachable_charger_is_reported(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await simulator.stop()
+    with pytest.raises(HomeAssistantError, match="did not answer"):
+        await set_limit(hass, 10)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
+
+
+@pytest.mark.parametrize("ems_control", [False])
+async def test_no_number_without_ems_control(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    assert hass.states.get(LIMIT) is None
+    assert hass.states.get("sensor.eno_one_ems_current_limit") is not None
+
+
+@pytest.mark.parametrize("dual_port", [True])
+async def test_each_port_has_its_own_limit(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_limit(hass, 8, "number.eno_one_port_2_ems_current_limit")
+    assert simulator.charger.port(2).ems_limit_ma == 8000
+    assert simulator.charger.port(1).ems_limit_ma == -1
+
+
+async def test_unknown_maximum_makes_the_limit_unavailable(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.exception(maps=["state"])
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
