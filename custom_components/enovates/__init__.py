@@ -5,7 +5,7 @@ from __future__ import annotations
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 
 from .charger import EnovatesCharger
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
@@ -60,7 +60,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    _remove_stale_entities_and_devices(hass, entry)
     return True
+
+
+@callback
+def _remove_stale_entities_and_devices(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
+    """Remove what an earlier configuration created and this one does not (port 2, EMS control's entities)."""
+    runtime = entry.runtime_data
+    entities = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if (entity.domain, entity.unique_id) not in runtime.entities:
+            entities.async_remove(entity.entity_id)
+    devices = dr.async_get(hass)
+    for port_device in dr.async_entries_for_parent_device(devices, runtime.device_id):
+        if not er.async_entries_for_device(entities, port_device.id, include_disabled_entities=True):
+            devices.async_remove_device(port_device.id)
 
 
 @callback

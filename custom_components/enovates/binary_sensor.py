@@ -12,7 +12,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory
+from homeassistant.const import EntityCategory, Platform
 
 from .const import NO_EMS_LIMIT
 from .coordinator import RealtimeData, port_data, port_state
@@ -75,6 +75,8 @@ EMS_LIMIT_ACTIVE = EnovatesBinarySensorDescription[RealtimeData](
 
 class EnovatesBinarySensor[SourceT](EnovatesMapEntity[dict[int, RealtimeData], SourceT], BinarySensorEntity):
     """A binary sensor of one port."""
+
+    PLATFORM = Platform.BINARY_SENSOR
 
     entity_description: EnovatesBinarySensorDescription[SourceT]
 

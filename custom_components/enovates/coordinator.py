@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -29,6 +29,8 @@ class EnovatesRuntimeData:
     realtime: EnovatesRealtimeCoordinator
     mode3: EnovatesMode3Coordinator
     token: EnovatesTokenCoordinator | None
+    # Filled by the entities as they are created: what is registered but not in here is stale.
+    entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 
 
 type EnovatesConfigEntry = ConfigEntry[EnovatesRuntimeData]

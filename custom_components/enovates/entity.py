@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, ClassVar
 
+from homeassistant.const import Platform
 from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -21,6 +22,7 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     """
 
     _attr_has_entity_name = True
+    PLATFORM: ClassVar[Platform]
 
     def __init__(self, coordinator: CoordinatorT, description: EntityDescription, port: int | None = None) -> None:
         """Describe the entity of `coordinator`'s charger, or of its port `port`."""
@@ -34,6 +36,7 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
             self._attr_unique_id = f"{serial}_{description.key}"
         else:
             self._attr_unique_id = f"{serial}_port{port}_{description.key}"
+        runtime.entities.add((self.PLATFORM, self._attr_unique_id))
         if port is not None and len(runtime.charger.ports) > 1:
             self._attr_device_info = ChildDeviceInfo(
                 identifiers={(DOMAIN, f"{serial}_port{port}")},

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
-from homeassistant.const import UnitOfElectricCurrent
+from homeassistant.const import Platform, UnitOfElectricCurrent
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .charger import ChargerConnectionError, ChargerRejectedError
@@ -36,6 +36,8 @@ EMS_LIMIT_NUMBER = NumberEntityDescription(
 
 class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], NumberEntity):
     """The EMS current limit of a port, in A: 0 pauses charging, the charger's maximum means no limit."""
+
+    PLATFORM = Platform.NUMBER
 
     port: int
 

@@ -18,6 +18,7 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
+    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -287,6 +288,8 @@ API_VERSION_SENSOR = EnovatesSensorDescription[DeviceData](
 
 class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEntity):
     """A sensor showing one value of one register map."""
+
+    PLATFORM = Platform.SENSOR
 
     entity_description: EnovatesSensorDescription[SourceT]
 

@@ -1,0 +1,195 @@
+"""The config flow, against the simulated charger."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from unittest.mock import patch
+
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import device_registry as dr, entity_registry as er
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from enovates_simulator import EmsMode, Simulator
+
+from ..conftest import SERIAL
+
+
+def form(
+    port: int, *, host: str = "127.0.0.1", dual_port: bool = False, ems_control: bool = False
+) -> dict[str, object]:
+    """What a user fills in."""
+    return {CONF_HOST: host, CONF_PORT: port, CONF_DUAL_PORT: dual_port, CONF_EMS_CONTROL: ems_control}
+
+
+async def start(hass: HomeAssistant) -> str:
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "user"
+    assert result["errors"] == {}
+    return str(result["flow_id"])
+
+
+@pytest.mark.parametrize("dual_port", [False, True])
+@pytest.mark.parametrize("ems_control", [False, True])
+async def test_user_flow_creates_the_entry(
+    hass: HomeAssistant, simulator: Simulator, dual_port: bool, ems_control: bool
+) -> None:
+    flow_id = await start(hass)
+    user_input = form(simulator.port, host=" 127.0.0.1 ", dual_port=dual_port, ems_control=ems_control)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["title"] == "ENO one"
+    assert result["result"].unique_id == SERIAL
+    assert result["data"] == form(simulator.port, dual_port=dual_port, ems_control=ems_control)
+    # the probe's connection is closed, and no write was made
+    await hass.async_block_till_done()
+    assert simulator.stats.writes == []
+
+
+@pytest.mark.parametrize("host", ["", "   ", "http://192.168.1.20", "192.168.1.20:502", "charger/admin", "1.2.3"])
+async def test_invalid_host(hass: HomeAssistant, simulator: Simulator, host: str) -> None:
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, host=host))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    assert simulator.stats.requests == 0
+
+
+@pytest.mark.parametrize("host", ["charger.local", "eno-one", "::1"])
+async def test_host_names_and_ipv6_are_accepted(hass: HomeAssistant, socket_enabled: None, host: str) -> None:
+    flow_id = await start(hass)
+    with patch("custom_components.enovates.config_flow.probe_charger", side_effect=ConnectionRefusedError("only here")):
+        result = await hass.config_entries.flow.async_configure(flow_id, form(502, host=host))
+    # past the host check, into the probe (which is stubbed here: these names lead nowhere on a test machine)
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def _error_then_recover(
+    hass: HomeAssistant, simulator: Simulator, user_input: dict[str, object], error: str
+) -> None:
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, user_input)
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": error}
+    simulator.faults.clear()
+    await simulator.set_ems_mode(EmsMode.FULL)
+    fixed = {**user_input, CONF_DUAL_PORT: simulator.charger.dual_port}
+    result = await hass.config_entries.flow.async_configure(flow_id, fixed)
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+async def test_cannot_connect(hass: HomeAssistant, simulator: Simulator) -> None:
+    await simulator.set_ems_mode(EmsMode.OFF)  # nothing listens: connection refused
+    await _error_then_recover(hass, simulator, form(simulator.port), "cannot_connect")
+
+
+async def test_charger_that_does_not_answer(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.faults.stall()
+    await _error_then_recover(hass, simulator, form(simulator.port), "cannot_connect")
+
+
+async def test_not_an_enovates_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.faults.exception(maps=["api_version"])
+    await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
+
+
+async def test_no_serial_number_is_not_a_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    identity = simulator.charger.identity
+    simulator.charger.identity = replace(identity, serial_number="")
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
+    assert result["errors"] == {"base": "not_enovates"}
+
+
+async def test_unsupported_api_version(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.charger.identity = replace(simulator.charger.identity, api_version=(1, 1))
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
+    assert result["errors"] == {"base": "unsupported_api_version"}
+
+
+async def test_dual_port_on_a_single_port_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    await _error_then_recover(hass, simulator, form(simulator.port, dual_port=True), "no_second_port")
+
+
+@pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
+async def test_ems_control_on_a_monitoring_only_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    await _error_then_recover(hass, simulator, form(simulator.port, ems_control=True), "ems_control_unavailable")
+
+
+async def test_unexpected_error(hass: HomeAssistant, simulator: Simulator) -> None:
+    flow_id = await start(hass)
+    with patch("custom_components.enovates.config_flow.probe_charger", side_effect=RuntimeError("boom")):
+        result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
+    assert result["errors"] == {"base": "unknown"}
+
+
+async def test_same_charger_at_a_new_address_updates_the_entry(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, data={**mock_config_entry.data, CONF_HOST: "10.0.0.9"})
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_HOST] == "127.0.0.1"
+
+
+async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    result = await init_integration.start_reconfigure_flow(hass)
+    assert result["type"] is FlowResultType.FORM
+    assert result["step_id"] == "reconfigure"
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(simulator.port, host="nowhere/", ems_control=False)
+    )
+    assert result["errors"] == {CONF_HOST: "invalid_host"}
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port, ems_control=False))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert init_integration.data[CONF_EMS_CONTROL] is False
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # reloaded without EMS control: the limit is a sensor now
+    assert hass.states.get("number.eno_one_ems_current_limit") is None
+    assert hass.states.get("sensor.eno_one_ems_current_limit") is not None
+
+
+async def test_reconfigure_to_another_charger_is_refused(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.charger.identity = replace(simulator.charger.identity, serial_number="ANOTHER")
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "wrong_charger"
+    assert init_integration.unique_id == SERIAL
+
+
+@pytest.mark.parametrize("dual_port", [True])
+async def test_reconfigure_to_single_port_removes_port_2(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    entities = er.async_get(hass)
+    devices = dr.async_get(hass)
+    before = {entry.unique_id for entry in er.async_entries_for_config_entry(entities, init_integration.entry_id)}
+    assert "SIM0000000001_port2_power" in before
+    charger_device = init_integration.runtime_data.device_id
+    assert len(dr.async_entries_for_parent_device(devices, charger_device)) == 2
+
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], form(simulator.port, dual_port=False, ems_control=True)
+    )
+    assert result["reason"] == "reconfigure_successful"
+    await hass.async_block_till_done(wait_background_tasks=True)
+
+    after = {entry.unique_id for entry in er.async_entries_for_config_entry(entities, init_integration.entry_id)}
+    # port 1 keeps its entities (and their history): their unique ids do not depend on "dual port"
+    assert after == {unique_id for unique_id in before if "_port2_" not in unique_id}
+    assert dr.async_entries_for_parent_device(devices, charger_device) == []
+    assert hass.states.get("sensor.eno_one_port_1_power") is not None
