@@ -91,3 +91,13 @@ async def test_firmware_update_reaches_the_device_registry(
     device = device_registry.async_get_device_by_identifier((DOMAIN, SERIAL), init_integration.entry_id)
     assert device is not None
     assert device.sw_version == "2.14.0"
+
+
+async def test_a_charger_that_refuses_its_identity_is_retried(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    simulator.faults.exception(maps=["diagnostics"])
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    assert "refused the request" in str(mock_config_entry.reason)
