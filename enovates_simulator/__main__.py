@@ -12,6 +12,7 @@ import logging
 import signal
 
 from .model import CarScenario, Charger, EmsMode, Identity
+from .server import Stats
 from .simulator import Simulator
 
 _LOGGER = logging.getLogger("enovates_simulator")
@@ -38,6 +39,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the car at each port does (default: %(default)s)",
     )
     parser.add_argument("--serial", default=Identity.serial_number, help="serial number (default: %(default)s)")
+    parser.add_argument(
+        "--report", type=float, default=0, metavar="SECONDS", help="log the requests per second every SECONDS"
+    )
     parser.add_argument("--verbose", action="store_true", help="log every Modbus frame")
     return parser
 
@@ -55,9 +59,28 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     return Simulator(charger, host=args.host, port=args.port)
 
 
-async def serve(simulator: Simulator, stop: asyncio.Event) -> None:
-    """Serve until `stop` is set."""
-    async with simulator:
+def traffic_report(stats: Stats, seconds: float) -> str:
+    """Describe the traffic counted in `stats` over `seconds`, per second: in total and per unit and map."""
+    per_map = ", ".join(
+        f"{unit}/{name} {count / seconds:.2f}" for (unit, name), count in sorted(stats.requests_by_map.items())
+    )
+    return (
+        f"{stats.requests / seconds:.2f} requests/s, {stats.bytes_received / seconds:.0f} B/s in, "
+        f"{stats.bytes_sent / seconds:.0f} B/s out, {stats.connections_opened} connections opened ({per_map})"
+    )
+
+
+async def _report(simulator: Simulator, seconds: float) -> None:
+    while True:
+        simulator.stats.reset()
+        await asyncio.sleep(seconds)
+        _LOGGER.info("%s", traffic_report(simulator.stats, seconds))
+
+
+async def serve(simulator: Simulator, stop: asyncio.Event, report_seconds: float = 0) -> None:
+    """Serve until `stop` is set; every `report_seconds` (if not 0) log the traffic."""
+    async with simulator, asyncio.TaskGroup() as tasks:
+        reporter = tasks.create_task(_report(simulator, report_seconds)) if report_seconds > 0 else None
         where = f"{simulator.host}:{simulator.port}" if simulator.listening else "nowhere (EMS mode off)"
         charger = simulator.charger
         _LOGGER.info(
@@ -69,6 +92,8 @@ async def serve(simulator: Simulator, stop: asyncio.Event) -> None:
             charger.scenarios.get(1, "none"),
         )
         await stop.wait()
+        if reporter is not None:
+            reporter.cancel()
     _LOGGER.info("stopped")
 
 
@@ -77,7 +102,7 @@ async def _main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await serve(build_simulator(args), stop)
+    await serve(build_simulator(args), stop, args.report)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -12,8 +12,8 @@ import threading
 from enovates_modbus import EnoOneClient
 import pytest
 
-from enovates_simulator import CarScenario, EmsMode
-from enovates_simulator.__main__ import build_parser, build_simulator, main, serve
+from enovates_simulator import CarScenario, EmsMode, Stats
+from enovates_simulator.__main__ import build_parser, build_simulator, main, serve, traffic_report
 
 
 def test_defaults() -> None:
@@ -46,13 +46,15 @@ def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
 async def test_serve_until_stopped(socket_enabled: None, ems: str, caplog: pytest.LogCaptureFixture) -> None:
     simulator = build_simulator(build_parser().parse_args(["--port", "0", "--ems", ems, "--car", "charging"]))
     stop = asyncio.Event()
-    task = asyncio.create_task(serve(simulator, stop))
+    task = asyncio.create_task(serve(simulator, stop, report_seconds=0.2 if ems == "full" else 0))
     while "ENO one" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
         await asyncio.sleep(0.01)
     if ems == "full":
         client = EnoOneClient("127.0.0.1", simulator.port, mb_retries=0, mb_timeout=1)
         assert await client.get_current_offered() == 32000
         client.client.close()
+        while "requests/s" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
+            await asyncio.sleep(0.05)
     else:
         assert "nowhere (EMS mode off)" in caplog.text
     stop.set()
@@ -99,3 +101,12 @@ def test_main_serves_until_interrupted(socket_enabled: None, verbose: bool) -> N
     with socket.socket() as probe:
         probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         probe.bind(("127.0.0.1", port))
+
+
+def test_traffic_report() -> None:
+    stats = Stats(requests=30, bytes_received=360, bytes_sent=600, connections_opened=1)
+    stats.requests_by_map[1, "state"] = 10
+    stats.requests_by_map[2, "mode3"] = 1
+    assert traffic_report(stats, 10) == (
+        "3.00 requests/s, 36 B/s in, 60 B/s out, 1 connections opened (1/state 1.00, 2/mode3 0.10)"
+    )
