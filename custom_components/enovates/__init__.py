@@ -5,17 +5,17 @@ from __future__ import annotations
 from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 
 from .charger import EnovatesCharger
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from .coordinator import (
     EnovatesConfigEntry,
     EnovatesDeviceCoordinator,
+    EnovatesEmsControlCoordinator,
     EnovatesMode3Coordinator,
     EnovatesRealtimeCoordinator,
     EnovatesRuntimeData,
-    EnovatesTokenCoordinator,
 )
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR]
@@ -26,7 +26,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     charger = EnovatesCharger(entry.data[CONF_HOST], entry.data[CONF_PORT], dual_port=entry.data[CONF_DUAL_PORT])
     entry.async_on_unload(charger.close)
 
-    device = EnovatesDeviceCoordinator(hass, entry, charger)
+    realtime = EnovatesRealtimeCoordinator(hass, entry, charger)
+    device = EnovatesDeviceCoordinator(hass, entry, realtime)
     await device.async_config_entry_first_refresh()
     serial = device.data.diagnostics.serial_nr
     if serial != entry.unique_id:
@@ -48,15 +49,23 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         sw_version=diagnostics.firmware_version or None,
     )
 
-    realtime = EnovatesRealtimeCoordinator(hass, entry, charger)
-    mode3 = EnovatesMode3Coordinator(hass, entry, charger)
-    token = EnovatesTokenCoordinator(hass, entry, charger) if entry.data[CONF_EMS_CONTROL] else None
-    for coordinator in (realtime, mode3, token):
+    mode3 = EnovatesMode3Coordinator(hass, entry, realtime)
+    ems_control = EnovatesEmsControlCoordinator(hass, entry, realtime) if entry.data[CONF_EMS_CONTROL] else None
+    for coordinator in (realtime, mode3, ems_control):
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
+    if ems_control is not None:
+        # Whether the charger still allows EMS control is watched even with the token sensors disabled.
+        entry.async_on_unload(ems_control.async_add_listener(lambda: None))
+    entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, f"ems_control_unavailable_{entry.entry_id}"))
 
     entry.runtime_data = EnovatesRuntimeData(
-        charger=charger, device_id=device_entry.id, device=device, realtime=realtime, mode3=mode3, token=token
+        charger=charger,
+        device_id=device_entry.id,
+        device=device,
+        realtime=realtime,
+        mode3=mode3,
+        ems_control=ems_control,
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)

@@ -1,13 +1,16 @@
 """The one Modbus TCP connection to a charger, shared by both ports and every polling tier.
 
 Everything the integration asks the charger goes through here, through the vendor library `enovates-modbus`.
-Library and pymodbus errors become this module's two exceptions: the charger did not answer, or it refused.
+Library and pymodbus errors become this module's exceptions: the charger did not answer (or answered something that
+is not Modbus), or it refused the request.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import inspect
+import logging
 import typing
 
 from enovates_modbus import EnoOneClient
@@ -22,6 +25,20 @@ from .const import LOGGER, REQUEST_TIMEOUT_S
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
 
+# Set while this integration talks to a charger: pymodbus' own log lines about it are then left out, since the
+# integration reports the outcome once, in its own words (a dead charger would otherwise log every second).
+_TALKING_TO_CHARGER: contextvars.ContextVar[bool] = contextvars.ContextVar("enovates_request", default=False)
+
+
+class _QuietWhileTalkingToCharger(logging.Filter):
+    """Leave out pymodbus' records emitted on behalf of this integration's requests; keep everyone else's."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not _TALKING_TO_CHARGER.get()
+
+
+logging.getLogger("pymodbus.logging").addFilter(_QuietWhileTalkingToCharger())
+
 
 class ChargerError(Exception):
     """Base of what talking to the charger can raise."""
@@ -29,6 +46,10 @@ class ChargerError(Exception):
 
 class ChargerConnectionError(ChargerError):
     """The charger did not answer: refused, unreachable, timed out or the connection dropped."""
+
+
+class ChargerProtocolError(ChargerConnectionError):
+    """Something answered, but not in Modbus TCP (another kind of server on that port)."""
 
 
 class ChargerRejectedError(ChargerError):
@@ -81,8 +102,9 @@ class EnovatesCharger:
         self.host = host
         self.port = port
         self.ports: tuple[int, ...] = (PORT_1, PORT_2) if dual_port else (PORT_1,)
-        # No automatic reconnect: the next poll reconnects, so a dead charger costs one bounded attempt a poll
-        # instead of pymodbus' back-off of up to five minutes. No retries: the next poll is the retry.
+        # No automatic reconnect: the next request reconnects, so a dead charger costs one bounded attempt a poll
+        # instead of pymodbus' back-off of up to five minutes. No retries of a silent charger: the next poll is
+        # the retry. A connection that drops mid-request is retried at once, once (see _request).
         self._modbus = AsyncModbusTcpClient(
             host,
             port=port,
@@ -91,28 +113,81 @@ class EnovatesCharger:
             retries=0,
             reconnect_delay=0,
             reconnect_delay_max=0,
+            trace_packet=self._on_packet,
+            trace_connect=self._on_connection_change,
         )
         self._clients = {unit: _PortClient(self._modbus, host, port, unit) for unit in self.ports}
         # One request at a time: the charger's Modbus server is small and pymodbus would queue them anyway;
         # the lock also makes sure only one request opens the connection.
         self._lock = asyncio.Lock()
+        self._in_flight: asyncio.Task[typing.Any] | None = None
+        self._dropped = False
+        self._received = 0
 
     @property
     def connected(self) -> bool:
         """Whether the TCP connection is open."""
         return bool(self._modbus.connected)
 
+    def _on_packet(self, sending: bool, data: bytes) -> bytes:
+        if not sending:
+            self._received += len(data)
+        return data
+
+    def _on_connection_change(self, connected: bool) -> None:
+        # pymodbus does not fail a pending request when the peer closes the connection; it would wait for the
+        # timeout. Fail it now, so that _request can retry on a new connection straight away.
+        if not connected and self._in_flight is not None and not self._in_flight.done():
+            self._dropped = True
+            self._in_flight.cancel()
+
     async def _request[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]]) -> T:
         async with self._lock:
+            token = _TALKING_TO_CHARGER.set(True)
             try:
-                async with asyncio.timeout(REQUEST_TIMEOUT_S * 2):
-                    return await call(self._clients[unit])
-            except (ConnectionException, ModbusIOException, ConnectionError, OSError, TimeoutError) as err:
-                # A late answer to a timed-out request would be taken for the next one's: start afresh.
-                self._modbus.close()
-                raise ChargerConnectionError(str(err) or type(err).__name__) from err
-            except ModbusException as err:
-                raise ChargerRejectedError(str(err)) from err
+                try:
+                    return await self._attempt(unit, call)
+                except _DroppedError:
+                    # The charger (or the network) closed a working connection: one immediate retry on a new one.
+                    LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
+                    try:
+                        return await self._attempt(unit, call)
+                    except _DroppedError as err:
+                        raise ChargerConnectionError("the connection dropped twice") from err
+            finally:
+                _TALKING_TO_CHARGER.reset(token)
+
+    async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]]) -> T:
+        self._dropped = False
+        received_before = self._received
+        task = asyncio.ensure_future(call(self._clients[unit]))
+        self._in_flight = task
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S * 3):
+                return await task
+        except (ConnectionException, ModbusIOException, ConnectionError, OSError, TimeoutError) as err:
+            raise self._failure(err, received_before) from err
+        except asyncio.CancelledError as err:
+            current = asyncio.current_task()
+            if not self._dropped or current is None or current.cancelling():
+                raise  # the caller was cancelled, not the request
+            raise self._failure(err, received_before) from err
+        except ModbusException as err:
+            raise ChargerRejectedError(str(err)) from err
+        finally:
+            self._in_flight = None
+            if not task.done():  # pragma: no cover - only when the caller itself is cancelled
+                task.cancel()
+
+    def _failure(self, err: BaseException, received_before: int) -> Exception:
+        """Close the connection after a failed request and say what went wrong."""
+        # A late answer to a timed-out request would be taken for the next one's: start afresh.
+        self._modbus.close()
+        if self._received > received_before:
+            return ChargerProtocolError(f"the answer is not Modbus TCP ({err})")
+        if self._dropped:
+            return _DroppedError()
+        return ChargerConnectionError(str(err) or type(err).__name__)
 
     async def read[T: RegisterMap](self, register_map: type[T], unit: int = PORT_1) -> T:
         """Read one register map of one port in one request."""
@@ -158,3 +233,7 @@ class EnovatesCharger:
     def close(self) -> None:
         """Close the connection."""
         self._modbus.close()
+
+
+class _DroppedError(Exception):
+    """The connection closed while a request was waiting for its answer."""

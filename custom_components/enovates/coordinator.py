@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING
+import logging
+from typing import TYPE_CHECKING, Any
 
 from enovates_modbus.eno_one import APIVersion, CurrentOffered, Diagnostics, Measurements, Mode3Details, State
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .charger import ChargerConnectionError, ChargerRejectedError, EnovatesCharger
@@ -28,7 +30,7 @@ class EnovatesRuntimeData:
     device: EnovatesDeviceCoordinator
     realtime: EnovatesRealtimeCoordinator
     mode3: EnovatesMode3Coordinator
-    token: EnovatesTokenCoordinator | None
+    ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     # Filled by the entities as they are created: what is registered but not in here is stale.
     entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 
@@ -54,6 +56,14 @@ class RealtimeData:
     current_offered_ma: int | None
 
 
+@dataclass(frozen=True, kw_only=True)
+class EmsControlData:
+    """Whether the charger lets the integration set the EMS limit (EMS mode Full Control), and the tokens."""
+
+    allowed: bool
+    tokens: dict[int, str | None]
+
+
 def port_data[T](port: int) -> Callable[[dict[int, T]], T]:
     """Return a picker of one port's data out of a per-port tier's data."""
     return lambda data: data[port]
@@ -69,6 +79,25 @@ def port_measurements(port: int) -> Callable[[dict[int, RealtimeData]], Measurem
     return lambda data: data[port].measurements
 
 
+def port_token(port: int) -> Callable[[EmsControlData], str | None]:
+    """Return a picker of one port's transaction token out of the EMS control tier's data."""
+    return lambda data: data.tokens[port]
+
+
+class _OutageAsWarning(logging.Filter):
+    """Log the heartbeat's "Error fetching" as the warning it is: an unreachable charger is not a bug."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.levelno == logging.ERROR and record.exc_info is None:
+            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
+        return True
+
+
+# The heartbeat logs once when the charger becomes unreachable (a warning) and once when it is back (info).
+HEARTBEAT_LOGGER = LOGGER.getChild("connection")
+HEARTBEAT_LOGGER.addFilter(_OutageAsWarning())
+
+
 class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
     """A polling tier: turns the charger's errors into translated update failures."""
 
@@ -82,11 +111,12 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
         *,
         name: str,
         update_interval: timedelta,
+        logger: logging.Logger = LOGGER,
     ) -> None:
         """Poll `charger` every `update_interval`."""
         super().__init__(
             hass,
-            LOGGER,
+            logger,
             config_entry=entry,
             name=f"{DOMAIN} {name}",
             update_interval=update_interval,
@@ -124,26 +154,19 @@ async def _or_none[T](read: Awaitable[T]) -> T | None:
         return None
 
 
-class EnovatesDeviceCoordinator(EnovatesCoordinator[DeviceData]):
-    """Daily: API version and diagnostics (identity, firmware), charger-wide."""
-
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, charger: EnovatesCharger) -> None:
-        """Poll the identity daily."""
-        super().__init__(hass, entry, charger, name="device", update_interval=DEVICE_INTERVAL)
-
-    async def _fetch(self) -> DeviceData:
-        return DeviceData(
-            api_version=await self.charger.read_api_version(),
-            diagnostics=await self.charger.read_diagnostics(),
-        )
-
-
 class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
-    """Every second: state, measurements, EMS limit and current offered, per port."""
+    """Every second: state, measurements, EMS limit and current offered, per port.
+
+    Also the heartbeat: whether the charger is reachable is this tier's to tell. When it comes back after an
+    outage, the slower tiers are read again at once (the charger may have rebooted into a new firmware).
+    """
 
     def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, charger: EnovatesCharger) -> None:
         """Poll every second."""
-        super().__init__(hass, entry, charger, name="realtime", update_interval=REALTIME_INTERVAL)
+        super().__init__(
+            hass, entry, charger, name="realtime", update_interval=REALTIME_INTERVAL, logger=HEARTBEAT_LOGGER
+        )
+        self.followers: list[EnovatesSlowCoordinator[Any]] = []
 
     async def _fetch(self) -> dict[int, RealtimeData]:
         charger = self.charger
@@ -159,27 +182,114 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
                 ems_limit_ma=ems_limit_ma,
                 current_offered_ma=None if offered is None else offered.active_current_offered,
             )
+        if not self.last_update_success:
+            for follower in self.followers:
+                follower.refresh_soon()
         return data
 
 
-class EnovatesMode3Coordinator(EnovatesCoordinator[dict[int, Mode3Details | None]]):
+class EnovatesSlowCoordinator[DataT](EnovatesCoordinator[DataT]):
+    """A tier slower than the heartbeat; it leaves telling about outages to the heartbeat.
+
+    While the heartbeat cannot reach the charger this tier does not try (its entities are unavailable through the
+    heartbeat anyway); a connection failure of its own keeps its last data for the heartbeat to notice. Only its
+    first read, at setup, fails loudly.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: EnovatesConfigEntry,
+        heartbeat: EnovatesRealtimeCoordinator,
+        *,
+        name: str,
+        update_interval: timedelta,
+    ) -> None:
+        """Poll every `update_interval`, following `heartbeat`."""
+        super().__init__(hass, entry, heartbeat.charger, name=name, update_interval=update_interval)
+        self.heartbeat = heartbeat
+        heartbeat.followers.append(self)
+
+    def refresh_soon(self) -> None:
+        """Read this tier again now (after an outage)."""
+        self.config_entry.async_create_background_task(
+            self.hass, self.async_request_refresh(), f"{self.name} refresh after outage"
+        )
+
+    async def _async_update_data(self) -> DataT:
+        if self.data is not None and not self.heartbeat.last_update_success:
+            return self.data
+        try:
+            return await super()._async_update_data()
+        except UpdateFailed as err:
+            if self.data is not None and isinstance(err.__cause__, ChargerConnectionError):
+                LOGGER.debug("%s: %s", self.name, err)
+                return self.data
+            raise
+
+
+class EnovatesDeviceCoordinator(EnovatesSlowCoordinator[DeviceData]):
+    """Daily: API version and diagnostics (identity, firmware), charger-wide."""
+
+    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
+        """Poll the identity daily."""
+        super().__init__(hass, entry, heartbeat, name="device", update_interval=DEVICE_INTERVAL)
+
+    async def _fetch(self) -> DeviceData:
+        return DeviceData(
+            api_version=await self.charger.read_api_version(),
+            diagnostics=await self.charger.read_diagnostics(),
+        )
+
+
+class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | None]]):
     """Every 10 seconds: the IEC 61851 pilot details, per port."""
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, charger: EnovatesCharger) -> None:
+    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every 10 seconds."""
-        super().__init__(hass, entry, charger, name="mode3", update_interval=MODE3_INTERVAL)
+        super().__init__(hass, entry, heartbeat, name="mode3", update_interval=MODE3_INTERVAL)
 
     async def _fetch(self) -> dict[int, Mode3Details | None]:
         charger = self.charger
         return {port: await _or_none(charger.read(Mode3Details, port)) for port in charger.ports}
 
 
-class EnovatesTokenCoordinator(EnovatesCoordinator[dict[int, str | None]]):
-    """Every minute, with EMS control only: the transaction token (the RFID tag that started the session)."""
+class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
+    """Every minute, with EMS control only: whether the charger still allows it, and the transaction tokens.
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, charger: EnovatesCharger) -> None:
+    The token is the reliable probe: it reads only in EMS mode Full Control, whereas limit writes are acknowledged
+    in Monitoring Only too. When the installer switched the charger back, a repair issue says what to do; it goes
+    away by itself once Full Control is back.
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every minute."""
-        super().__init__(hass, entry, charger, name="token", update_interval=TOKEN_INTERVAL)
+        super().__init__(hass, entry, heartbeat, name="ems_control", update_interval=TOKEN_INTERVAL)
 
-    async def _fetch(self) -> dict[int, str | None]:
-        return {port: await self.charger.read_transaction_token(port) or None for port in self.charger.ports}
+    @property
+    def issue_id(self) -> str:
+        """Return the id of this entry's repair issue."""
+        return f"ems_control_unavailable_{self.config_entry.entry_id}"
+
+    async def _fetch(self) -> EmsControlData:
+        tokens: dict[int, str | None] = {}
+        allowed = True
+        for port in self.charger.ports:
+            try:
+                tokens[port] = await self.charger.read_transaction_token(port) or None
+            except ChargerRejectedError:
+                tokens[port] = None
+                allowed = False
+        if allowed:
+            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+        else:
+            ir.async_create_issue(
+                self.hass,
+                DOMAIN,
+                self.issue_id,
+                is_fixable=False,
+                severity=ir.IssueSeverity.ERROR,
+                translation_key="ems_control_unavailable",
+                translation_placeholders={"title": self.config_entry.title, "host": self.charger.host},
+            )
+        return EmsControlData(allowed=allowed, tokens=tokens)

@@ -13,13 +13,13 @@ if TYPE_CHECKING:
 
     from .coordinator import EnovatesConfigEntry
 
-TO_REDACT = {CONF_HOST, "serial_nr", "serial_number", "transaction_token", "unique_id", "title"}
+TO_REDACT = {CONF_HOST, "serial_nr", "serial_number", "tokens", "unique_id", "title"}
 
 
 async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: EnovatesConfigEntry) -> dict[str, Any]:
     """Return the register maps as last read, per tier and port."""
     runtime = entry.runtime_data
-    token = runtime.token
+    ems_control = runtime.ems_control
     return async_redact_data(
         {
             "entry": entry.as_dict(),
@@ -27,10 +27,15 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
             "device": asdict(runtime.device.data),
             "realtime": {port: asdict(data) for port, data in runtime.realtime.data.items()},
             "mode3": {port: None if data is None else asdict(data) for port, data in runtime.mode3.data.items()},
-            "transaction_token": None if token is None else dict.fromkeys(token.data, "**REDACTED**"),
+            "ems_control": None
+            if ems_control is None
+            else {
+                "allowed": ems_control.data.allowed,
+                "tokens": dict.fromkeys(ems_control.data.tokens, "**REDACTED**"),
+            },
             "last_update_success": {
                 coordinator.name: coordinator.last_update_success
-                for coordinator in (runtime.device, runtime.realtime, runtime.mode3, token)
+                for coordinator in (runtime.device, runtime.realtime, runtime.mode3, ems_control)
                 if coordinator is not None
             },
         },

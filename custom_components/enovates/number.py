@@ -9,8 +9,8 @@ from homeassistant.const import Platform, UnitOfElectricCurrent
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .charger import ChargerConnectionError, ChargerRejectedError
-from .const import CONF_EMS_CONTROL, DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
-from .coordinator import EnovatesRealtimeCoordinator
+from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
+from .coordinator import EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
 
@@ -41,11 +41,32 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
 
     port: int
 
+    def __init__(
+        self,
+        coordinator: EnovatesRealtimeCoordinator,
+        ems_control: EnovatesEmsControlCoordinator,
+        description: NumberEntityDescription,
+        port: int,
+    ) -> None:
+        """Set the limit of `port`, as long as `ems_control` says the charger allows it."""
+        super().__init__(coordinator, description, port)
+        self._ems_control = ems_control
+
+    async def async_added_to_hass(self) -> None:
+        """Follow whether the charger allows EMS control too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._ems_control.async_add_listener(self._handle_coordinator_update))
+
     @property
     def available(self) -> bool:
-        """Return whether the limit and the charger's maximum are known."""
+        """Return whether the charger allows EMS control now and the limit and its maximum are known."""
         data = self.coordinator.data[self.port]
-        return super().available and data.state is not None and effective_ems_limit(data) is not None
+        return (
+            super().available
+            and self._ems_control.data.allowed
+            and data.state is not None
+            and effective_ems_limit(data) is not None
+        )
 
     @property
     def native_max_value(self) -> float:
@@ -103,9 +124,10 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the EMS limit of each port when the user enabled EMS control."""
-    if not entry.data[CONF_EMS_CONTROL]:
+    runtime = entry.runtime_data
+    if runtime.ems_control is None:
         return
-    realtime = entry.runtime_data.realtime
     async_add_entities(
-        EnovatesEmsLimitNumber(realtime, EMS_LIMIT_NUMBER, port) for port in entry.runtime_data.charger.ports
+        EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, EMS_LIMIT_NUMBER, port)
+        for port in runtime.charger.ports
     )

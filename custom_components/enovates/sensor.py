@@ -26,7 +26,7 @@ from homeassistant.const import (
 )
 
 from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
-from .coordinator import DeviceData, RealtimeData, port_data, port_measurements, port_state
+from .coordinator import DeviceData, RealtimeData, port_data, port_measurements, port_state, port_token
 from .entity import EnovatesMapEntity
 
 if TYPE_CHECKING:
@@ -317,7 +317,7 @@ async def async_setup_entry(
 
 def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[EnovatesSensor[Any, Any]]:
     runtime = entry.runtime_data
-    realtime, mode3, token = runtime.realtime, runtime.mode3, runtime.token
+    realtime, mode3, ems_control = runtime.realtime, runtime.mode3, runtime.ems_control
     sensors: list[EnovatesSensor[Any, Any]] = [
         *(EnovatesSensor(realtime, description, port_state(port), port) for description in STATE_SENSORS),
         *(EnovatesSensor(realtime, description, port_measurements(port), port) for description in MEASUREMENT_SENSORS),
@@ -329,6 +329,6 @@ def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[EnovatesSensor[
     ]
     if not entry.data[CONF_EMS_CONTROL]:
         sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data(port), port))
-    if token is not None:
-        sensors.append(EnovatesSensor(token, TOKEN_SENSOR, port_data(port), port))
+    if ems_control is not None:
+        sensors.append(EnovatesSensor(ems_control, TOKEN_SENSOR, port_token(port), port))
     return sensors

@@ -64,16 +64,16 @@ async def test_one_connection_for_both_ports_and_every_tier(
         for name in ("state", "measurements", "ems_limit", "current_offered", "mode3", "transaction_token")
     }
     assert setup == every_map_once
-    # The promised tiers, one request per map per tick: every second, and every 10 s for Mode 3 (give or take
-    # one: the test's clock keeps running while it jumps, so the real time the polls take adds up); the token
-    # sensor is disabled by default, so its minute tier is not polled at all; the daily tier does not come round.
+    # The promised tiers, one request per map per tick: every second, every 10 s for Mode 3 (give or take one:
+    # the test's clock keeps running while it jumps, so the real time the polls take adds up), every minute for
+    # the token (with EMS control, it tells whether the charger still allows it); the daily tier does not come.
     counts = dict(stats.requests_by_map)
     mode3 = counts.pop((1, "mode3"))
     assert counts.pop((2, "mode3")) == mode3
     assert 11 <= mode3 <= 13
     assert counts == {
         (unit, name): 120 for unit in (1, 2) for name in ("state", "measurements", "ems_limit", "current_offered")
-    }
+    } | {(1, "transaction_token"): 2, (2, "transaction_token"): 2}
 
 
 async def test_firmware_update_reaches_the_device_registry(
