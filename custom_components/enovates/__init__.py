@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from homeassistant.const import CONF_HOST, CONF_PORT, Platform
-from homeassistant.core import HomeAssistant, callback
+from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
+from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
 from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
 
@@ -25,6 +25,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     """Connect to the charger, read it once per tier, then set up the platforms."""
     charger = EnovatesCharger(entry.data[CONF_HOST], entry.data[CONF_PORT], dual_port=entry.data[CONF_DUAL_PORT])
     entry.async_on_unload(charger.close)
+
+    @callback
+    def close_on_stop(_event: Event) -> None:
+        # Home Assistant does not unload entries when it stops: say goodbye to the charger all the same.
+        charger.close()
+
+    entry.async_on_unload(hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, close_on_stop))
 
     realtime = EnovatesRealtimeCoordinator(hass, entry, charger)
     device = EnovatesDeviceCoordinator(hass, entry, realtime)

@@ -18,7 +18,7 @@ from homeassistant.helpers.selector import (
 )
 import probatio
 
-from .charger import PORT_2, ChargerConnectionError, ChargerRejectedError, EnovatesCharger
+from .charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DEFAULT_PORT, DOMAIN, LOGGER
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens.
@@ -64,6 +64,10 @@ async def probe_charger(host: str, port: int, *, dual_port: bool, ems_control: b
                     await charger.read_transaction_token(unit)
                 except ChargerRejectedError as err:
                     raise ProbeError("ems_control_unavailable") from err
+    except ChargerProtocolError as err:
+        # Another kind of server (a web server, say) listens there.
+        LOGGER.debug("%s:%s does not speak Modbus TCP: %s", host, port, err)
+        raise ProbeError("not_enovates") from err
     except ChargerConnectionError as err:
         LOGGER.debug("Cannot connect to %s:%s: %s", host, port, err)
         raise ProbeError("cannot_connect") from err

@@ -167,6 +167,19 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             hass, entry, charger, name="realtime", update_interval=REALTIME_INTERVAL, logger=HEARTBEAT_LOGGER
         )
         self.followers: list[EnovatesSlowCoordinator[Any]] = []
+        self.reachable = True
+
+    async def _async_update_data(self) -> dict[int, RealtimeData]:
+        try:
+            data = await super()._async_update_data()
+        except UpdateFailed:
+            self.reachable = False
+            raise
+        if not self.reachable:
+            self.reachable = True
+            for follower in self.followers:
+                follower.refresh_soon()
+        return data
 
     async def _fetch(self) -> dict[int, RealtimeData]:
         charger = self.charger
@@ -182,9 +195,6 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
                 ems_limit_ma=ems_limit_ma,
                 current_offered_ma=None if offered is None else offered.active_current_offered,
             )
-        if not self.last_update_success:
-            for follower in self.followers:
-                follower.refresh_soon()
         return data
 
 
@@ -217,7 +227,7 @@ class EnovatesSlowCoordinator[DataT](EnovatesCoordinator[DataT]):
         )
 
     async def _async_update_data(self) -> DataT:
-        if self.data is not None and not self.heartbeat.last_update_success:
+        if self.data is not None and not self.heartbeat.reachable:
             return self.data
         try:
             return await super()._async_update_data()

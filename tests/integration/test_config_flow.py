@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
@@ -193,3 +194,28 @@ async def test_reconfigure_to_single_port_removes_port_2(
     assert after == {unique_id for unique_id in before if "_port2_" not in unique_id}
     assert dr.async_entries_for_parent_device(devices, charger_device) == []
     assert hass.states.get("sensor.eno_one_port_1_power") is not None
+
+
+async def test_an_http_server_is_not_a_charger(hass: HomeAssistant, socket_enabled: None) -> None:
+    async def answer_http(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(100)
+        writer.write(b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer_http, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    try:
+        flow_id = await start(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, form(port))
+    finally:
+        server.close()
+        await server.wait_closed()
+    assert result["errors"] == {"base": "not_enovates"}
+
+
+@pytest.mark.parametrize("port", [0, 65536, -1])
+async def test_port_out_of_range_is_refused_by_the_form(hass: HomeAssistant, socket_enabled: None, port: int) -> None:
+    flow_id = await start(hass)
+    with pytest.raises(InvalidData):
+        await hass.config_entries.flow.async_configure(flow_id, form(port))

@@ -1,0 +1,68 @@
+"""The charger connection's own edge cases, where the simulator cannot time them precisely enough."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from custom_components.enovates.charger import ChargerConnectionError, EnovatesCharger
+from enovates_simulator import Simulator
+
+
+async def test_a_drop_outside_the_modbus_exchange_is_retried(simulator: Simulator) -> None:
+    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
+    started = asyncio.Event()
+    calls = 0
+
+    async def call(_client: object) -> str:
+        # The connection drops while the library is between requests (connecting, say): the task itself is
+        # cancelled rather than pymodbus failing the request.
+        nonlocal calls
+        calls += 1
+        if calls == 1:
+            started.set()
+            await asyncio.Event().wait()
+        return "answered"
+
+    request = asyncio.create_task(charger._request(1, call))
+    await started.wait()
+    charger._on_connection_change(False)
+    assert await request == "answered"
+    assert calls == 2
+    charger.close()
+
+
+async def test_dropping_twice_is_a_connection_error(simulator: Simulator) -> None:
+    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
+    waiting = asyncio.Event()
+
+    async def call(_client: object) -> None:
+        waiting.set()
+        await asyncio.Event().wait()
+
+    request = asyncio.create_task(charger._request(1, call))
+    for _ in range(2):
+        await waiting.wait()
+        waiting.clear()
+        charger._on_connection_change(False)
+    with pytest.raises(ChargerConnectionError, match="dropped twice"):
+        await request
+
+
+async def test_cancelling_the_caller_is_not_a_drop(simulator: Simulator) -> None:
+    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
+    waiting = asyncio.Event()
+
+    async def call(_client: object) -> None:
+        waiting.set()
+        await asyncio.Event().wait()
+
+    request = asyncio.create_task(charger._request(1, call))
+    await waiting.wait()
+    request.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await request
+    # the lock was released: the charger answers the next request
+    assert await charger.check_version()
+    charger.close()

@@ -1,0 +1,211 @@
+"""Outages, reboots, stalls, drops and EMS mode changes: the integration keeps working and loses nothing."""
+
+from __future__ import annotations
+
+import logging
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.helpers import issue_registry as ir
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.enovates.const import DOMAIN
+from enovates_simulator import Car, Charger, EmsMode, Simulator
+
+from ..conftest import advance
+
+POWER = "sensor.eno_one_power"
+MODE3 = "sensor.eno_one_mode_3_state"
+API = "sensor.eno_one_modbus_api_version"
+LIMIT = "number.eno_one_ems_current_limit"
+
+
+@pytest.fixture
+def charger(charger: Charger) -> Charger:
+    """A charger with a car charging on port 1."""
+    charger.port(1).plug_in(Car(max_current_a=16))
+    return charger
+
+
+def our_records(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno == level and r.name.startswith("custom_components.enovates")]
+
+
+def library_records(caplog: pytest.LogCaptureFixture) -> list[logging.LogRecord]:
+    return [r for r in caplog.records if r.levelno >= logging.WARNING and r.name.startswith("pymodbus")]
+
+
+async def test_reboot_logs_once_and_recovers_by_itself(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.clear()
+    await simulator.reboot(30)
+    await advance(hass, clock_hands, 2)
+    for entity_id in (POWER, MODE3, API, LIMIT):
+        assert hass.states.get(entity_id).state == STATE_UNAVAILABLE, entity_id
+    await advance(hass, clock_hands, 30)
+    assert simulator.listening
+    await advance(hass, clock_hands, 2)
+    for entity_id in (POWER, MODE3, API, LIMIT):
+        assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, entity_id
+    assert hass.states.get(POWER).state == "11040"
+    assert init_integration.state is ConfigEntryState.LOADED  # no reload was needed
+
+    warnings = our_records(caplog, logging.WARNING)
+    assert len(warnings) == 1
+    assert "The charger at 127.0.0.1 did not answer" in warnings[0].getMessage()
+    assert warnings[0].exc_info is None  # no traceback
+    assert [r.getMessage() for r in our_records(caplog, logging.INFO)] == ["Fetching enovates realtime data recovered"]
+    assert our_records(caplog, logging.ERROR) == []
+    assert library_records(caplog) == []
+
+
+@pytest.mark.parametrize("request_timeout", [0.5])  # as in production
+async def test_a_stalled_charger_never_piles_requests_up(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    simulator.faults.stall(seconds=60)
+    simulator.stats.reset()
+    await advance(hass, clock_hands, 5)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    # Each poll gives up at its first unanswered request (within the 0.5 s timeout) and the next one starts on a
+    # fresh connection: one request per poll, at most one a second, never a queue and never a pile of sockets.
+    stats = simulator.stats
+    assert 2 <= stats.requests <= 5
+    assert stats.connections_opened == stats.requests - 1  # the first stalled poll used the open connection
+    assert simulator.connection_count <= 1
+    simulator.faults.clear()
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(POWER).state == "11040"
+
+
+async def test_a_connection_dropped_mid_request_is_retried_at_once(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator.charger.port(1).unplug()
+    simulator.faults.drop(maps=["measurements"], times=1)
+    simulator.stats.reset()
+    await advance(hass, clock_hands, 1)
+    # nothing went unavailable: the dropped read was made again on a new connection
+    assert hass.states.get(POWER).state == "0"
+    assert simulator.stats.connections_opened == 1
+    assert simulator.stats.requests_by_map[1, "measurements"] == 2
+    assert our_records(caplog, logging.WARNING) == []
+
+
+async def test_a_connection_that_keeps_dropping_is_an_outage(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.drop(maps=["measurements"], times=None)
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    simulator.faults.clear()
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(POWER).state == "11040"
+
+
+async def test_ems_control_switched_off_at_the_charger_raises_a_repair(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    issue_id = f"ems_control_unavailable_{init_integration.entry_id}"
+    assert hass.states.get(LIMIT).state == "32"
+    await simulator.set_ems_mode(EmsMode.MONITORING)
+    await advance(hass, clock_hands, 60)
+    issue = issue_registry.async_get_issue(DOMAIN, issue_id)
+    assert issue is not None
+    assert issue.translation_key == "ems_control_unavailable"
+    assert issue.severity is ir.IssueSeverity.ERROR
+    assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
+    assert hass.states.get(POWER).state == "11040"  # monitoring goes on
+
+    await simulator.set_ems_mode(EmsMode.FULL)
+    await advance(hass, clock_hands, 60)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+    assert hass.states.get(LIMIT).state == "32"
+    assert simulator.stats.writes == []
+
+
+@pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
+async def test_setup_with_ems_control_on_a_monitoring_charger_monitors_and_repairs(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, issue_registry: ir.IssueRegistry
+) -> None:
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert issue_registry.async_get_issue(DOMAIN, f"ems_control_unavailable_{init_integration.entry_id}")
+    assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
+    assert hass.states.get(POWER).state == "11040"
+    # unloading the entry takes its repair issue along
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert not issue_registry.async_get_issue(DOMAIN, f"ems_control_unavailable_{init_integration.entry_id}")
+
+
+async def test_slow_tiers_are_read_again_when_the_charger_is_back(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await simulator.reboot(5)
+    await advance(hass, clock_hands, 2)
+    simulator.charger.port(1).unplug()  # while it was away
+    await advance(hass, clock_hands, 5)
+    # well before the 10 s Mode 3 tier comes round: read again because the charger came back
+    assert hass.states.get(MODE3).state == "a1"
+
+
+async def test_removing_the_entry_closes_the_connection(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    assert simulator.connection_count == 1
+    await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    for _ in range(100):
+        if simulator.connection_count == 0:
+            break
+        await hass.async_block_till_done()
+    assert simulator.connection_count == 0
+
+
+async def test_stopping_home_assistant_closes_the_connection(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    charger = init_integration.runtime_data.charger
+    assert charger.connected
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await hass.async_block_till_done()
+    assert not charger.connected
+
+
+@pytest.mark.parametrize("request_timeout", [1.0])
+async def test_a_slow_tier_that_fails_alone_keeps_its_values_and_stays_quiet(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator.faults.stall(maps=["mode3"])
+    simulator.charger.port(1).unplug()
+    await advance(hass, clock_hands, 10)
+    # the 1 s tier, the heartbeat, reaches the charger: the Mode 3 values are last known, and nothing is logged
+    assert hass.states.get(MODE3).state == "c2"
+    assert hass.states.get(POWER).state == "0"
+    assert our_records(caplog, logging.WARNING) == []
+    simulator.faults.clear()
+    # the stalled poll itself took a second: the next Mode 3 poll is due 10 s after it ended
+    await advance(hass, clock_hands, 12)
+    assert hass.states.get(MODE3).state == "a1"
