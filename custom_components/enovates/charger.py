@@ -123,6 +123,7 @@ class EnovatesCharger:
         self._in_flight: asyncio.Task[typing.Any] | None = None
         self._dropped = False
         self._received = 0
+        self.closed = False
 
     @property
     def connected(self) -> bool:
@@ -143,6 +144,8 @@ class EnovatesCharger:
 
     async def _request[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]]) -> T:
         async with self._lock:
+            if self.closed:
+                raise ChargerConnectionError("the connection was closed")
             token = _TALKING_TO_CHARGER.set(True)
             try:
                 try:
@@ -231,7 +234,10 @@ class EnovatesCharger:
         await self._request(unit, write)
 
     def close(self) -> None:
-        """Close the connection."""
+        """Close the connection for good (the entry unloads, Home Assistant stops); a request in flight fails."""
+        self.closed = True
+        if self._in_flight is not None:
+            self._in_flight.cancel()
         self._modbus.close()
 
 

@@ -129,6 +129,9 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
         try:
             return await self._fetch()
         except ChargerConnectionError as err:
+            if self.charger.closed and self.data is not None:
+                # Unloading or shutting down: the charger did not fail, we hung up on it.
+                return self.data
             raise UpdateFailed(
                 translation_domain=DOMAIN,
                 translation_key="communication_error",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from freezegun.api import TickingDateTimeFactory
@@ -12,6 +13,7 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enovates.charger import ChargerConnectionError
 from custom_components.enovates.const import DOMAIN
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
@@ -209,3 +211,20 @@ async def test_a_slow_tier_that_fails_alone_keeps_its_values_and_stays_quiet(
     # the stalled poll itself took a second: the next Mode 3 poll is due 10 s after it ended
     await advance(hass, clock_hands, 12)
     assert hass.states.get(MODE3).state == "a1"
+
+
+@pytest.mark.parametrize("request_timeout", [0.5])
+async def test_stopping_during_a_poll_is_not_an_outage(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator.faults.stall()
+    realtime = init_integration.runtime_data.realtime
+    poll = hass.async_create_task(realtime.async_refresh())
+    while not simulator.faults.rules[0].fired:  # noqa: ASYNC110 - the rule has no event to wait on
+        await asyncio.sleep(0.01)
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
+    await poll
+    assert realtime.last_update_success
+    assert our_records(caplog, logging.WARNING) == []
+    with pytest.raises(ChargerConnectionError, match="closed"):
+        await realtime.charger.read_api_version()
