@@ -1,0 +1,195 @@
+"""What Home Assistant's hassfest and the HACS action check, since neither runs here.
+
+Manifest, HACS metadata, translations, icons, the quality scale and the pins: each file agrees with the code and
+with the others.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+import re
+from typing import Any
+
+import pytest
+import yaml
+
+from custom_components.enovates import PLATFORMS, binary_sensor, number, sensor
+
+ROOT = Path(__file__).parent.parent
+INTEGRATION = ROOT / "custom_components" / "enovates"
+SOURCES = sorted(INTEGRATION.glob("*.py"))
+
+
+def load(path: Path) -> Any:
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+MANIFEST = load(INTEGRATION / "manifest.json")
+STRINGS = load(INTEGRATION / "strings.json")
+ICONS = load(INTEGRATION / "icons.json")
+CODE = "\n".join(path.read_text(encoding="utf-8") for path in SOURCES)
+
+DESCRIPTIONS = {
+    "sensor": [
+        *sensor.STATE_SENSORS,
+        *sensor.MEASUREMENT_SENSORS,
+        sensor.CURRENT_OFFERED_SENSOR,
+        sensor.EMS_LIMIT_SENSOR,
+        *sensor.MODE3_SENSORS,
+        sensor.TOKEN_SENSOR,
+        sensor.API_VERSION_SENSOR,
+    ],
+    "binary_sensor": [*binary_sensor.STATE_BINARY_SENSORS, binary_sensor.EMS_LIMIT_ACTIVE],
+    "number": [number.EMS_LIMIT_NUMBER],
+}
+
+
+def test_manifest() -> None:
+    # hassfest: domain and name first, then the other keys in alphabetical order
+    keys = list(MANIFEST)
+    assert keys[:2] == ["domain", "name"]
+    assert keys[2:] == sorted(keys[2:])
+    assert MANIFEST["domain"] == INTEGRATION.name
+    for key in ("codeowners", "config_flow", "documentation", "integration_type", "iot_class", "issue_tracker"):
+        assert key in MANIFEST, key
+    assert MANIFEST["config_flow"] is True
+    assert MANIFEST["integration_type"] == "device"
+    assert MANIFEST["iot_class"] == "local_polling"
+    assert re.fullmatch(r"\d+\.\d+\.\d+", MANIFEST["version"])
+    assert all(url.startswith("https://") for url in (MANIFEST["documentation"], MANIFEST["issue_tracker"]))
+    assert {"enovates_modbus", "pymodbus"} <= set(MANIFEST["loggers"])
+
+
+def test_requirements_are_pinned_in_one_place() -> None:
+    pins = [line for line in (ROOT / "requirements" / "common.txt").read_text().splitlines() if line and line[0] != "#"]
+    assert MANIFEST["requirements"] == pins
+    assert all("==" in requirement for requirement in MANIFEST["requirements"])
+    # the test and development environments take the integration's pins from common.txt, never their own
+    for name in ("test.txt", "develop.txt"):
+        text = (ROOT / "requirements" / name).read_text()
+        assert "-r common.txt" in text
+        assert "enovates-modbus" not in text
+
+
+def test_hacs_metadata() -> None:
+    hacs = load(ROOT / "hacs.json")
+    assert hacs["name"] == MANIFEST["name"]
+    assert hacs["render_readme"] is True
+    # the oldest Home Assistant the code runs on: the test harness's version is the proof
+    pinned = re.search(r"^homeassistant==(\d+\.\d+)", (ROOT / "requirements" / "test.txt").read_text(), re.M)
+    assert pinned is not None
+    assert hacs["homeassistant"] == f"{pinned.group(1)}.0"
+
+
+def test_translations_are_in_sync() -> None:
+    assert load(INTEGRATION / "translations" / "en.json") == STRINGS
+
+
+def test_no_translation_references() -> None:
+    # [%key:...%] references are only resolved by Home Assistant core's build, not for custom integrations
+    assert "[%key:" not in (INTEGRATION / "strings.json").read_text()
+
+
+@pytest.mark.parametrize("platform", list(DESCRIPTIONS))
+def test_entity_translations_match_the_code(platform: str) -> None:
+    used = {d.translation_key for d in DESCRIPTIONS[platform] if d.translation_key}
+    assert set(STRINGS["entity"][platform]) == used
+    for description in DESCRIPTIONS[platform]:
+        if description.translation_key is None:
+            assert description.device_class is not None, description.key  # named by its device class
+            continue
+        name = STRINGS["entity"][platform][description.translation_key]["name"]
+        placeholders = set(re.findall(r"{(\w+)}", name))
+        assert placeholders == set(description.translation_placeholders or {}), description.key
+        options = getattr(description, "options", None)
+        if options:
+            assert set(STRINGS["entity"][platform][description.translation_key]["state"]) == set(options)
+
+
+def test_every_platform_is_set_up() -> None:
+    assert {platform.value for platform in PLATFORMS} == set(DESCRIPTIONS)
+
+
+def test_icons_match_the_translations() -> None:
+    for platform, entities in ICONS["entity"].items():
+        for key, icon in entities.items():
+            assert key in STRINGS["entity"][platform], f"{platform}.{key}"
+            assert icon["default"].startswith("mdi:")
+            states = set(icon.get("state", {}))
+            if platform == "binary_sensor":
+                assert states <= {"on", "off"}
+            else:
+                assert states <= set(STRINGS["entity"][platform][key].get("state", {})), f"{platform}.{key}"
+    # an entity without a device class (or an enum) gets its icon from icons.json, not from its device class
+    for platform, descriptions in DESCRIPTIONS.items():
+        for description in descriptions:
+            if description.device_class in (None, "enum"):
+                assert description.translation_key in ICONS["entity"][platform], f"no icon for {description.key}"
+
+
+def test_exception_translations_match_the_code() -> None:
+    used = set(re.findall(r'translation_key="(\w+)"', CODE)) - {
+        key for entities in STRINGS["entity"].values() for key in entities
+    }
+    used -= set(STRINGS["issues"])
+    used -= {"port"}  # the port child device's name
+    assert used == set(STRINGS["exceptions"])
+    for exception in STRINGS["exceptions"].values():
+        assert not exception["message"].endswith(".")
+
+
+def test_issue_and_device_translations_match_the_code() -> None:
+    for issue in STRINGS["issues"]:
+        assert f'translation_key="{issue}"' in CODE
+    assert set(STRINGS["device"]) == {"port"}
+
+
+def test_config_flow_errors_and_aborts_match_the_code() -> None:
+    flow = (INTEGRATION / "config_flow.py").read_text()
+    errors = set(re.findall(r'ProbeError\("(\w+)"\)', flow)) | set(re.findall(r'"base": "(\w+)"', flow))
+    errors |= set(re.findall(r'CONF_HOST: "(\w+)"', flow))
+    assert errors == set(STRINGS["config"]["error"])
+    aborts = set(re.findall(r'reason="(\w+)"', flow)) | {"already_configured", "reconfigure_successful"}
+    assert aborts == set(STRINGS["config"]["abort"])
+    for step in ("user", "reconfigure"):
+        fields = STRINGS["config"]["step"][step]
+        assert set(fields["data"]) == set(fields["data_description"]) == {"host", "port", "dual_port", "ems_control"}
+
+
+def test_quality_scale_lists_every_rule() -> None:
+    rules = yaml.safe_load((INTEGRATION / "quality_scale.yaml").read_text())["rules"]
+    tiers = {
+        "bronze": {
+            "action-setup", "appropriate-polling", "brands", "common-modules", "config-flow-test-coverage",
+            "config-flow", "dependency-transparency", "docs-actions", "docs-conditions",
+            "docs-high-level-description", "docs-installation-instructions", "docs-removal-instructions",
+            "docs-triggers", "entity-event-setup", "entity-unique-id", "has-entity-name", "runtime-data",
+            "test-before-configure", "test-before-setup", "unique-config-entry",
+        },
+        "silver": {
+            "action-exceptions", "config-entry-unloading", "docs-configuration-parameters",
+            "docs-installation-parameters", "entity-unavailable", "integration-owner", "log-when-unavailable",
+            "parallel-updates", "reauthentication-flow", "test-coverage",
+        },
+        "gold": {
+            "devices", "diagnostics", "discovery-update-info", "discovery", "docs-data-update", "docs-examples",
+            "docs-known-limitations", "docs-supported-devices", "docs-supported-functions", "docs-troubleshooting",
+            "docs-use-cases", "dynamic-devices", "entity-category", "entity-device-class",
+            "entity-disabled-by-default", "entity-translations", "exception-translations", "icon-translations",
+            "reconfiguration-flow", "repair-issues", "stale-devices",
+        },
+        "platinum": {"async-dependency", "inject-websession", "strict-typing"},
+    }  # fmt: skip
+    assert set(rules) == set().union(*tiers.values())
+    for rule, status in rules.items():
+        if isinstance(status, dict):
+            assert status["status"] in {"exempt", "todo"}, rule
+            assert status["comment"].strip(), f"{rule}: an exemption or a todo says why"
+        else:
+            assert status == "done", rule
+
+
+def test_every_platform_sets_parallel_updates() -> None:
+    for platform in DESCRIPTIONS:
+        assert "PARALLEL_UPDATES = " in (INTEGRATION / f"{platform}.py").read_text()
