@@ -6,6 +6,7 @@ import asyncio
 from collections import Counter
 from contextlib import suppress
 from dataclasses import dataclass, field
+import time
 from typing import TYPE_CHECKING, cast
 
 from pymodbus.constants import ExcCodes
@@ -36,12 +37,14 @@ class Stats:
     bytes_sent: int = 0
     connections_opened: int = 0
     writes: list[tuple[int, int]] = field(default_factory=list)
+    write_times: list[float] = field(default_factory=list)  # time.perf_counter() of each write, for latency
 
     def reset(self) -> None:
         """Start counting afresh."""
         self.requests = self.bytes_received = self.bytes_sent = self.connections_opened = 0
         self.requests_by_map.clear()
         self.writes.clear()
+        self.write_times.clear()
 
 
 class ChargerContext(ModbusServerContext):
@@ -95,6 +98,7 @@ class ChargerContext(ModbusServerContext):
             self._charger.set_ems_limit(device_id, limit)
         # In Monitoring Only the charger accepts the write and ignores it.
         self._stats.writes.append((device_id, limit))
+        self._stats.write_times.append(time.perf_counter())
         self._echo[device_id] = int(values[0])
         return None
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
@@ -95,11 +96,13 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
                 translation_placeholders={"value": f"{value:g}", "minimum": str(MIN_CHARGING_CURRENT_A)},
             )
         limit_ma = NO_EMS_LIMIT if value == maximum else int(value) * 1000
-        charger = self.coordinator.charger
+        coordinator = self.coordinator
+        charger = coordinator.charger
         try:
             await charger.set_ems_limit(self.port, limit_ma)
             applied = await charger.read_ems_limit(self.port)
         except ChargerConnectionError as err:
+            await coordinator.async_request_refresh()
             raise HomeAssistantError(
                 translation_domain=DOMAIN,
                 translation_key="communication_error",
@@ -111,8 +114,10 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
                 translation_key="ems_limit_rejected",
                 translation_placeholders={"error": str(err)},
             ) from err
-        finally:
-            await self.coordinator.async_request_refresh()
+        # Show what the charger holds now, without waiting for the next poll (which brings the current offered).
+        data = dict(coordinator.data)
+        data[self.port] = replace(data[self.port], ems_limit_ma=applied)
+        coordinator.async_set_updated_data(data)
         if applied != limit_ma:
             # A charger in EMS mode "Monitoring Only" acknowledges the write and ignores it.
             raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ems_limit_not_applied")

@@ -52,7 +52,7 @@ async def test_numbers(
 
 
 async def test_setting_the_limit_changes_what_the_car_draws(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     assert hass.states.get(LIMIT).state == "32"  # no limit: the charger's maximum
     await set_limit(hass, 10)
@@ -60,9 +60,9 @@ async def test_setting_the_limit_changes_what_the_car_draws(
     assert port.ems_limit_ma == 10000
     assert simulator.stats.writes == [(1, 10000)]
     assert simulator.charger.read_port(1).currents_ma == (10000, 10000, 10000)
-    # the write is followed by a refresh: the new value shows without waiting for the next poll
-    await hass.async_block_till_done(wait_background_tasks=True)
+    # the limit the charger holds shows at once, without waiting for the next poll; the current offered with it
     assert hass.states.get(LIMIT).state == "10.0"
+    await advance(hass, clock_hands, 1)
     assert hass.states.get("sensor.eno_one_current_offered").state == "10.0"
 
     await set_limit(hass, 0)
