@@ -10,7 +10,7 @@ from unittest.mock import PropertyMock, patch
 from enovates_modbus import EnoOneClient
 from freezegun import freeze_time
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
@@ -131,6 +131,14 @@ def clock_hands() -> Generator[TickingDateTimeFactory]:
     """
     with freeze_time(tick=True) as hands, patch("homeassistant.helpers.update_coordinator.randint", return_value=0):
         yield hands
+
+
+async def setup_platform(hass: HomeAssistant, entry: MockConfigEntry, platform: Platform) -> None:
+    """Set up the integration with one platform only, as snapshot_platform wants."""
+    entry.add_to_hass(hass)
+    with patch("custom_components.enovates.PLATFORMS", [platform]):
+        assert await hass.config_entries.async_setup(entry.entry_id)
+        await hass.async_block_till_done()
 
 
 async def advance(hass: HomeAssistant, hands: TickingDateTimeFactory, seconds: int, *, step: int = 1) -> None:

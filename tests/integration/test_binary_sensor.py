@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
-
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
@@ -14,7 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from enovates_simulator import Car, Simulator
 
-from ..conftest import advance
+from ..conftest import advance, setup_platform
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
@@ -27,10 +25,7 @@ async def test_binary_sensors(
     snapshot: SnapshotAssertion,
 ) -> None:
     simulator.charger.port(1).plug_in()
-    mock_config_entry.add_to_hass(hass)
-    with patch("custom_components.enovates.PLATFORMS", [Platform.BINARY_SENSOR]):
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+    await setup_platform(hass, mock_config_entry, Platform.BINARY_SENSOR)
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 
 

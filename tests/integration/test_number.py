@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
-
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
@@ -17,7 +15,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.enovates.const import DOMAIN
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
-from ..conftest import advance
+from ..conftest import advance, setup_platform
 
 LIMIT = "number.eno_one_ems_current_limit"
 
@@ -44,10 +42,7 @@ async def test_numbers(
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    with patch("custom_components.enovates.PLATFORMS", [Platform.NUMBER]):
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+    await setup_platform(hass, mock_config_entry, Platform.NUMBER)
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 
 

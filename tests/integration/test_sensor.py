@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from unittest.mock import patch
-
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
 from homeassistant.core import HomeAssistant
@@ -14,7 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from enovates_simulator import Car, Charger, EmsMode, ManualClock, Simulator
 
-from ..conftest import advance
+from ..conftest import advance, setup_platform
 
 
 @pytest.fixture
@@ -37,10 +35,7 @@ async def test_sensors(
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    with patch("custom_components.enovates.PLATFORMS", [Platform.SENSOR]):
-        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-        await hass.async_block_till_done()
+    await setup_platform(hass, mock_config_entry, Platform.SENSOR)
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 
 
