@@ -15,7 +15,7 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.const import EntityCategory, Platform
 
 from .const import NO_EMS_LIMIT
-from .coordinator import RealtimeData, port_data, port_state
+from .coordinator import EMS_LIMIT, STATE, RealtimeData, port_data, port_state
 from .entity import EnovatesMapEntity
 
 if TYPE_CHECKING:
@@ -97,7 +97,8 @@ async def async_setup_entry(
     entities: list[EnovatesBinarySensor[Any]] = []
     for port in entry.runtime_data.charger.ports:
         entities.extend(
-            EnovatesBinarySensor(realtime, description, port_state(port), port) for description in STATE_BINARY_SENSORS
+            EnovatesBinarySensor(realtime, description, port_state(port), port, frozenset({STATE}))
+            for description in STATE_BINARY_SENSORS
         )
-        entities.append(EnovatesBinarySensor(realtime, EMS_LIMIT_ACTIVE, port_data(port), port))
+        entities.append(EnovatesBinarySensor(realtime, EMS_LIMIT_ACTIVE, port_data(port), port, frozenset({EMS_LIMIT})))
     async_add_entities(entities)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from enovates_modbus.eno_one import APIVersion, CurrentOffered, Diagnostics, Measurements, Mode3Details, State
 from homeassistant.config_entries import ConfigEntry
@@ -82,6 +82,13 @@ def port_measurements(port: int) -> Callable[[dict[int, RealtimeData]], Measurem
 def port_token(port: int) -> Callable[[EmsControlData], str | None]:
     """Return a picker of one port's transaction token out of the EMS control tier's data."""
     return lambda data: data.tokens[port]
+
+
+# The maps of the 1 s tier, as entities name them in their listener contexts.
+STATE: Final = "state"
+MEASUREMENTS: Final = "measurements"
+EMS_LIMIT: Final = "ems_limit"
+CURRENT_OFFERED: Final = "current_offered"
 
 
 class _OutageAsWarning(logging.Filter):
@@ -184,14 +191,29 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
                 follower.refresh_soon()
         return data
 
+    def _maps_wanted(self, port: int) -> set[str]:
+        """Return the maps of `port` that enabled entities show (their listener contexts)."""
+        wanted: set[str] = set()
+        for context in self.async_contexts():
+            wanted.update(name for context_port, name in context if context_port == port)
+        return wanted
+
     async def _fetch(self) -> dict[int, RealtimeData]:
         charger = self.charger
+        if not self.data:  # None until the first refresh
+            # At setup, before any entity listens: read everything, so entities start with their values.
+            wanted = {port: {STATE, MEASUREMENTS, EMS_LIMIT, CURRENT_OFFERED} for port in charger.ports}
+        else:
+            wanted = {port: self._maps_wanted(port) for port in charger.ports}
+        if not any(wanted.values()):
+            # No entity of this tier is enabled, but the heartbeat must still beat: the smallest map will do.
+            wanted[charger.ports[0]] = {CURRENT_OFFERED}
         data: dict[int, RealtimeData] = {}
-        for port in charger.ports:
-            state = await _or_none(charger.read(State, port))
-            measurements = await _or_none(charger.read(Measurements, port))
-            ems_limit_ma = await _or_none(charger.read_ems_limit(port))
-            offered = await _or_none(charger.read(CurrentOffered, port))
+        for port, maps in wanted.items():
+            state = await _or_none(charger.read(State, port)) if STATE in maps else None
+            measurements = await _or_none(charger.read(Measurements, port)) if MEASUREMENTS in maps else None
+            ems_limit_ma = await _or_none(charger.read_ems_limit(port)) if EMS_LIMIT in maps else None
+            offered = await _or_none(charger.read(CurrentOffered, port)) if CURRENT_OFFERED in maps else None
             data[port] = RealtimeData(
                 state=state,
                 measurements=measurements,

@@ -24,9 +24,19 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     _attr_has_entity_name = True
     PLATFORM: ClassVar[Platform]
 
-    def __init__(self, coordinator: CoordinatorT, description: EntityDescription, port: int | None = None) -> None:
-        """Describe the entity of `coordinator`'s charger, or of its port `port`."""
-        super().__init__(coordinator)
+    def __init__(
+        self,
+        coordinator: CoordinatorT,
+        description: EntityDescription,
+        port: int | None = None,
+        maps: frozenset[str] = frozenset(),
+    ) -> None:
+        """Describe the entity of `coordinator`'s charger, or of its port `port`.
+
+        `maps` names the register maps of the 1 s tier this entity shows: that tier reads only the maps of entities
+        that are enabled (their listener contexts).
+        """
+        super().__init__(coordinator, frozenset((port, name) for name in maps) or None)
         entry = coordinator.config_entry
         runtime = entry.runtime_data
         serial = entry.unique_id
@@ -73,9 +83,10 @@ class EnovatesMapEntity[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT
         description: EntityDescription,
         source_fn: Callable[[DataT], SourceT | None],
         port: int | None = None,
+        maps: frozenset[str] = frozenset(),
     ) -> None:
         """Describe the entity; `source_fn` picks its register map out of the coordinator's data."""
-        super().__init__(coordinator, description, port)
+        super().__init__(coordinator, description, port, maps)
         self._source_fn = source_fn
 
     @property

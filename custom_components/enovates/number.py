@@ -11,7 +11,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .charger import ChargerConnectionError, ChargerRejectedError
 from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
-from .coordinator import EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
+from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
 
@@ -50,7 +50,8 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
         port: int,
     ) -> None:
         """Set the limit of `port`, as long as `ems_control` says the charger allows it."""
-        super().__init__(coordinator, description, port)
+        # the state map brings the charger's maximum, the limit's range
+        super().__init__(coordinator, description, port, frozenset({EMS_LIMIT, STATE}))
         self._ems_control = ems_control
 
     async def async_added_to_hass(self) -> None:

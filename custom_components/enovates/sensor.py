@@ -26,7 +26,18 @@ from homeassistant.const import (
 )
 
 from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
-from .coordinator import DeviceData, RealtimeData, port_data, port_measurements, port_state, port_token
+from .coordinator import (
+    CURRENT_OFFERED,
+    EMS_LIMIT,
+    MEASUREMENTS,
+    STATE,
+    DeviceData,
+    RealtimeData,
+    port_data,
+    port_measurements,
+    port_state,
+    port_token,
+)
 from .entity import EnovatesMapEntity
 
 if TYPE_CHECKING:
@@ -319,16 +330,20 @@ def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[EnovatesSensor[
     runtime = entry.runtime_data
     realtime, mode3, ems_control = runtime.realtime, runtime.mode3, runtime.ems_control
     sensors: list[EnovatesSensor[Any, Any]] = [
-        *(EnovatesSensor(realtime, description, port_state(port), port) for description in STATE_SENSORS),
-        *(EnovatesSensor(realtime, description, port_measurements(port), port) for description in MEASUREMENT_SENSORS),
-        EnovatesSensor(realtime, CURRENT_OFFERED_SENSOR, port_data(port), port),
+        *(EnovatesSensor(realtime, d, port_state(port), port, frozenset({STATE})) for d in STATE_SENSORS),
+        *(
+            EnovatesSensor(realtime, d, port_measurements(port), port, frozenset({MEASUREMENTS}))
+            for d in MEASUREMENT_SENSORS
+        ),
+        EnovatesSensor(realtime, CURRENT_OFFERED_SENSOR, port_data(port), port, frozenset({CURRENT_OFFERED})),
         *(
             EnovatesSensor[dict[int, Mode3Details | None], Mode3Details](mode3, description, port_data(port), port)
             for description in MODE3_SENSORS
         ),
     ]
     if not entry.data[CONF_EMS_CONTROL]:
-        sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data(port), port))
+        # no limit shows the charger's maximum, from the state map
+        sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data(port), port, frozenset({EMS_LIMIT, STATE})))
     if ems_control is not None:
         sensors.append(EnovatesSensor(ems_control, TOKEN_SENSOR, port_token(port), port))
     return sensors

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -101,3 +102,32 @@ async def test_a_charger_that_refuses_its_identity_is_retried(
     await hass.config_entries.async_setup(mock_config_entry.entry_id)
     assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
     assert "refused the request" in str(mock_config_entry.reason)
+
+
+async def test_maps_whose_entities_are_all_disabled_are_not_read(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    entry_id = init_integration.entry_id
+
+    def disable(keep: Callable[[str], bool]) -> None:
+        for entity in er.async_entries_for_config_entry(entity_registry, entry_id):
+            if not keep(entity.unique_id):
+                entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+
+    async def requests_in_ten_seconds() -> set[str]:
+        await hass.config_entries.async_reload(entry_id)
+        await hass.async_block_till_done()
+        simulator.stats.reset()
+        await advance(hass, clock_hands, 10)
+        return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
+
+    # only the power sensor of the 1 s tier left: measurements, nothing else of that tier
+    disable(lambda unique_id: unique_id.endswith(("_power", "_mode3_state")) or "port" not in unique_id)
+    assert await requests_in_ten_seconds() == {"measurements", "mode3"}
+    # no entity of the 1 s tier at all: it still reads the smallest map, as the heartbeat of the others
+    disable(lambda unique_id: unique_id.endswith("_mode3_state"))
+    assert await requests_in_ten_seconds() == {"current_offered", "mode3"}
