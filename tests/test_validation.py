@@ -193,3 +193,25 @@ def test_quality_scale_lists_every_rule() -> None:
 def test_every_platform_sets_parallel_updates() -> None:
     for platform in DESCRIPTIONS:
         assert "PARALLEL_UPDATES = " in (INTEGRATION / f"{platform}.py").read_text()
+
+
+@pytest.mark.parametrize("language", ["nl", "fr", "de"])
+def test_every_language_is_complete(language: str) -> None:
+    translation = load(INTEGRATION / "translations" / f"{language}.json")
+
+    def leaves(tree: dict[str, Any], path: tuple[str, ...] = ()) -> dict[tuple[str, ...], str]:
+        found: dict[tuple[str, ...], str] = {}
+        for key, value in tree.items():
+            if isinstance(value, dict):
+                found |= leaves(value, (*path, key))
+            else:
+                found[(*path, key)] = value
+        return found
+
+    english, translated = leaves(STRINGS), leaves(translation)
+    assert translated.keys() == english.keys()
+    for path, text in english.items():
+        # the same placeholders, and really translated (names such as "OCPP" and "Host" may stay)
+        assert set(re.findall(r"{(\w+)}", translated[path])) == set(re.findall(r"{(\w+)}", text)), path
+    untranslated = [path for path, text in english.items() if translated[path] == text and len(text) > 12]
+    assert untranslated == []
