@@ -39,8 +39,14 @@ DESCRIPTIONS = {
         *sensor.MODE3_SENSORS,
         sensor.TOKEN_SENSOR,
         sensor.API_VERSION_SENSOR,
+        sensor.STATUS_SENSOR,
     ],
-    "binary_sensor": [*binary_sensor.STATE_BINARY_SENSORS, binary_sensor.EMS_LIMIT_ACTIVE],
+    "binary_sensor": [
+        *binary_sensor.STATE_BINARY_SENSORS,
+        binary_sensor.EMS_LIMIT_ACTIVE,
+        binary_sensor.CHARGING,
+        binary_sensor.CAR_CONNECTED,
+    ],
     "number": [number.EMS_LIMIT_NUMBER],
 }
 

@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from enovates_modbus.eno_one import State
+from enovates_modbus.eno_one import Mode3Details, State
 from homeassistant.components.binary_sensor import (
     BinarySensorDeviceClass,
     BinarySensorEntity,
@@ -15,8 +15,9 @@ from homeassistant.components.binary_sensor import (
 from homeassistant.const import EntityCategory, Platform
 
 from .const import NO_EMS_LIMIT
-from .coordinator import EMS_LIMIT, STATE, RealtimeData, port_data, port_state
+from .coordinator import EMS_LIMIT, MEASUREMENTS, STATE, RealtimeData, port_data, port_state
 from .entity import EnovatesMapEntity
+from .status import car_connected, charging
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -66,6 +67,19 @@ STATE_BINARY_SENSORS: tuple[EnovatesBinarySensorDescription[State], ...] = (
     ),
 )
 
+CHARGING = EnovatesBinarySensorDescription[RealtimeData](
+    key="charging",
+    device_class=BinarySensorDeviceClass.BATTERY_CHARGING,
+    value_fn=charging,
+)
+
+CAR_CONNECTED = EnovatesBinarySensorDescription[Mode3Details](
+    key="car_connected",
+    translation_key="car_connected",
+    device_class=BinarySensorDeviceClass.PLUG,
+    value_fn=car_connected,
+)
+
 EMS_LIMIT_ACTIVE = EnovatesBinarySensorDescription[RealtimeData](
     key="ems_limit_active",
     translation_key="ems_limit_active",
@@ -73,7 +87,7 @@ EMS_LIMIT_ACTIVE = EnovatesBinarySensorDescription[RealtimeData](
 )
 
 
-class EnovatesBinarySensor[SourceT](EnovatesMapEntity[dict[int, RealtimeData], SourceT], BinarySensorEntity):
+class EnovatesBinarySensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], BinarySensorEntity):
     """A binary sensor of one port."""
 
     PLATFORM = Platform.BINARY_SENSOR
@@ -93,12 +107,20 @@ async def async_setup_entry(
     async_add_entities: AddConfigEntryEntitiesCallback,
 ) -> None:
     """Add the binary sensors of each port."""
-    realtime = entry.runtime_data.realtime
-    entities: list[EnovatesBinarySensor[Any]] = []
+    realtime, mode3 = entry.runtime_data.realtime, entry.runtime_data.mode3
+    entities: list[EnovatesBinarySensor[Any, Any]] = []
     for port in entry.runtime_data.charger.ports:
         entities.extend(
             EnovatesBinarySensor(realtime, description, port_state(port), port, frozenset({STATE}))
             for description in STATE_BINARY_SENSORS
         )
         entities.append(EnovatesBinarySensor(realtime, EMS_LIMIT_ACTIVE, port_data(port), port, frozenset({EMS_LIMIT})))
+        entities.append(
+            EnovatesBinarySensor(realtime, CHARGING, port_data(port), port, frozenset({STATE, MEASUREMENTS}))
+        )
+        entities.append(
+            EnovatesBinarySensor[dict[int, Mode3Details | None], Mode3Details](
+                mode3, CAR_CONNECTED, port_data(port), port
+            )
+        )
     async_add_entities(entities)

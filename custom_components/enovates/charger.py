@@ -161,6 +161,10 @@ class EnovatesCharger:
                 _TALKING_TO_CHARGER.reset(token)
 
     async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]]) -> T:
+        if not self._modbus.connected:
+            # A connection closed a moment ago reports its end on the next turn of the loop; pymodbus reuses one
+            # protocol object for every connection, so that report would otherwise end the new connection.
+            await asyncio.sleep(0)
         self._dropped = False
         received_before = self._received
         task = asyncio.ensure_future(call(self._clients[unit]))

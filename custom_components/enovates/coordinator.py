@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 import logging
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from enovates_modbus.eno_one import APIVersion, CurrentOffered, Diagnostics, Measurements, Mode3Details, State
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers import issue_registry as ir
+from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 
 from .charger import ChargerConnectionError, ChargerRejectedError, EnovatesCharger
@@ -129,6 +130,9 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
             update_interval=update_interval,
             # Listeners (entities) are only called when a value changed: most seconds nothing does.
             always_update=False,
+            # A requested refresh (a write, a car that came, the charger back) runs now, one at a time; Home
+            # Assistant's default would hold a second request for 10 s.
+            request_refresh_debouncer=Debouncer(hass, logger, cooldown=0, immediate=True),
         )
         self.charger = charger
 
@@ -164,6 +168,15 @@ async def _or_none[T](read: Awaitable[T]) -> T | None:
         return None
 
 
+def _plugged_changed(before: RealtimeData, after: RealtimeData) -> bool:
+    if before.state is None or after.state is None:
+        return False
+    return (before.state.lock_state, before.state.contactor_state) != (
+        after.state.lock_state,
+        after.state.contactor_state,
+    )
+
+
 class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
     """Every second: state, measurements, EMS limit and current offered, per port.
 
@@ -189,6 +202,12 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             self.reachable = True
             for follower in self.followers:
                 follower.refresh_soon()
+        elif self.data and any(_plugged_changed(self.data[port], data[port]) for port in data):
+            # The cable lock or the contactor moved: a car came, went, started or stopped. Read Mode 3 now
+            # rather than up to 10 s later.
+            for follower in self.followers:
+                if follower.REFRESH_WHEN_A_CAR_MOVES:
+                    follower.refresh_soon()
         return data
 
     def _maps_wanted(self, port: int) -> set[str]:
@@ -230,6 +249,8 @@ class EnovatesSlowCoordinator[DataT](EnovatesCoordinator[DataT]):
     heartbeat anyway); a connection failure of its own keeps its last data for the heartbeat to notice. Only its
     first read, at setup, fails loudly.
     """
+
+    REFRESH_WHEN_A_CAR_MOVES: ClassVar[bool] = False
 
     def __init__(
         self,
@@ -278,7 +299,9 @@ class EnovatesDeviceCoordinator(EnovatesSlowCoordinator[DeviceData]):
 
 
 class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | None]]):
-    """Every 10 seconds: the IEC 61851 pilot details, per port."""
+    """Every 10 seconds, and when a car comes or goes: the IEC 61851 pilot details, per port."""
+
+    REFRESH_WHEN_A_CAR_MOVES = True
 
     def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every 10 seconds."""

@@ -30,11 +30,12 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
         description: EntityDescription,
         port: int | None = None,
         maps: frozenset[str] = frozenset(),
+        follows: tuple[EnovatesCoordinator[Any], ...] = (),
     ) -> None:
         """Describe the entity of `coordinator`'s charger, or of its port `port`.
 
         `maps` names the register maps of the 1 s tier this entity shows: that tier reads only the maps of entities
-        that are enabled (their listener contexts).
+        that are enabled (their listener contexts). `follows` names other tiers whose updates change this entity.
         """
         super().__init__(coordinator, frozenset((port, name) for name in maps) or None)
         entry = coordinator.config_entry
@@ -58,12 +59,14 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
             self._attr_device_info = DeviceInfo(identifiers={(DOMAIN, str(serial))})
         # The 1 s tier is the heartbeat: when it cannot reach the charger, values of the slower tiers are stale.
         self._heartbeat = runtime.realtime
+        self._follows = follows
 
     async def async_added_to_hass(self) -> None:
-        """Follow the heartbeat too, so an outage shows on every entity within a second."""
+        """Follow the heartbeat too, so an outage shows on every entity within a second, and the other tiers."""
         await super().async_added_to_hass()
-        if self._heartbeat is not self.coordinator:
-            self.async_on_remove(self._heartbeat.async_add_listener(self._handle_coordinator_update))
+        for other in (self._heartbeat, *self._follows):
+            if other is not self.coordinator:
+                self.async_on_remove(other.async_add_listener(self._handle_coordinator_update))
 
     @property
     def available(self) -> bool:

@@ -51,13 +51,8 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
     ) -> None:
         """Set the limit of `port`, as long as `ems_control` says the charger allows it."""
         # the state map brings the charger's maximum, the limit's range
-        super().__init__(coordinator, description, port, frozenset({EMS_LIMIT, STATE}))
+        super().__init__(coordinator, description, port, frozenset({EMS_LIMIT, STATE}), follows=(ems_control,))
         self._ems_control = ems_control
-
-    async def async_added_to_hass(self) -> None:
-        """Follow whether the charger allows EMS control too."""
-        await super().async_added_to_hass()
-        self.async_on_remove(self._ems_control.async_add_listener(self._handle_coordinator_update))
 
     @property
     def available(self) -> bool:

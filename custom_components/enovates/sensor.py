@@ -6,7 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 import enum
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from enovates_modbus.eno_one import LEDColor, LockState, Measurements, Mode3Details, Mode3State, State
 from homeassistant.components.sensor import (
@@ -32,13 +32,16 @@ from .coordinator import (
     MEASUREMENTS,
     STATE,
     DeviceData,
+    EnovatesMode3Coordinator,
+    EnovatesRealtimeCoordinator,
     RealtimeData,
     port_data,
     port_measurements,
     port_state,
     port_token,
 )
-from .entity import EnovatesMapEntity
+from .entity import EnovatesEntity, EnovatesMapEntity
+from .status import ChargerStatus, charger_status
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -297,6 +300,34 @@ API_VERSION_SENSOR = EnovatesSensorDescription[DeviceData](
 )
 
 
+STATUS_SENSOR = SensorEntityDescription(
+    key="status",
+    translation_key="status",
+    device_class=SensorDeviceClass.ENUM,
+    options=[status.value for status in ChargerStatus],
+)
+
+
+class EnovatesStatusSensor(EnovatesEntity[EnovatesRealtimeCoordinator], SensorEntity):
+    """The status of a port at a glance: from Mode 3 (10 s, or at once when a car comes or goes) and 1 s data."""
+
+    PLATFORM = Platform.SENSOR
+    port: int
+
+    def __init__(self, realtime: EnovatesRealtimeCoordinator, mode3: EnovatesMode3Coordinator, port: int) -> None:
+        """Combine the 1 s tier's data of `port` with its Mode 3 details."""
+        super().__init__(
+            realtime, STATUS_SENSOR, port, frozenset({STATE, MEASUREMENTS, CURRENT_OFFERED}), follows=(mode3,)
+        )
+        self._mode3 = mode3
+
+    @property
+    def native_value(self) -> str | None:
+        """Return the status."""
+        status = charger_status(self.coordinator.data[self.port], self._mode3.data[self.port])
+        return None if status is None else status.value
+
+
 class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEntity):
     """A sensor showing one value of one register map."""
 
@@ -318,18 +349,17 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of the charger and of each of its ports."""
     runtime = entry.runtime_data
-    entities: list[EnovatesSensor[Any, Any]] = [
-        EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device)
-    ]
+    entities: list[SensorEntity] = [EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device)]
     for port in runtime.charger.ports:
         entities.extend(_port_sensors(entry, port))
     async_add_entities(entities)
 
 
-def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[EnovatesSensor[Any, Any]]:
+def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:
     runtime = entry.runtime_data
     realtime, mode3, ems_control = runtime.realtime, runtime.mode3, runtime.ems_control
-    sensors: list[EnovatesSensor[Any, Any]] = [
+    sensors: list[SensorEntity] = [
+        EnovatesStatusSensor(realtime, mode3, port),
         *(EnovatesSensor(realtime, d, port_state(port), port, frozenset({STATE})) for d in STATE_SENSORS),
         *(
             EnovatesSensor(realtime, d, port_measurements(port), port, frozenset({MEASUREMENTS}))

@@ -55,15 +55,25 @@ async def test_values_follow_the_charger(
     assert float(hass.states.get("sensor.eno_one_energy_imported").state) == energy
 
 
-async def test_mode3_details_are_polled_every_ten_seconds(
+async def test_mode3_details_are_read_when_a_car_moves_and_every_ten_seconds(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    simulator.charger.port(1).unplug()
+    port = simulator.charger.port(1)
+    port.unplug()
     await advance(hass, clock_hands, 1)
-    assert hass.states.get("sensor.eno_one_power").state == "0"
-    assert hass.states.get("sensor.eno_one_mode_3_state").state == "c2"
-    await advance(hass, clock_hands, 10)
+    # the cable lock opened: Mode 3 is read at once, not 10 s later
     assert hass.states.get("sensor.eno_one_mode_3_state").state == "a1"
+    assert hass.states.get("sensor.eno_one_status").state == "available"
+    port.plug_in(Car(wants_to_charge=False))
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "b2"
+    assert hass.states.get("sensor.eno_one_status").state == "plugged_in"
+    # a change that moves neither the lock nor the contactor waits for the 10 s tier
+    simulator.charger.set_ems_limit(1, 0)
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "b2"
+    await advance(hass, clock_hands, 10)
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == "b1"
 
 
 async def test_unknown_enum_value_only_makes_that_sensor_unknown(

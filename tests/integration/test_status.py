@@ -1,0 +1,61 @@
+"""Status, car connected and charging: what a person reads at a glance, through a charging session."""
+
+from __future__ import annotations
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.const import STATE_UNKNOWN
+from homeassistant.core import HomeAssistant
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from enovates_simulator import Car, PortFault, Simulator
+
+from ..conftest import advance
+
+STATUS = "sensor.eno_one_status"
+CONNECTED = "binary_sensor.eno_one_car_connected"
+CHARGING = "binary_sensor.eno_one_charging"
+
+
+def glance(hass: HomeAssistant) -> tuple[str, str, str]:
+    return tuple(hass.states.get(entity_id).state for entity_id in (STATUS, CONNECTED, CHARGING))  # type: ignore[return-value]
+
+
+async def test_a_session_at_a_glance(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    charger = simulator.charger
+    port = charger.port(1)
+    assert glance(hass) == ("available", "off", "off")
+
+    car = port.plug_in(Car(wants_to_charge=False))
+    await advance(hass, clock_hands, 1)
+    assert glance(hass) == ("plugged_in", "on", "off")
+
+    car.wants_to_charge = True
+    await advance(hass, clock_hands, 1)
+    assert glance(hass) == ("charging", "on", "on")
+
+    charger.set_ems_limit(1, 0)  # an EMS pauses charging
+    await advance(hass, clock_hands, 1)
+    assert glance(hass) == ("paused", "on", "off")
+
+    charger.set_ems_limit(1, -1)
+    await advance(hass, clock_hands, 1)
+    assert glance(hass) == ("charging", "on", "on")
+
+    port.fault = PortFault.F
+    await advance(hass, clock_hands, 1)  # the contactor opens: Mode 3 is read at once
+    assert glance(hass) == ("error", STATE_UNKNOWN, "off")
+
+    port.fault = None
+    port.unplug()
+    await advance(hass, clock_hands, 1)
+    assert glance(hass) == ("available", "off", "off")
+
+
+async def test_an_unknown_mode3_state_leaves_the_status_unknown(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.override(300, 77)  # a Mode 3 state from a newer firmware
+    await advance(hass, clock_hands, 10)
+    assert glance(hass) == (STATE_UNKNOWN, STATE_UNKNOWN, "off")
