@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from custom_components.enovates import PLATFORMS, binary_sensor, number, sensor
+from custom_components.enovates import PLATFORMS, binary_sensor, number, sensor, switch
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "enovates"
@@ -48,6 +48,7 @@ DESCRIPTIONS = {
         binary_sensor.CAR_CONNECTED,
     ],
     "number": [number.EMS_LIMIT_NUMBER],
+    "switch": [switch.CHARGING_ALLOWED],
 }
 
 
@@ -123,7 +124,7 @@ def test_icons_match_the_translations() -> None:
             assert key in STRINGS["entity"][platform], f"{platform}.{key}"
             assert icon["default"].startswith("mdi:")
             states = set(icon.get("state", {}))
-            if platform == "binary_sensor":
+            if platform in ("binary_sensor", "switch"):
                 assert states <= {"on", "off"}
             else:
                 assert states <= set(STRINGS["entity"][platform][key].get("state", {})), f"{platform}.{key}"

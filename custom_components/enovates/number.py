@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import Platform, UnitOfElectricCurrent
-from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.exceptions import ServiceValidationError
 
-from .charger import ChargerConnectionError, ChargerRejectedError
 from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
+from .control import async_set_ems_limit
 from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
@@ -92,31 +91,7 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
                 translation_placeholders={"value": f"{value:g}", "minimum": str(MIN_CHARGING_CURRENT_A)},
             )
         limit_ma = NO_EMS_LIMIT if value == maximum else int(value) * 1000
-        coordinator = self.coordinator
-        charger = coordinator.charger
-        try:
-            await charger.set_ems_limit(self.port, limit_ma)
-            applied = await charger.read_ems_limit(self.port)
-        except ChargerConnectionError as err:
-            await coordinator.async_request_refresh()
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="communication_error",
-                translation_placeholders={"host": charger.host, "error": str(err)},
-            ) from err
-        except ChargerRejectedError as err:
-            raise HomeAssistantError(
-                translation_domain=DOMAIN,
-                translation_key="ems_limit_rejected",
-                translation_placeholders={"error": str(err)},
-            ) from err
-        # Show what the charger holds now, without waiting for the next poll (which brings the current offered).
-        data = dict(coordinator.data)
-        data[self.port] = replace(data[self.port], ems_limit_ma=applied)
-        coordinator.async_set_updated_data(data)
-        if applied != limit_ma:
-            # A charger in EMS mode "Monitoring Only" acknowledges the write and ignores it.
-            raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ems_limit_not_applied")
+        await async_set_ems_limit(self.coordinator, self.port, limit_ma)
 
 
 async def async_setup_entry(

@@ -23,33 +23,35 @@ def glance(hass: HomeAssistant) -> tuple[str, str, str]:
 async def test_a_session_at_a_glance(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
+    # Each step waits two seconds: Mode 3 is read at once when a car moves, or at the next tick if its own 10 s
+    # poll is running at that moment.
     charger = simulator.charger
     port = charger.port(1)
     assert glance(hass) == ("available", "off", "off")
 
     car = port.plug_in(Car(wants_to_charge=False))
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 2)
     assert glance(hass) == ("plugged_in", "on", "off")
 
     car.wants_to_charge = True
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 2)
     assert glance(hass) == ("charging", "on", "on")
 
     charger.set_ems_limit(1, 0)  # an EMS pauses charging
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 2)
     assert glance(hass) == ("paused", "on", "off")
 
     charger.set_ems_limit(1, -1)
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 2)
     assert glance(hass) == ("charging", "on", "on")
 
     port.fault = PortFault.F
-    await advance(hass, clock_hands, 1)  # the contactor opens: Mode 3 is read at once
+    await advance(hass, clock_hands, 2)  # the contactor opens: Mode 3 is read at once
     assert glance(hass) == ("error", STATE_UNKNOWN, "off")
 
     port.fault = None
     port.unplug()
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 2)
     assert glance(hass) == ("available", "off", "off")
 
 
