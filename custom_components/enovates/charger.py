@@ -31,10 +31,13 @@ _TALKING_TO_CHARGER: contextvars.ContextVar[bool] = contextvars.ContextVar("enov
 
 
 class _QuietWhileTalkingToCharger(logging.Filter):
-    """Leave out pymodbus' records emitted on behalf of this integration's requests; keep everyone else's."""
+    """Leave out pymodbus' warnings and errors about this integration's requests; keep everyone else's.
+
+    Debug lines stay: they only show when someone turned them on to look into a problem.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        return not _TALKING_TO_CHARGER.get()
+        return record.levelno < logging.WARNING or not _TALKING_TO_CHARGER.get()
 
 
 logging.getLogger("pymodbus.logging").addFilter(_QuietWhileTalkingToCharger())
