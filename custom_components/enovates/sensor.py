@@ -95,6 +95,33 @@ def _field(name: str) -> Callable[[Measurements], int]:
     return lambda measurements: int(getter(measurements))
 
 
+def _per_phase(
+    name: str,
+    field: str,
+    value: Callable[[str], Callable[[Measurements], StateType]],
+    device_class: SensorDeviceClass,
+    unit: str,
+    *,
+    precision: int | None = None,
+    enabled: bool = True,
+) -> tuple[EnovatesSensorDescription[Measurements], ...]:
+    """Describe the L1, L2 and L3 sensors of one measurement (`field` + phase number)."""
+    return tuple(
+        EnovatesSensorDescription[Measurements](
+            key=f"{name}_l{phase}",
+            translation_key=f"{name}_phase",
+            translation_placeholders={"phase": f"L{phase}"},
+            device_class=device_class,
+            state_class=SensorStateClass.MEASUREMENT,
+            native_unit_of_measurement=unit,
+            suggested_display_precision=precision,
+            entity_registry_enabled_default=enabled,
+            value_fn=value(f"{field}{phase}"),
+        )
+        for phase in PHASES
+    )
+
+
 STATE_SENSORS: tuple[EnovatesSensorDescription[State], ...] = (
     EnovatesSensorDescription[State](
         key="lock_state",
@@ -146,59 +173,20 @@ MEASUREMENT_SENSORS: tuple[EnovatesSensorDescription[Measurements], ...] = (
         suggested_display_precision=2,
         value_fn=lambda measurements: measurements.active_energy_import_total,
     ),
-    *(
-        EnovatesSensorDescription[Measurements](
-            key=f"current_l{phase}",
-            translation_key="current_phase",
-            translation_placeholders={"phase": f"L{phase}"},
-            device_class=SensorDeviceClass.CURRENT,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-            suggested_display_precision=1,
-            value_fn=_milli_field(f"current_l{phase}"),
-        )
-        for phase in PHASES
+    *_per_phase(
+        "current", "current_l", _milli_field, SensorDeviceClass.CURRENT, UnitOfElectricCurrent.AMPERE, precision=1
     ),
-    *(
-        EnovatesSensorDescription[Measurements](
-            key=f"voltage_l{phase}",
-            translation_key="voltage_phase",
-            translation_placeholders={"phase": f"L{phase}"},
-            device_class=SensorDeviceClass.VOLTAGE,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricPotential.VOLT,
-            entity_registry_enabled_default=False,
-            value_fn=_field(f"voltage_l{phase}"),
-        )
-        for phase in PHASES
-    ),
-    *(
-        EnovatesSensorDescription[Measurements](
-            key=f"power_l{phase}",
-            translation_key="power_phase",
-            translation_placeholders={"phase": f"L{phase}"},
-            device_class=SensorDeviceClass.POWER,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfPower.WATT,
-            entity_registry_enabled_default=False,
-            value_fn=_field(f"charger_active_power_l{phase}"),
-        )
-        for phase in PHASES
-    ),
-    *(
-        EnovatesSensorDescription[Measurements](
-            key=f"installation_current_l{phase}",
-            translation_key="installation_current_phase",
-            translation_placeholders={"phase": f"L{phase}"},
-            device_class=SensorDeviceClass.CURRENT,
-            state_class=SensorStateClass.MEASUREMENT,
-            native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-            suggested_display_precision=1,
-            # Only meaningful with an installation monitor (load-shedding device) fitted.
-            entity_registry_enabled_default=False,
-            value_fn=_milli_field(f"installation_current_l{phase}"),
-        )
-        for phase in PHASES
+    *_per_phase("voltage", "voltage_l", _field, SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, enabled=False),
+    *_per_phase("power", "charger_active_power_l", _field, SensorDeviceClass.POWER, UnitOfPower.WATT, enabled=False),
+    # Installation currents are only meaningful with an installation monitor (load-shedding device) fitted.
+    *_per_phase(
+        "installation_current",
+        "installation_current_l",
+        _milli_field,
+        SensorDeviceClass.CURRENT,
+        UnitOfElectricCurrent.AMPERE,
+        precision=1,
+        enabled=False,
     ),
 )
 
