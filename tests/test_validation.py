@@ -40,6 +40,7 @@ DESCRIPTIONS = {
         sensor.TOKEN_SENSOR,
         sensor.API_VERSION_SENSOR,
         sensor.STATUS_SENSOR,
+        *sensor.SESSION_SENSORS,
     ],
     "binary_sensor": [
         *binary_sensor.STATE_BINARY_SENSORS,
@@ -144,6 +145,15 @@ def test_exception_translations_match_the_code() -> None:
     assert used == set(STRINGS["exceptions"])
     for exception in STRINGS["exceptions"].values():
         assert not exception["message"].endswith(".")
+
+
+def test_actions_are_described_translated_and_have_icons() -> None:
+    actions = yaml.safe_load((INTEGRATION / "services.yaml").read_text())
+    registered = set(re.findall(r'SERVICE_\w+: Final = "(\w+)"', (INTEGRATION / "services.py").read_text()))
+    assert set(actions) == registered == set(STRINGS["services"]) == set(ICONS["services"])
+    for action, description in actions.items():
+        assert set(description["fields"]) == set(STRINGS["services"][action]["fields"]), action
+        assert ICONS["services"][action]["service"].startswith("mdi:")
 
 
 def test_issue_and_device_translations_match_the_code() -> None:

@@ -5,7 +5,14 @@ from __future__ import annotations
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
-from homeassistant.helpers import device_registry as dr, entity_registry as er, issue_registry as ir
+from homeassistant.helpers import (
+    config_validation as cv,
+    device_registry as dr,
+    entity_registry as er,
+    issue_registry as ir,
+)
+from homeassistant.helpers.storage import Store
+from homeassistant.helpers.typing import ConfigType
 
 from .charger import EnovatesCharger
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
@@ -17,8 +24,18 @@ from .coordinator import (
     EnovatesRealtimeCoordinator,
     EnovatesRuntimeData,
 )
+from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
+from .services import async_setup_services
+from .session import SessionTracker
 
 PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
+CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
+
+
+async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
+    """Register the actions, so that automations using them validate even while a charger is not loaded."""
+    async_setup_services(hass)
+    return True
 
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
@@ -61,9 +78,12 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     for coordinator in (realtime, mode3, ems_control):
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
+    limits = None
     if ems_control is not None:
         # Whether the charger still allows EMS control is watched even with the token sensors disabled.
         entry.async_on_unload(ems_control.async_add_listener(lambda: None))
+        limits = EnovatesLimits(hass, entry, realtime)
+        entry.async_on_unload(limits.async_shutdown)
     entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, f"ems_control_unavailable_{entry.entry_id}"))
 
     entry.runtime_data = EnovatesRuntimeData(
@@ -73,8 +93,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         realtime=realtime,
         mode3=mode3,
         ems_control=ems_control,
+        limits=limits,
+        sessions={port: SessionTracker() for port in charger.ports},
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
+    if limits is not None:
+        # Limits set for a while before a restart come back in time (now, if overdue).
+        await limits.async_load()
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _remove_stale_entities_and_devices(hass, entry)
     return True
@@ -105,3 +130,8 @@ def _update_device_registry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
 async def async_unload_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
     """Unload the platforms; the connection closes with the entry (async_on_unload)."""
     return await hass.config_entries.async_unload_platforms(entry, PLATFORMS)
+
+
+async def async_remove_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
+    """Forget the limits an entry was to put back: the charger is no longer Home Assistant's to steer."""
+    await Store[dict[str, object]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()

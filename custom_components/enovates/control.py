@@ -1,11 +1,14 @@
-"""Setting the EMS current limit of a port: the one write path of the integration (number, switch)."""
+"""Setting the EMS current limit of a port: the one write path of the integration (number, switch, action)."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
-from homeassistant.exceptions import HomeAssistantError
+from enovates_modbus.eno_one import State
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .charger import ChargerConnectionError, ChargerRejectedError
 from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
@@ -19,16 +22,33 @@ def pauses(limit_ma: int | None) -> bool:
     return limit_ma is not None and limit_ma != NO_EMS_LIMIT and 0 <= limit_ma < MIN_CHARGING_CURRENT_A * 1000
 
 
-async def async_set_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: int, limit_ma: int) -> None:
-    """Write the EMS limit of `port` (mA, -1: none), check the charger took it, and show it at once.
+def limit_ma_for(value: float, maximum: float) -> int:
+    """Return the register value (mA) for a limit in A: the maximum removes the limit, 0 pauses charging.
 
-    Raises a translated HomeAssistantError when the charger does not answer, refuses it, or acknowledges it
-    without applying it (EMS mode Monitoring Only).
+    Raises a translated ServiceValidationError for a value out of 0..maximum, a fraction, or 1-5 A (which would
+    pause as ambiguously as 0).
     """
+    if not 0 <= value <= maximum or value != int(value):
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ems_limit_out_of_range",
+            translation_placeholders={"value": f"{value:g}", "maximum": f"{maximum:g}"},
+        )
+    if 0 < value < MIN_CHARGING_CURRENT_A:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ems_limit_below_minimum",
+            translation_placeholders={"value": f"{value:g}", "minimum": str(MIN_CHARGING_CURRENT_A)},
+        )
+    return NO_EMS_LIMIT if value == maximum else int(value) * 1000
+
+
+@asynccontextmanager
+async def _translated_errors(coordinator: EnovatesRealtimeCoordinator) -> AsyncIterator[None]:
+    """Turn the charger's errors during a user's request into translated HomeAssistantErrors."""
     charger = coordinator.charger
     try:
-        await charger.set_ems_limit(port, limit_ma)
-        applied = await charger.read_ems_limit(port)
+        yield
     except ChargerConnectionError as err:
         await coordinator.async_request_refresh()
         raise HomeAssistantError(
@@ -42,6 +62,27 @@ async def async_set_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: in
             translation_key="ems_limit_rejected",
             translation_placeholders={"error": str(err)},
         ) from err
+
+
+async def async_read_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: int) -> tuple[int, int]:
+    """Read the EMS limit of `port` (mA, -1: none) and the charger's maximum current per phase (A), fresh."""
+    charger = coordinator.charger
+    async with _translated_errors(coordinator):
+        limit_ma = await charger.read_ems_limit(port)
+        state = await charger.read(State, port)
+    return limit_ma, state.max_amp_per_phase
+
+
+async def async_set_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: int, limit_ma: int) -> None:
+    """Write the EMS limit of `port` (mA, -1: none), check the charger took it, and show it at once.
+
+    Raises a translated HomeAssistantError when the charger does not answer, refuses it, or acknowledges it
+    without applying it (EMS mode Monitoring Only).
+    """
+    charger = coordinator.charger
+    async with _translated_errors(coordinator):
+        await charger.set_ems_limit(port, limit_ma)
+        applied = await charger.read_ems_limit(port)
     # Show what the charger holds now, without waiting for the next poll (which brings the current offered).
     data = dict(coordinator.data)
     data[port] = replace(data[port], ems_limit_ma=applied)

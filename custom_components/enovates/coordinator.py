@@ -15,11 +15,14 @@ from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, Upda
 
 from .charger import ChargerConnectionError, ChargerRejectedError, EnovatesCharger
 from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, REALTIME_INTERVAL, TOKEN_INTERVAL
+from .session import SessionTracker
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from homeassistant.core import HomeAssistant
+
+    from .limits import EnovatesLimits
 
 
 @dataclass(kw_only=True)
@@ -32,6 +35,8 @@ class EnovatesRuntimeData:
     realtime: EnovatesRealtimeCoordinator
     mode3: EnovatesMode3Coordinator
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
+    limits: EnovatesLimits | None  # with EMS control only
+    sessions: dict[int, SessionTracker]  # per port
     # Filled by the entities as they are created: what is registered but not in here is stale.
     entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 

@@ -6,10 +6,9 @@ from typing import TYPE_CHECKING
 
 from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
 from homeassistant.const import Platform, UnitOfElectricCurrent
-from homeassistant.exceptions import ServiceValidationError
 
-from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
-from .control import async_set_ems_limit
+from .const import MIN_CHARGING_CURRENT_A
+from .control import limit_ma_for
 from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
@@ -19,6 +18,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .coordinator import EnovatesConfigEntry
+    from .limits import EnovatesLimits
 
 # One write at a time: the charger has one Modbus connection, and writes are acknowledged one by one.
 PARALLEL_UPDATES = 1
@@ -45,13 +45,15 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
         self,
         coordinator: EnovatesRealtimeCoordinator,
         ems_control: EnovatesEmsControlCoordinator,
+        limits: EnovatesLimits,
         description: NumberEntityDescription,
         port: int,
     ) -> None:
-        """Set the limit of `port`, as long as `ems_control` says the charger allows it."""
+        """Set the limit of `port` through `limits`, as long as `ems_control` says the charger allows it."""
         # the state map brings the charger's maximum, the limit's range
         super().__init__(coordinator, description, port, frozenset({EMS_LIMIT, STATE}), follows=(ems_control,))
         self._ems_control = ems_control
+        self._limits = limits
 
     @property
     def available(self) -> bool:
@@ -77,21 +79,7 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
 
     async def async_set_native_value(self, value: float) -> None:
         """Write the limit: the maximum removes it, 0 pauses charging, 1-5 A is refused as ambiguous."""
-        maximum = self.native_max_value
-        if not 0 <= value <= maximum or value != int(value):
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="ems_limit_out_of_range",
-                translation_placeholders={"value": f"{value:g}", "maximum": f"{maximum:g}"},
-            )
-        if 0 < value < MIN_CHARGING_CURRENT_A:
-            raise ServiceValidationError(
-                translation_domain=DOMAIN,
-                translation_key="ems_limit_below_minimum",
-                translation_placeholders={"value": f"{value:g}", "minimum": str(MIN_CHARGING_CURRENT_A)},
-            )
-        limit_ma = NO_EMS_LIMIT if value == maximum else int(value) * 1000
-        await async_set_ems_limit(self.coordinator, self.port, limit_ma)
+        await self._limits.async_set(self.port, limit_ma_for(value, self.native_max_value))
 
 
 async def async_setup_entry(
@@ -101,9 +89,9 @@ async def async_setup_entry(
 ) -> None:
     """Add the EMS limit of each port when the user enabled EMS control."""
     runtime = entry.runtime_data
-    if runtime.ems_control is None:
+    if runtime.ems_control is None or runtime.limits is None:
         return
     async_add_entities(
-        EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, EMS_LIMIT_NUMBER, port)
+        EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, runtime.limits, EMS_LIMIT_NUMBER, port)
         for port in runtime.charger.ports
     )

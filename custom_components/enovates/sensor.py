@@ -4,15 +4,18 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 import enum
 from operator import attrgetter
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from enovates_modbus.eno_one import LEDColor, LockState, Measurements, Mode3Details, Mode3State, State
 from homeassistant.components.sensor import (
+    RestoreSensor,
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
+    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
@@ -23,7 +26,11 @@ from homeassistant.const import (
     UnitOfElectricPotential,
     UnitOfEnergy,
     UnitOfPower,
+    UnitOfTime,
 )
+from homeassistant.core import callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
 
 from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
 from .coordinator import (
@@ -41,7 +48,8 @@ from .coordinator import (
     port_token,
 )
 from .entity import EnovatesEntity, EnovatesMapEntity
-from .status import ChargerStatus, charger_status
+from .session import ChargingSession, SessionTracker
+from .status import ChargerStatus, car_connected, charger_status
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -316,6 +324,126 @@ class EnovatesStatusSensor(EnovatesEntity[EnovatesRealtimeCoordinator], SensorEn
         return None if status is None else status.value
 
 
+@dataclass(frozen=True, kw_only=True)
+class EnovatesSessionSensorDescription(SensorEntityDescription):
+    """A sensor of a port's current (or last) charging session."""
+
+    value_fn: Callable[[ChargingSession, datetime], StateType | datetime]
+
+
+SESSION_SENSORS: tuple[EnovatesSessionSensorDescription, ...] = (
+    EnovatesSessionSensorDescription(
+        key="session_energy",
+        translation_key="session_energy",
+        device_class=SensorDeviceClass.ENERGY,
+        # Back to 0 when the next car is plugged in: a reset, as for a meter.
+        state_class=SensorStateClass.TOTAL_INCREASING,
+        native_unit_of_measurement=UnitOfEnergy.WATT_HOUR,
+        suggested_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+        suggested_display_precision=2,
+        value_fn=lambda session, _now: session.energy_wh,
+    ),
+    EnovatesSessionSensorDescription(
+        key="session_duration",
+        translation_key="session_duration",
+        device_class=SensorDeviceClass.DURATION,
+        native_unit_of_measurement=UnitOfTime.MINUTES,
+        suggested_display_precision=0,
+        # Whole minutes: a state a minute while a car is plugged in, not one a second.
+        value_fn=lambda session, now: int(session.duration(now).total_seconds() // 60),
+    ),
+    EnovatesSessionSensorDescription(
+        key="session_start",
+        translation_key="session_start",
+        device_class=SensorDeviceClass.TIMESTAMP,
+        value_fn=lambda session, _now: session.start,
+    ),
+)
+
+SESSION_TICK = timedelta(minutes=1)
+
+
+@dataclass
+class SessionStoredData(SensorExtraStoredData):
+    """The sensor's last value, and the session it comes from, kept across restarts of Home Assistant."""
+
+    session: ChargingSession | None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the data to store."""
+        return {**super().as_dict(), "session": None if self.session is None else self.session.as_dict()}
+
+
+class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], RestoreSensor):
+    """A value of the current (or last) charging session of a port.
+
+    The port's session tracker follows the car (Mode 3) and the energy counter (1 s tier); every session sensor
+    keeps the session in its restore data, so that any one of them enabled carries it across a restart.
+    """
+
+    PLATFORM = Platform.SENSOR
+    port: int
+    entity_description: EnovatesSessionSensorDescription
+
+    def __init__(
+        self,
+        realtime: EnovatesRealtimeCoordinator,
+        mode3: EnovatesMode3Coordinator,
+        description: EnovatesSessionSensorDescription,
+        port: int,
+        tracker: SessionTracker,
+    ) -> None:
+        """Show one value of the sessions `tracker` follows on `port`."""
+        super().__init__(realtime, description, port, frozenset({MEASUREMENTS}), follows=(mode3,))
+        self._mode3 = mode3
+        self._tracker = tracker
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the session kept before the restart, then follow the port."""
+        await super().async_added_to_hass()
+        if (stored := await self.async_get_last_extra_data()) and (
+            session := ChargingSession.from_dict(stored.as_dict().get("session"))
+        ):
+            self._tracker.restore(session)
+        self._observe()
+        if self.entity_description.key == "session_duration":
+            # Nothing else changes while a car waits: count the minutes of an open session here.
+            self.async_on_remove(async_track_time_interval(self.hass, self._tick, SESSION_TICK))
+
+    @callback
+    def _tick(self, _now: datetime) -> None:
+        self._observe()  # also when nothing changed since, so the car is known to be there until now
+        if (session := self._tracker.session) is not None and session.end is None:
+            self.async_write_ha_state()
+
+    def _observe(self) -> None:
+        data = self.coordinator.data[self.port]
+        mode3 = self._mode3.data[self.port]
+        self._tracker.observe(
+            None if mode3 is None else car_connected(mode3),
+            None if data.measurements is None else data.measurements.active_energy_import_total,
+            dt_util.utcnow(),
+        )
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        self._observe()
+        super()._handle_coordinator_update()
+
+    @property
+    def native_value(self) -> StateType | datetime:
+        """Return the value of the current or last session; unknown before the first car."""
+        session = self._tracker.session
+        return None if session is None else self.entity_description.value_fn(session, dt_util.utcnow())
+
+    @property
+    def extra_restore_state_data(self) -> SessionStoredData:
+        """Return the value and the session to keep across a restart."""
+        return SessionStoredData(
+            self.native_value, self.native_unit_of_measurement, self._tracker.stored(dt_util.utcnow())
+        )
+
+
 class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEntity):
     """A sensor showing one value of one register map."""
 
@@ -348,6 +476,10 @@ def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:
     realtime, mode3, ems_control = runtime.realtime, runtime.mode3, runtime.ems_control
     sensors: list[SensorEntity] = [
         EnovatesStatusSensor(realtime, mode3, port),
+        *(
+            EnovatesSessionSensor(realtime, mode3, description, port, runtime.sessions[port])
+            for description in SESSION_SENSORS
+        ),
         *(EnovatesSensor(realtime, d, port_state(port), port, frozenset({STATE})) for d in STATE_SENSORS),
         *(
             EnovatesSensor(realtime, d, port_measurements(port), port, frozenset({MEASUREMENTS}))

@@ -10,7 +10,7 @@ from homeassistant.const import Platform
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .const import NO_EMS_LIMIT
-from .control import async_set_ems_limit, pauses
+from .control import pauses
 from .coordinator import EMS_LIMIT, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 
@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
     from .coordinator import EnovatesConfigEntry
+    from .limits import EnovatesLimits
 
 # One write at a time: the charger has one Modbus connection, and writes are acknowledged one by one.
 PARALLEL_UPDATES = 1
@@ -50,11 +51,16 @@ class EnovatesChargingAllowedSwitch(EnovatesEntity[EnovatesRealtimeCoordinator],
     port: int
 
     def __init__(
-        self, coordinator: EnovatesRealtimeCoordinator, ems_control: EnovatesEmsControlCoordinator, port: int
+        self,
+        coordinator: EnovatesRealtimeCoordinator,
+        ems_control: EnovatesEmsControlCoordinator,
+        limits: EnovatesLimits,
+        port: int,
     ) -> None:
-        """Pause and resume `port`, as long as `ems_control` says the charger allows it."""
+        """Pause and resume `port` through `limits`, as long as `ems_control` says the charger allows it."""
         super().__init__(coordinator, CHARGING_ALLOWED, port, frozenset({EMS_LIMIT}), follows=(ems_control,))
         self._ems_control = ems_control
+        self._limits = limits
         self._resume_ma = NO_EMS_LIMIT
 
     async def async_added_to_hass(self) -> None:
@@ -87,11 +93,11 @@ class EnovatesChargingAllowedSwitch(EnovatesEntity[EnovatesRealtimeCoordinator],
         current = self.coordinator.data[self.port].ems_limit_ma
         if current is not None and not pauses(current):
             self._resume_ma = current
-        await async_set_ems_limit(self.coordinator, self.port, 0)
+        await self._limits.async_set(self.port, 0)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Resume charging with the limit in force before the pause (none, if it was not known)."""
-        await async_set_ems_limit(self.coordinator, self.port, self._resume_ma)
+        await self._limits.async_set(self.port, self._resume_ma)
 
 
 async def async_setup_entry(
@@ -101,8 +107,9 @@ async def async_setup_entry(
 ) -> None:
     """Add the charging-allowed switch of each port when the user enabled EMS control."""
     runtime = entry.runtime_data
-    if runtime.ems_control is None:
+    if runtime.ems_control is None or runtime.limits is None:
         return
     async_add_entities(
-        EnovatesChargingAllowedSwitch(runtime.realtime, runtime.ems_control, port) for port in runtime.charger.ports
+        EnovatesChargingAllowedSwitch(runtime.realtime, runtime.ems_control, runtime.limits, port)
+        for port in runtime.charger.ports
     )

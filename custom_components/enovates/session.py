@@ -1,0 +1,113 @@
+"""Charging sessions: from the moment a car is plugged in until it leaves, measured on the port's energy meter."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any, Self
+
+from homeassistant.util import dt as dt_util
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChargingSession:
+    """One session of a port; `end` is None while the car is still plugged in."""
+
+    start: datetime
+    start_wh: int  # the port's imported-energy counter at plug-in
+    last_wh: int  # the counter when last seen (at unplug, once the session ended)
+    # When the car was last known to be plugged in: the end of a session that ended while Home Assistant was down.
+    last_seen: datetime
+    end: datetime | None = None
+
+    @property
+    def energy_wh(self) -> int:
+        """Return the energy the car took in this session."""
+        return self.last_wh - self.start_wh
+
+    def duration(self, now: datetime) -> timedelta:
+        """Return how long the car is (or was) plugged in."""
+        return (self.end or now) - self.start
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the session as JSON-able data, to keep it across restarts."""
+        return {
+            "start": self.start.isoformat(),
+            "start_wh": self.start_wh,
+            "last_wh": self.last_wh,
+            "last_seen": self.last_seen.isoformat(),
+            "end": None if self.end is None else self.end.isoformat(),
+        }
+
+    @classmethod
+    def from_dict(cls, data: Any) -> Self | None:
+        """Return the session stored by `as_dict`, or None when the data is not a session."""
+        try:
+            start = dt_util.parse_datetime(data["start"], raise_on_error=True)
+            last_seen = dt_util.parse_datetime(data["last_seen"], raise_on_error=True)
+            end = None if data["end"] is None else dt_util.parse_datetime(data["end"], raise_on_error=True)
+            start_wh, last_wh = data["start_wh"], data["last_wh"]
+        except KeyError, TypeError, ValueError:
+            return None
+        if not isinstance(start_wh, int) or not isinstance(last_wh, int):
+            return None
+        return cls(start=start, start_wh=start_wh, last_wh=last_wh, last_seen=last_seen, end=end)
+
+
+class SessionTracker:
+    """Follows one port: a session starts when a car is plugged in and ends when it is unplugged.
+
+    Its session is kept across restarts of Home Assistant by the session sensors (their restore data). After a
+    restart the first reading decides: a car still plugged in continues its session; one that left while Home
+    Assistant was down ended its session when Home Assistant last saw it.
+    """
+
+    def __init__(self) -> None:
+        """Start with no session known."""
+        self.session: ChargingSession | None = None
+        self._restored = False
+        self._restored_open = False
+        self._last_reading: tuple[bool, int, datetime] | None = None
+
+    def restore(self, session: ChargingSession) -> None:
+        """Take back the session kept before the restart, as the first session sensor to have it offers it.
+
+        The sensors are added one after the other, so a sensor without stored data may have read the port
+        already: a car it found plugged in continues the restored open session, and starts anew after an ended one.
+        """
+        if self._restored:
+            return
+        self._restored = True
+        if self.session is not None and session.end is not None:
+            return
+        self.session = session
+        self._restored_open = session.end is None
+        if self._last_reading is not None:
+            self.observe(*self._last_reading)
+
+    def observe(self, connected: bool | None, energy_wh: int | None, now: datetime) -> None:
+        """Follow what the port reads now: whether a car is plugged in, and its energy counter."""
+        if connected is None or energy_wh is None:
+            return  # unknown (an error state, a map not read): nothing to conclude
+        self._last_reading = (connected, energy_wh, now)
+        session = self.session
+        restored_open, self._restored_open = self._restored_open, False
+        if connected:
+            if session is None or session.end is not None:
+                self.session = ChargingSession(start=now, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
+            elif energy_wh < session.start_wh:
+                # The counter went back (a replaced meter): count from here rather than show negative energy.
+                self.session = replace(session, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
+            else:
+                self.session = replace(session, last_wh=energy_wh, last_seen=now)
+        elif session is not None and session.end is None:
+            # Without a car the counter does not move: what it reads now is what the session took.
+            end = session.last_seen if restored_open else now
+            self.session = replace(session, last_wh=max(energy_wh, session.start_wh), end=end)
+
+    def stored(self, now: datetime) -> ChargingSession | None:
+        """Return the session to keep across a restart: an open one was seen until now."""
+        session = self.session
+        if session is not None and session.end is None and not self._restored_open:
+            return replace(session, last_seen=now)
+        return session

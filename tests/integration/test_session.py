@@ -1,0 +1,261 @@
+"""Charging sessions against the simulator's car: plug in, charge, pause, resume, unplug, and restarts of Home
+Assistant in the middle of a session."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.const import STATE_UNKNOWN
+from homeassistant.core import HomeAssistant, State
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_mock_restore_state_shutdown_restart,
+    mock_restore_cache_with_extra_data,
+)
+
+from enovates_simulator import Car, ManualClock, PortFault, Simulator
+
+from ..conftest import advance
+
+ENERGY = "sensor.eno_one_session_energy"
+DURATION = "sensor.eno_one_session_duration"
+START = "sensor.eno_one_session_start"
+
+
+def value(hass: HomeAssistant, entity_id: str) -> str:
+    return hass.states.get(entity_id).state  # type: ignore[union-attr]
+
+
+def start(hass: HomeAssistant) -> datetime:
+    started = dt_util.parse_datetime(value(hass, START))
+    assert started is not None
+    return started
+
+
+def counter_wh(simulator: Simulator) -> int:
+    return simulator.charger.read_port(1).energy_wh
+
+
+async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    """Stop Home Assistant as it stops (its restore data saved), and take the entry down."""
+    await async_mock_restore_state_shutdown_restart(hass)
+    assert await hass.config_entries.async_unload(entry.entry_id)
+
+
+async def start_again(hass: HomeAssistant, entry: MockConfigEntry) -> None:
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+async def test_a_session_from_plug_in_to_unplug(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    charger = simulator.charger
+    port = charger.port(1)
+    port.energy_wh = 123_456.0  # the meter's count from earlier sessions
+    assert [value(hass, e) for e in (ENERGY, DURATION, START)] == [STATE_UNKNOWN] * 3  # no car seen yet
+
+    plugged_at = dt_util.utcnow()
+    car = port.plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    assert plugged_at <= start(hass) <= plugged_at + timedelta(seconds=3)
+    assert float(value(hass, ENERGY)) == 0
+    assert value(hass, DURATION) == "0"
+
+    clock.advance(1800)  # the simulated car charges for half an hour: 3 x 16 A x 230 V
+    await advance(hass, clock_hands, 2)
+    assert float(value(hass, ENERGY)) == pytest.approx((counter_wh(simulator) - 123_456) / 1000)
+    assert float(value(hass, ENERGY)) == pytest.approx(5.52, abs=0.01)
+
+    # Paused by an EMS for five minutes: nothing flows, yet the session goes on and its duration counts.
+    charger.set_ems_limit(1, 0)
+    await advance(hass, clock_hands, 300, step=30)
+    paused = float(value(hass, ENERGY))
+    assert value(hass, DURATION) == "5"
+    charger.set_ems_limit(1, -1)  # resumed
+    clock.advance(600)
+    await advance(hass, clock_hands, 60, step=30)
+    assert value(hass, DURATION) == "6"
+    assert float(value(hass, ENERGY)) == pytest.approx(paused + 1.84, abs=0.01)
+    assert car.energy_received_wh / 1000 == pytest.approx(float(value(hass, ENERGY)), abs=0.01)
+
+    session_start = start(hass)
+    port.unplug()
+    await advance(hass, clock_hands, 2)
+    ended = [value(hass, e) for e in (ENERGY, DURATION, START)]
+    await advance(hass, clock_hands, 180, step=60)
+    assert [value(hass, e) for e in (ENERGY, DURATION, START)] == ended  # the last session stays on show
+    assert start(hass) == session_start
+
+    port.plug_in(Car())  # the next car: a new session
+    await advance(hass, clock_hands, 2)
+    assert float(value(hass, ENERGY)) == 0
+    assert value(hass, DURATION) == "0"
+    assert start(hass) > session_start
+
+
+async def test_an_error_state_neither_ends_nor_starts_a_session(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    port = simulator.charger.port(1)
+    port.plug_in(Car())
+    await advance(hass, clock_hands, 2)
+    session_start = start(hass)
+    port.fault = PortFault.F
+    await advance(hass, clock_hands, 12)
+    port.fault = None
+    clock.advance(60)
+    await advance(hass, clock_hands, 12)
+    assert start(hass) == session_start
+    assert float(value(hass, ENERGY)) > 0
+
+
+async def test_a_restart_in_the_middle_of_a_session_continues_it(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    port = simulator.charger.port(1)
+    port.plug_in(Car(max_current_a=16))
+    at_plug_in = counter_wh(simulator)
+    await advance(hass, clock_hands, 2)
+    session_start = start(hass)
+    clock.advance(600)
+    await advance(hass, clock_hands, 2)
+
+    await restart(hass, init_integration)
+    clock.advance(1200)  # the car charges on while Home Assistant is down
+    clock_hands.move_to(clock_hands() + timedelta(minutes=20))
+    await start_again(hass, init_integration)
+
+    assert start(hass) == session_start
+    assert float(value(hass, ENERGY)) == pytest.approx((counter_wh(simulator) - at_plug_in) / 1000)
+    assert float(value(hass, ENERGY)) == pytest.approx(5.52, abs=0.01)  # all 30 minutes, the 20 while down too
+    assert value(hass, DURATION) == "20"
+
+
+async def test_a_car_that_left_while_home_assistant_was_down_ended_its_session(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    port = simulator.charger.port(1)
+    port.plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    session_start = start(hass)
+    clock.advance(600)
+    await advance(hass, clock_hands, 600, step=60)
+
+    await restart(hass, init_integration)
+    clock.advance(300)  # it charged five more minutes, then left
+    simulator.charger.sync()  # (the simulator counts the energy up to now before the car goes)
+    port.unplug()
+    clock_hands.move_to(clock_hands() + timedelta(hours=2))
+    await start_again(hass, init_integration)
+
+    assert start(hass) == session_start
+    assert float(value(hass, ENERGY)) == pytest.approx(2.76, abs=0.01)  # 15 minutes at 11 kW
+    # It ended when Home Assistant last saw it, not two hours later when Home Assistant came back.
+    assert value(hass, DURATION) == "10"
+    await advance(hass, clock_hands, 120, step=60)
+    assert value(hass, DURATION) == "10"
+
+
+async def test_a_session_restored_as_the_next_car_comes_starts_anew(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    earlier = (dt_util.utcnow() - timedelta(days=1)).replace(microsecond=0)  # as a timestamp state shows it
+    session = {
+        "start": earlier.isoformat(),
+        "start_wh": 1000,
+        "last_wh": 9000,
+        "last_seen": (earlier + timedelta(hours=3)).isoformat(),
+        "end": (earlier + timedelta(hours=3)).isoformat(),
+    }
+    mock_restore_cache_with_extra_data(
+        hass,
+        [(State(ENERGY, "8.0"), {"native_value": 8000, "native_unit_of_measurement": "Wh", "session": session})],
+    )
+    mock_config_entry.add_to_hass(hass)
+    await start_again(hass, mock_config_entry)
+    # The last session, as it was before the restart (no car now).
+    assert start(hass) == earlier
+    assert float(value(hass, ENERGY)) == 8.0
+    assert value(hass, DURATION) == "180"
+
+    simulator.charger.port(1).plug_in(Car())
+    await advance(hass, clock_hands, 2)
+    assert float(value(hass, ENERGY)) == 0
+    assert start(hass) > earlier
+
+
+async def test_a_meter_that_went_back_counts_from_where_it_is(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+) -> None:
+    # A session open before the restart, on a meter that read more than the (replaced) meter reads now.
+    earlier = (dt_util.utcnow() - timedelta(hours=1)).replace(microsecond=0)
+    session = {
+        "start": earlier.isoformat(),
+        "start_wh": 50_000,
+        "last_wh": 52_000,
+        "last_seen": earlier.isoformat(),
+        "end": None,
+    }
+    mock_restore_cache_with_extra_data(
+        hass, [(State(DURATION, "60"), {"native_value": 60, "native_unit_of_measurement": "min", "session": session})]
+    )
+    simulator.charger.port(1).plug_in(Car(max_current_a=16))
+    mock_config_entry.add_to_hass(hass)
+    await start_again(hass, mock_config_entry)
+    assert float(value(hass, ENERGY)) == 0
+    clock.advance(600)
+    await advance(hass, clock_hands, 2)
+    assert float(value(hass, ENERGY)) == pytest.approx(1.84, abs=0.01)
+    assert start(hass) == earlier
+
+
+@pytest.mark.parametrize(
+    "stored",
+    [
+        {"native_value": 3, "native_unit_of_measurement": "min"},  # a sensor of an older version: no session
+        {"native_value": 3, "native_unit_of_measurement": "min", "session": {"start": "yesterday"}},
+        {
+            "native_value": 3,
+            "native_unit_of_measurement": "min",
+            "session": {
+                "start": "2026-11-01T10:00:00+00:00",
+                "start_wh": "many",
+                "last_wh": 1,
+                "last_seen": "2026-11-01T10:00:00+00:00",
+                "end": None,
+            },
+        },
+    ],
+    ids=["no_session", "bad_time", "bad_counter"],
+)
+async def test_stored_data_that_is_no_session_is_ignored(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, stored: dict[str, object]
+) -> None:
+    mock_restore_cache_with_extra_data(hass, [(State(DURATION, "3"), stored)])
+    mock_config_entry.add_to_hass(hass)
+    await start_again(hass, mock_config_entry)
+    assert value(hass, DURATION) == STATE_UNKNOWN
