@@ -405,6 +405,8 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
             session := ChargingSession.from_dict(stored.as_dict().get("session"))
         ):
             self._tracker.restore(session)
+        # A session sensor added after this one may bring the session from before the restart.
+        self.async_on_remove(self._tracker.on_restore(self.async_write_ha_state))
         self._observe()
         if self.entity_description.key == "session_duration":
             # Nothing else changes while a car waits: count the minutes of an open session here.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Self
@@ -68,6 +69,12 @@ class SessionTracker:
         self._restored = False
         self._restored_open = False
         self._last_reading: tuple[bool, int, datetime] | None = None
+        self._on_restore: list[Callable[[], None]] = []
+
+    def on_restore(self, listener: Callable[[], None]) -> Callable[[], None]:
+        """Call `listener` when a restored session replaces what the sensors show; return the remover."""
+        self._on_restore.append(listener)
+        return lambda: self._on_restore.remove(listener)
 
     def restore(self, session: ChargingSession) -> None:
         """Take back the session kept before the restart, as the first session sensor to have it offers it.
@@ -84,6 +91,8 @@ class SessionTracker:
         self._restored_open = session.end is None
         if self._last_reading is not None:
             self.observe(*self._last_reading)
+        for listener in self._on_restore:
+            listener()
 
     def observe(self, connected: bool | None, energy_wh: int | None, now: datetime) -> None:
         """Follow what the port reads now: whether a car is plugged in, and its energy counter."""

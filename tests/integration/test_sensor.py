@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN, Platform
-from homeassistant.core import HomeAssistant
+from homeassistant.core import HomeAssistant, State
 from homeassistant.helpers import entity_registry as er
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, snapshot_platform
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    mock_restore_cache_with_extra_data,
+    snapshot_platform,
+)
 from syrupy.assertion import SnapshotAssertion
 
 from enovates_simulator import Car, Charger, EmsMode, ManualClock, Simulator
@@ -30,11 +36,31 @@ def charger(charger: Charger, clock: ManualClock) -> Charger:
 @pytest.mark.parametrize("ems_control", [False, True], ids=["monitoring", "ems_control"])
 async def test_sensors(
     hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
     simulator: Simulator,
     mock_config_entry: MockConfigEntry,
     entity_registry: er.EntityRegistry,
     snapshot: SnapshotAssertion,
+    dual_port: bool,
 ) -> None:
+    # The sessions began an hour ago, before a restart of Home Assistant: their values do not depend on when
+    # the test runs (within the minute).
+    clock_hands.move_to(datetime(2026, 11, 24, 10, 0, tzinfo=UTC))
+    session = {
+        "start": "2026-11-24T09:00:00+00:00",
+        "start_wh": 0,
+        "last_wh": 0,
+        "last_seen": "2026-11-24T09:59:00+00:00",
+        "end": None,
+    }
+    prefixes = ("eno_one_port_1", "eno_one_port_2") if dual_port else ("eno_one",)
+    mock_restore_cache_with_extra_data(
+        hass,
+        [
+            (State(f"sensor.{prefix}_session_start", "2026-11-24T09:00:00+00:00"), {"session": session})
+            for prefix in prefixes
+        ],
+    )
     await setup_platform(hass, mock_config_entry, Platform.SENSOR)
     await snapshot_platform(hass, entity_registry, snapshot, mock_config_entry.entry_id)
 

@@ -259,3 +259,24 @@ async def test_stored_data_that_is_no_session_is_ignored(
     mock_config_entry.add_to_hass(hass)
     await start_again(hass, mock_config_entry)
     assert value(hass, DURATION) == STATE_UNKNOWN
+
+
+async def test_a_car_found_at_start_after_an_ended_session_starts_its_own(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    # Only the last of the session sensors kept the session (the others were enabled since): it had ended, so
+    # the car plugged in now, which the first sensor already found, has a session of its own.
+    earlier = (dt_util.utcnow() - timedelta(days=1)).replace(microsecond=0)
+    session = {
+        "start": earlier.isoformat(),
+        "start_wh": 0,
+        "last_wh": 9000,
+        "last_seen": (earlier + timedelta(hours=3)).isoformat(),
+        "end": (earlier + timedelta(hours=3)).isoformat(),
+    }
+    mock_restore_cache_with_extra_data(hass, [(State(START, earlier.isoformat()), {"session": session})])
+    simulator.charger.port(1).plug_in(Car())
+    mock_config_entry.add_to_hass(hass)
+    await start_again(hass, mock_config_entry)
+    assert start(hass) > earlier
+    assert float(value(hass, ENERGY)) == 0

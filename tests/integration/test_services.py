@@ -1,0 +1,255 @@
+"""The enovates.set_current_limit action: for good or for a while, on a charger or a port, and its errors."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
+from homeassistant.core import HomeAssistant
+from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.limits import storage_key
+from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
+from enovates_simulator import Car, Charger, EmsMode, Simulator
+
+from ..conftest import SERIAL, advance
+
+
+@pytest.fixture
+def charger(charger: Charger) -> Charger:
+    """A charger with a car charging on port 1 (and port 2), limited to 16 A by an EMS."""
+    for number in charger.ports:
+        charger.port(number).plug_in(Car(max_current_a=32))
+        charger.set_ems_limit(number, 16000)
+    return charger
+
+
+def device_id(hass: HomeAssistant, port: int | None = None) -> str:
+    """Return the device of the charger, or of one of its ports (a child device)."""
+    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
+    devices = dr.async_get(hass)
+    if port is None:
+        device = devices.async_get_device_by_identifier((DOMAIN, SERIAL), entry_id)
+    else:
+        device = devices.async_get_child_device_by_identifier((DOMAIN, f"{SERIAL}_port{port}"), entry_id)
+    assert device is not None
+    return device.id
+
+
+async def set_current_limit(hass: HomeAssistant, device: str, current: float, **extra: Any) -> None:
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_CURRENT_LIMIT,
+        {ATTR_DEVICE_ID: device, "current": current, **extra},
+        blocking=True,
+    )
+
+
+def limit_ma(simulator: Simulator, port: int = 1) -> int:
+    return simulator.charger.port(port).ems_limit_ma
+
+
+async def test_set_for_good(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
+    await set_current_limit(hass, device_id(hass), 10)
+    assert limit_ma(simulator) == 10000
+    assert hass.states.get("number.eno_one_ems_current_limit").state == "10.0"
+    await set_current_limit(hass, device_id(hass), 32)  # the charger's maximum: no limit
+    assert limit_ma(simulator) == -1
+    await set_current_limit(hass, device_id(hass), 0)  # pause
+    assert limit_ma(simulator) == 0
+    assert hass.states.get("switch.eno_one_charging_allowed").state == "off"
+
+
+async def test_set_for_a_while_then_the_previous_limit_comes_back(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
+    assert limit_ma(simulator) == 8000
+    await advance(hass, clock_hands, 1)  # the store writes on the next tick
+    assert hass_storage[storage_key(init_integration.entry_id)]["data"]["pending"]["1"]["limit_ma"] == 16000
+    await advance(hass, clock_hands, 29 * 60, step=60)
+    assert limit_ma(simulator) == 8000
+    await advance(hass, clock_hands, 60, step=60)
+    assert limit_ma(simulator) == 16000
+    assert hass.states.get("number.eno_one_ems_current_limit").state == "16.0"
+    await advance(hass, clock_hands, 1)
+    assert hass_storage[storage_key(init_integration.entry_id)]["data"]["pending"] == {}
+
+
+async def test_a_second_while_keeps_the_limit_from_before_the_first(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
+    await set_current_limit(hass, device_id(hass), 0, duration={"minutes": 10})  # then a short pause
+    assert limit_ma(simulator) == 0
+    await advance(hass, clock_hands, 10 * 60, step=60)
+    assert limit_ma(simulator) == 16000  # not the 8 A of the first
+    await advance(hass, clock_hands, 30 * 60, step=60)
+    assert limit_ma(simulator) == 16000
+
+
+async def test_a_limit_set_for_good_cancels_the_way_back(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
+    await hass.services.async_call(
+        NUMBER_DOMAIN,
+        SERVICE_SET_VALUE,
+        {ATTR_ENTITY_ID: "number.eno_one_ems_current_limit", ATTR_VALUE: 20},
+        blocking=True,
+    )
+    await advance(hass, clock_hands, 31 * 60, step=60)
+    assert limit_ma(simulator) == 20000
+    assert simulator.stats.writes == [(1, 8000), (1, 20000)]
+
+
+async def test_the_way_back_survives_a_restart(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    clock_hands.move_to(clock_hands() + timedelta(minutes=10))
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert limit_ma(simulator) == 8000
+    await advance(hass, clock_hands, 20 * 60, step=60)
+    assert limit_ma(simulator) == 16000
+
+
+async def test_an_overdue_way_back_runs_at_start(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    clock_hands.move_to(clock_hands() + timedelta(hours=2))
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await advance(hass, clock_hands, 1)
+    assert limit_ma(simulator) == 16000
+
+
+async def test_a_charger_unreachable_at_the_time_gets_it_a_minute_later(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 1})
+    simulator.faults.drop(times=None)  # the charger stops answering
+    await advance(hass, clock_hands, 60, step=60)
+    assert "Could not put back the EMS limit of ENO one port 1, trying again in 0:01:00" in caplog.text
+    simulator.faults.clear()
+    await advance(hass, clock_hands, 60, step=60)
+    assert limit_ma(simulator) == 16000
+
+
+async def test_removing_the_entry_forgets_the_way_back(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    await set_current_limit(hass, device_id(hass), 8, duration={"hours": 1})
+    await advance(hass, clock_hands, 1)
+    assert storage_key(init_integration.entry_id) in hass_storage
+    assert await hass.config_entries.async_remove(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert storage_key(init_integration.entry_id) not in hass_storage
+
+
+@pytest.mark.parametrize("dual_port", [True])
+async def test_a_port_of_a_dual_port_charger(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass, 2), 10)
+    assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (16000, 10000)
+    with pytest.raises(ServiceValidationError, match="ENO one has two charge ports: choose the port"):
+        await set_current_limit(hass, device_id(hass), 10)
+
+
+@pytest.mark.parametrize(
+    ("current", "message"),
+    [
+        (40, "An EMS current limit of 40 A is out of range: use 0 to 32 A"),
+        (3, "An EMS current limit of 3 A cannot charge a car"),
+        (6.5, "An EMS current limit of 6.5 A is out of range"),
+    ],
+)
+async def test_a_limit_out_of_range_is_refused(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, current: float, message: str
+) -> None:
+    with pytest.raises(ServiceValidationError, match=message):
+        await set_current_limit(hass, device_id(hass), current, duration={"minutes": 5})
+    assert limit_ma(simulator) == 16000
+    assert simulator.stats.writes == []
+
+
+@pytest.mark.parametrize("ems_control", [False])
+async def test_without_ems_control_it_says_so(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError, match="EMS control is off for ENO one: reconfigure it"):
+        await set_current_limit(hass, device_id(hass), 10)
+    assert simulator.stats.writes == []
+
+
+async def test_a_charger_that_no_longer_allows_it_says_so(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await simulator.set_ems_mode(EmsMode.MONITORING)
+    await advance(hass, clock_hands, 60, step=60)
+    with pytest.raises(ServiceValidationError, match="ENO one does not allow EMS control now"):
+        await set_current_limit(hass, device_id(hass), 10)
+
+
+async def test_a_charger_that_does_not_answer_says_so(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.drop(times=None)
+    with pytest.raises(HomeAssistantError, match="did not answer"):
+        await set_current_limit(hass, device_id(hass), 10, duration={"minutes": 5})
+
+
+async def test_another_device_is_refused(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    other = MockConfigEntry(domain="other")
+    other.add_to_hass(hass)
+    device = dr.async_get(hass).async_get_or_create(config_entry_id=other.entry_id, identifiers={("other", "x")})
+    with pytest.raises(ServiceValidationError):
+        await set_current_limit(hass, device.id, 10)
+    assert simulator.stats.writes == []
+
+
+async def test_a_way_back_for_a_port_that_is_gone_is_dropped(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    mock_config_entry: MockConfigEntry,
+    hass_storage: dict[str, Any],
+) -> None:
+    # Stored while the entry was set up as dual-port; since reconfigured as single-port.
+    due = (dt_util.utcnow() - timedelta(minutes=1)).isoformat()
+    hass_storage[storage_key(mock_config_entry.entry_id)] = {
+        "version": 1,
+        "key": storage_key(mock_config_entry.entry_id),
+        "data": {"pending": {"2": {"at": due, "limit_ma": 6000}, "1": {"at": due, "limit_ma": 10000}}},
+    }
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await advance(hass, clock_hands, 1)
+    assert simulator.stats.writes == [(1, 10000)]
+    assert hass_storage[storage_key(mock_config_entry.entry_id)]["data"]["pending"] == {}
