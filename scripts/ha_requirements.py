@@ -37,7 +37,8 @@ def requirements(domains: set[str]) -> set[str]:
         seen.add(domain)
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
         found.update(manifest.get("requirements", []))
-        pending.extend(manifest.get("dependencies", []))
+        # Home Assistant installs the requirements of after_dependencies too (analytics imports hassio's client).
+        pending.extend(manifest.get("dependencies", []) + manifest.get("after_dependencies", []))
     return found
 
 

@@ -1,0 +1,339 @@
+// Browser end-to-end test of the Enovates integration, run by scripts/test-e2e (which starts a fresh Home Assistant
+// and the simulator on 127.0.0.1 and passes their addresses in E2E_* variables). Playwright (playwright-core, no
+// browser download) drives Debian's Chromium, headless, through what a user does: onboarding, adding the charger
+// through the config flow (a wrong port first), the device page, the EMS limit slider and the suggested dashboard.
+// Values in the UI are compared with the simulator's registers, read directly over Modbus TCP (modbus.js).
+// The steps depend on each other and run in order; after a failure the rest are skipped. Every step saves a
+// screenshot to E2E_ARTIFACTS/NN-step.png.
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, before, test } from 'node:test';
+import { chromium } from 'playwright-core';
+import { readCharger } from './modbus.js';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const HA_URL = required('E2E_HA_URL');
+const SIM = { host: '127.0.0.1', port: Number(required('E2E_SIM_PORT')) };
+const CLOSED_PORT = required('E2E_CLOSED_PORT');
+const ARTIFACTS = required('E2E_ARTIFACTS');
+const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+
+const translations = readJson('custom_components/enovates/translations/en.json');
+const USER = { name: 'E2E Tester', username: 'e2e', password: 'e2e-password-not-secret' };
+const ENTITY = {
+  power: 'sensor.eno_one_power',
+  energy: 'sensor.eno_one_energy_imported',
+  currentOffered: 'sensor.eno_one_current_offered',
+  mode3: 'sensor.eno_one_mode_3_state',
+  emsLimit: 'number.eno_one_ems_current_limit',
+};
+const EMS_LIMIT_A = 10;
+
+let context;
+let page;
+let shots = 0;
+let failed = false;
+const blocked = new Set();
+const consoleLines = [];
+
+function required(name) {
+  const value = process.env[name];
+  if (!value) throw new Error(`${name} is not set: run this through scripts/test-e2e`);
+  return value;
+}
+
+function readJson(relative) {
+  return JSON.parse(fs.readFileSync(path.join(REPO, relative), 'utf8'));
+}
+
+const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+async function screenshot(name, options = {}) {
+  shots += 1;
+  const file = path.join(ARTIFACTS, `${String(shots).padStart(2, '0')}-${name}.png`);
+  await page.screenshot({ path: file, animations: 'disabled', ...options });
+  return file;
+}
+
+// A step of the scenario: skipped once an earlier one failed; a screenshot is taken at its end, or on failure.
+function step(name, fn, timeout = 90_000) {
+  test(name, { timeout }, async (t) => {
+    if (failed) {
+      t.skip('an earlier step failed');
+      return;
+    }
+    try {
+      await fn();
+    } catch (error) {
+      failed = true;
+      await screenshot(`${name}-FAILED`, { fullPage: true }).catch(() => {});
+      throw error;
+    }
+  });
+}
+
+// Parse a state as the frontend shows it in English: "10,992 W", "0.52 kWh", "32.0 A".
+function shownNumber(text) {
+  const match = /(-?[\d,]+(?:\.\d+)?)\s*(k?)(W|Wh|A)?\b/.exec(text.trim());
+  assert.ok(match, `no number in ${JSON.stringify(text)}`);
+  return Number(match[1].replaceAll(',', '')) * (match[2] === 'k' ? 1000 : 1);
+}
+
+// The state text of the device page row named `name` (the row's name is in its shadow root, the state in light DOM).
+async function deviceRow(name) {
+  const row = page
+    .locator('ha-device-entities-card hui-generic-entity-row')
+    .filter({ has: page.getByText(name, { exact: true }) });
+  return (await row.first().innerText()).trim();
+}
+
+async function haState(entityId) {
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('hassTokens')).access_token);
+  const response = await fetch(`${HA_URL}/api/states/${entityId}`, { headers: { Authorization: `Bearer ${token}` } });
+  assert.equal(response.status, 200, `GET /api/states/${entityId}`);
+  return response.json();
+}
+
+// The simulator's values move every second while the car charges: read the shown value between two reads of the
+// registers and accept it within `tolerance` of that window; retry until `timeoutMs` (the UI follows within ~1 s).
+async function expectNear(label, shown, fromSimulator, tolerance, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const before = fromSimulator(await readCharger(SIM));
+    const value = await shown();
+    const after = fromSimulator(await readCharger(SIM));
+    const low = Math.min(before, after) - tolerance;
+    const high = Math.max(before, after) + tolerance;
+    if (value >= low && value <= high) return value;
+    if (Date.now() > deadline) {
+      assert.fail(`${label}: shown ${value}, simulator ${before}..${after} (tolerance ${tolerance})`);
+    }
+    await sleep(500);
+  }
+}
+
+async function expectEqual(label, shown, expected, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const [value, want] = [await shown(), await expected()];
+    if (value === want) return value;
+    if (Date.now() > deadline) assert.fail(`${label}: shown ${JSON.stringify(value)}, expected ${JSON.stringify(want)}`);
+    await sleep(500);
+  }
+}
+
+async function until(label, condition, timeoutMs = 20_000) {
+  const deadline = Date.now() + timeoutMs;
+  let last;
+  for (;;) {
+    last = await condition();
+    if (last === true) return;
+    if (Date.now() > deadline) assert.fail(`${label}: still ${JSON.stringify(last)} after ${timeoutMs} ms`);
+    await sleep(250);
+  }
+}
+
+// What the device page must show for the simulator's current registers.
+async function checkDevicePage() {
+  const mode3Names = translations.entity.sensor.mode3_state.state;
+  await expectNear('Power (W)', async () => shownNumber(await deviceRow('Power')), (c) => c.powerW, 100);
+  await expectNear('Energy imported (Wh)', async () => shownNumber(await deviceRow('Energy imported')), (c) => c.energyWh, 12);
+  await expectNear('Current offered (A)', async () => shownNumber(await deviceRow('Current offered')), (c) => c.currentOfferedA, 0);
+  await expectEqual(
+    'Mode 3 state',
+    () => deviceRow('Mode 3 state'),
+    async () => mode3Names[(await readCharger(SIM)).mode3.toLowerCase()],
+  );
+  // Home Assistant's states (REST API) agree with the simulator too.
+  await expectNear('power state', async () => Number((await haState(ENTITY.power)).state), (c) => c.powerW, 100);
+  await expectNear('energy state', async () => Number((await haState(ENTITY.energy)).state) * 1000, (c) => c.energyWh, 12);
+  await expectNear('current offered state', async () => Number((await haState(ENTITY.currentOffered)).state), (c) => c.currentOfferedA, 0);
+  await expectEqual('Mode 3 state', async () => (await haState(ENTITY.mode3)).state, async () => (await readCharger(SIM)).mode3.toLowerCase());
+}
+
+before(async () => {
+  const userDataDir = process.env.E2E_USER_DATA_DIR ?? fs.mkdtempSync(path.join(os.tmpdir(), 'enovates-e2e-chromium-'));
+  fs.mkdirSync(userDataDir, { recursive: true });
+  context = await chromium.launchPersistentContext(userDataDir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
+    locale: 'en-US',
+    timezoneId: 'Europe/Brussels',
+    viewport: { width: 1280, height: 900 },
+    timeout: 60_000,
+  });
+  // Loopback only: anything else the page asks for is refused (and listed in blocked-requests.txt).
+  await context.route('**/*', (route) => {
+    const url = new URL(route.request().url());
+    if (['127.0.0.1', 'localhost', '[::1]'].includes(url.hostname) || !url.protocol.startsWith('http')) {
+      return route.continue();
+    }
+    blocked.add(url.href);
+    return route.abort('blockedbyclient');
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.setDefaultTimeout(20_000);
+  page.setDefaultNavigationTimeout(60_000);
+  page.on('console', (message) => consoleLines.push(`${message.type()}: ${message.text()}`));
+  page.on('pageerror', (error) => consoleLines.push(`pageerror: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) consoleLines.push(`http ${response.status()}: ${response.url()}`);
+  });
+});
+
+after(async () => {
+  fs.writeFileSync(path.join(ARTIFACTS, 'browser-console.txt'), consoleLines.join('\n') + '\n');
+  fs.writeFileSync(path.join(ARTIFACTS, 'blocked-requests.txt'), [...blocked].join('\n') + '\n');
+  await context?.close();
+});
+
+test('the README shows docs/dashboard-card.yaml as the suggested dashboard', () => {
+  const readme = fs.readFileSync(path.join(REPO, 'README.md'), 'utf8');
+  const card = fs.readFileSync(path.join(REPO, 'docs/dashboard-card.yaml'), 'utf8');
+  const block = /<!-- docs\/dashboard-card\.yaml -->\n```yaml\n([\s\S]*?)```\n/.exec(readme);
+  assert.ok(block, 'README.md has no ```yaml block after <!-- docs/dashboard-card.yaml -->');
+  assert.equal(block[1], card, 'the README block differs from docs/dashboard-card.yaml');
+});
+
+step('onboarding', async () => {
+  await page.goto(HA_URL);
+  const start = page.getByRole('button', { name: 'Create my smart home' });
+  await start.waitFor({ timeout: 60_000 });
+  await screenshot('welcome');
+  await start.click();
+
+  await page.locator('input[name=name]').fill(USER.name);
+  await page.locator('input[name=username]').fill(USER.username);
+  await page.locator('input[name=password]').fill(USER.password);
+  await page.locator('input[name=password_confirm]').fill(USER.password);
+  await screenshot('create-user');
+  await page.getByRole('button', { name: 'Create account' }).click();
+
+  await page.getByText('Home location').first().waitFor();
+  await screenshot('home-location');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await page.getByText('know the country your home is in').first().waitFor();
+  await page.getByText('United States').click();
+  await page.getByPlaceholder('Search').fill('Belgium');
+  await page.getByRole('option', { name: /Belgium/ }).click();
+  await screenshot('country');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await page.getByText('Help us help you').first().waitFor(); // analytics left off
+  await screenshot('analytics');
+  await page.getByRole('button', { name: 'Next' }).click();
+
+  await page.getByText('All set!').first().waitFor();
+  await page.getByRole('button', { name: 'Finish' }).click();
+  await page.waitForURL((url) => !url.pathname.includes('onboarding'));
+  await page.getByText(`Welcome ${USER.name}`).first().waitFor();
+  await screenshot('overview');
+});
+
+step('add the charger through the config flow: the wrong port first, then the simulator', async () => {
+  await page.getByRole('link', { name: 'Settings' }).click();
+  await page.getByText('Devices & services').first().click();
+  await page.waitForURL(/\/config\/integrations/);
+  await page.getByRole('button', { name: 'Add integration' }).click();
+  await page.getByPlaceholder('Search for a brand name').fill('Enovates');
+  await screenshot('add-integration');
+  await page.getByText('Enovates', { exact: true }).click();
+
+  const userStep = translations.config.step.user;
+  await page.getByText(userStep.title).first().waitFor();
+  await page.getByRole('textbox', { name: /Host/ }).fill('127.0.0.1');
+  await page.getByRole('spinbutton', { name: /Port/ }).fill(CLOSED_PORT);
+  const ems = page.getByRole('switch', { name: userStep.data.ems_control });
+  // The switch's visible track covers the input: click it where a user would.
+  await ems.check({ force: true });
+  assert.equal(await ems.isChecked(), true);
+  await screenshot('config-form-wrong-port');
+  await page.getByRole('button', { name: 'Submit' }).click();
+  await page.getByText(translations.config.error.cannot_connect).first().waitFor();
+  await screenshot('cannot-connect');
+
+  await page.getByRole('spinbutton', { name: /Port/ }).fill(String(SIM.port));
+  await page.getByRole('button', { name: 'Submit' }).click();
+  const finish = page.getByRole('button', { name: 'Skip and finish' });
+  await finish.waitFor();
+  await page.getByText('Enovates NV').first().waitFor(); // the device the entry created, from the charger's registers
+  await screenshot('created');
+  await finish.click();
+  await finish.waitFor({ state: 'detached' });
+});
+
+step('the device page shows the simulator\'s power, energy, current offered and Mode 3 state', async () => {
+  await page.getByText('1 device').click();
+  await page.waitForURL(/\/config\/devices\/device\//);
+  await page.getByText('SIM0000000001').first().waitFor();
+  await page.setViewportSize({ width: 1280, height: 1250 });
+  await checkDevicePage();
+  await screenshot('device-page');
+});
+
+step(`set the EMS limit to ${EMS_LIMIT_A} A with the number's slider: the simulator's register follows`, async () => {
+  const before = await readCharger(SIM);
+  assert.equal(before.emsLimitA, null, 'the simulator starts without an EMS limit');
+  assert.equal(before.currentOfferedA, 32);
+
+  await page.locator('ha-device-entities-card').getByText('EMS current limit', { exact: true }).click();
+  const dialog = page.locator('ha-more-info-dialog');
+  const slider = dialog.getByRole('slider');
+  await slider.waitFor();
+  const start = Number(await slider.getAttribute('aria-valuenow'));
+  assert.equal(start, 32, 'no limit shows as the charger maximum');
+  // From the maximum down, one step (1 A) a key: every value on the way is a valid limit (>= 6 A).
+  await slider.focus();
+  for (let value = start; value > EMS_LIMIT_A; value -= 1) await slider.press('ArrowLeft');
+  await until('slider value', async () => Number(await slider.getAttribute('aria-valuenow')) === EMS_LIMIT_A || (await slider.getAttribute('aria-valuenow')));
+  await until('simulator EMS limit register (A)', async () => (await readCharger(SIM)).emsLimitA === EMS_LIMIT_A || (await readCharger(SIM)).emsLimitA);
+  await dialog.getByText(`${EMS_LIMIT_A} A`).first().waitFor();
+  await screenshot('ems-limit-set');
+  await until('number state', async () => Number((await haState(ENTITY.emsLimit)).state) === EMS_LIMIT_A || (await haState(ENTITY.emsLimit)).state);
+
+  await page.keyboard.press('Escape');
+  await dialog.getByRole('slider').waitFor({ state: 'hidden' });
+  // The charger now offers the limit, and the page follows it.
+  assert.equal((await readCharger(SIM)).currentOfferedA, EMS_LIMIT_A);
+  await checkDevicePage();
+  await screenshot('device-page-limited', { fullPage: true });
+});
+
+step('the suggested dashboard renders the charger card', async () => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await page.getByRole('link', { name: 'Charger' }).click();
+  await page.waitForURL(/\/enovates-charger\//);
+  const view = page.locator('hui-view');
+  await view.locator('hui-tile-card').first().waitFor();
+  await page.locator('hui-gauge-card').waitFor();
+  await page.locator('hui-statistic-card').getByText('Energy today').waitFor();
+  const slider = page.locator('hui-numeric-input-card-feature').getByRole('slider');
+  await slider.waitFor();
+  assert.equal(await page.locator('hui-error-card').count(), 0, 'an error card is shown');
+  assert.equal(await page.getByText('Configuration error').count(), 0);
+  assert.equal(await page.locator('hui-tile-card').count(), 2);
+  await page.locator('hui-tile-card').getByText('ENO one').waitFor();
+  const statusNames = translations.entity.sensor.status.state;
+  await page.locator('hui-tile-card').getByText(statusNames.charging).first().waitFor();
+  await until('dashboard slider value', async () => Number(await slider.getAttribute('aria-valuenow')) === EMS_LIMIT_A || (await slider.getAttribute('aria-valuenow')));
+  await expectNear(
+    'gauge power (W)',
+    async () => shownNumber(await page.locator('hui-gauge-card ha-gauge').evaluate((gauge) => gauge.shadowRoot.textContent)),
+    (c) => c.powerW,
+    100,
+  );
+  await screenshot('dashboard');
+});
