@@ -115,14 +115,21 @@ async def test_a_limit_set_for_good_cancels_the_way_back(
     assert simulator.stats.writes == [(1, 8000), (1, 20000)]
 
 
+async def restart_after(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, entry: MockConfigEntry, downtime: timedelta
+) -> None:
+    """Take the entry down for `downtime`, then set it up again."""
+    assert await hass.config_entries.async_unload(entry.entry_id)
+    clock_hands.move_to(clock_hands() + downtime)
+    assert await hass.config_entries.async_setup(entry.entry_id)
+    await hass.async_block_till_done()
+
+
 async def test_the_way_back_survives_a_restart(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
-    assert await hass.config_entries.async_unload(init_integration.entry_id)
-    clock_hands.move_to(clock_hands() + timedelta(minutes=10))
-    assert await hass.config_entries.async_setup(init_integration.entry_id)
-    await hass.async_block_till_done()
+    await restart_after(hass, clock_hands, init_integration, timedelta(minutes=10))
     assert limit_ma(simulator) == 8000
     await advance(hass, clock_hands, 20 * 60, step=60)
     assert limit_ma(simulator) == 16000
@@ -132,9 +139,7 @@ async def test_an_overdue_way_back_runs_at_start(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
-    assert await hass.config_entries.async_unload(init_integration.entry_id)
-    clock_hands.move_to(clock_hands() + timedelta(hours=2))
-    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await restart_after(hass, clock_hands, init_integration, timedelta(hours=2))
     await advance(hass, clock_hands, 1)
     assert limit_ma(simulator) == 16000
 

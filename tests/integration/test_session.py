@@ -121,30 +121,40 @@ async def test_an_error_state_neither_ends_nor_starts_a_session(
     assert float(value(hass, ENERGY)) > 0
 
 
+@pytest.fixture
+async def charging_ten_minutes(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> datetime:
+    """A car plugged in, charging at 11 kW for ten minutes; return when its session started."""
+    simulator.charger.port(1).plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    session_start = start(hass)
+    clock.advance(600)
+    await advance(hass, clock_hands, 600, step=60)
+    return session_start
+
+
 async def test_a_restart_in_the_middle_of_a_session_continues_it(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
     clock: ManualClock,
     simulator: Simulator,
     init_integration: MockConfigEntry,
+    charging_ten_minutes: datetime,
 ) -> None:
-    port = simulator.charger.port(1)
-    port.plug_in(Car(max_current_a=16))
-    at_plug_in = counter_wh(simulator)
-    await advance(hass, clock_hands, 2)
-    session_start = start(hass)
-    clock.advance(600)
-    await advance(hass, clock_hands, 2)
-
     await restart(hass, init_integration)
     clock.advance(1200)  # the car charges on while Home Assistant is down
     clock_hands.move_to(clock_hands() + timedelta(minutes=20))
     await start_again(hass, init_integration)
 
-    assert start(hass) == session_start
-    assert float(value(hass, ENERGY)) == pytest.approx((counter_wh(simulator) - at_plug_in) / 1000)
+    assert start(hass) == charging_ten_minutes
+    assert float(value(hass, ENERGY)) == pytest.approx(counter_wh(simulator) / 1000)  # the meter started at 0
     assert float(value(hass, ENERGY)) == pytest.approx(5.52, abs=0.01)  # all 30 minutes, the 20 while down too
-    assert value(hass, DURATION) == "20"
+    assert value(hass, DURATION) == "30"
 
 
 async def test_a_car_that_left_while_home_assistant_was_down_ended_its_session(
@@ -153,14 +163,9 @@ async def test_a_car_that_left_while_home_assistant_was_down_ended_its_session(
     clock: ManualClock,
     simulator: Simulator,
     init_integration: MockConfigEntry,
+    charging_ten_minutes: datetime,
 ) -> None:
     port = simulator.charger.port(1)
-    port.plug_in(Car(max_current_a=16))
-    await advance(hass, clock_hands, 2)
-    session_start = start(hass)
-    clock.advance(600)
-    await advance(hass, clock_hands, 600, step=60)
-
     await restart(hass, init_integration)
     clock.advance(300)  # it charged five more minutes, then left
     simulator.charger.sync()  # (the simulator counts the energy up to now before the car goes)
@@ -168,7 +173,7 @@ async def test_a_car_that_left_while_home_assistant_was_down_ended_its_session(
     clock_hands.move_to(clock_hands() + timedelta(hours=2))
     await start_again(hass, init_integration)
 
-    assert start(hass) == session_start
+    assert start(hass) == charging_ten_minutes
     assert float(value(hass, ENERGY)) == pytest.approx(2.76, abs=0.01)  # 15 minutes at 11 kW
     # It ended when Home Assistant last saw it, not two hours later when Home Assistant came back.
     assert value(hass, DURATION) == "10"
