@@ -135,6 +135,25 @@ async function until(label, condition, timeoutMs = 20_000) {
   }
 }
 
+// Move a number entity's slider to `target` with the arrow keys, one step (1 A) a key, as a keyboard user does:
+// from the maximum down, every value on the way is a valid limit (>= 6 A). Each key press writes the value; the
+// next key waits until the entity's state has caught up, or a state update that is still on its way would move the
+// slider back under the keys.
+async function setSliderWithKeys(slider, entityId, target, timeoutMs = 45_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = Number(await slider.getAttribute('aria-valuenow'));
+    const state = Number((await haState(entityId)).state);
+    if (value === target && state === target) return;
+    if (Date.now() > deadline) assert.fail(`slider at ${value}, ${entityId} at ${state}, not ${target}`);
+    if (value !== state) {
+      await sleep(100);
+      continue;
+    }
+    await slider.press(value > target ? 'ArrowLeft' : 'ArrowRight');
+  }
+}
+
 // What the device page must show for the simulator's current registers.
 async function checkDevicePage() {
   const mode3Names = translations.entity.sensor.mode3_state.state;
@@ -295,10 +314,7 @@ step(`set the EMS limit to ${EMS_LIMIT_A} A with the number's slider: the simula
   await slider.waitFor();
   const start = Number(await slider.getAttribute('aria-valuenow'));
   assert.equal(start, 32, 'no limit shows as the charger maximum');
-  // From the maximum down, one step (1 A) a key: every value on the way is a valid limit (>= 6 A).
-  await slider.focus();
-  for (let value = start; value > EMS_LIMIT_A; value -= 1) await slider.press('ArrowLeft');
-  await until('slider value', async () => Number(await slider.getAttribute('aria-valuenow')) === EMS_LIMIT_A || (await slider.getAttribute('aria-valuenow')));
+  await setSliderWithKeys(slider, ENTITY.emsLimit, EMS_LIMIT_A);
   await until('simulator EMS limit register (A)', async () => (await readCharger(SIM)).emsLimitA === EMS_LIMIT_A || (await readCharger(SIM)).emsLimitA);
   await dialog.getByText(`${EMS_LIMIT_A} A`).first().waitFor();
   await screenshot('ems-limit-set');
