@@ -117,7 +117,7 @@ async def init_integration(hass: HomeAssistant, mock_config_entry: MockConfigEnt
     """The integration set up on the simulated charger."""
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     return mock_config_entry
 
 
@@ -138,7 +138,7 @@ async def setup_platform(hass: HomeAssistant, entry: MockConfigEntry, platform: 
     entry.add_to_hass(hass)
     with patch("custom_components.enovates.PLATFORMS", [platform]):
         assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done()
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 def _timers_due(hass: HomeAssistant) -> bool:

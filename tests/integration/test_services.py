@@ -122,7 +122,7 @@ async def restart_after(
     assert await hass.config_entries.async_unload(entry.entry_id)
     clock_hands.move_to(clock_hands() + downtime)
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_the_way_back_survives_a_restart(

@@ -47,7 +47,7 @@ async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
 
 async def start_again(hass: HomeAssistant, entry: MockConfigEntry) -> None:
     assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_a_session_from_plug_in_to_unplug(

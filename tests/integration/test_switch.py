@@ -81,7 +81,7 @@ async def test_a_restart_during_a_pause_resumes_with_the_limit_from_before(
     mock_restore_cache_with_extra_data(hass, [(State(ALLOWED, "off"), {"limit_ma": 10000})])
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done()
+    await hass.async_block_till_done(wait_background_tasks=True)
     assert hass.states.get(ALLOWED).state == "off"
     await switch(hass, SERVICE_TURN_ON)
     assert simulator.charger.port(1).ems_limit_ma == 10000
