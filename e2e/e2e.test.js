@@ -1,7 +1,8 @@
 // Browser end-to-end test of the Enovates integration, run by scripts/test-e2e (which starts a fresh Home Assistant
 // and the simulator on 127.0.0.1 and passes their addresses in E2E_* variables). Playwright (playwright-core, no
 // browser download) drives Debian's Chromium, headless, through what a user does: onboarding, adding the charger
-// through the config flow (a wrong port first), the device page, the EMS limit slider and the suggested dashboard.
+// through the config flow (a wrong port first), the device page, the EMS limit slider, the
+// enovates.set_current_limit action (over the REST API) and the suggested dashboard.
 // Values in the UI are compared with the simulator's registers, read directly over Modbus TCP (modbus.js).
 // The steps depend on each other and run in order; after a failure the rest are skipped. Every step saves a
 // screenshot to E2E_ARTIFACTS/NN-step.png.
@@ -87,6 +88,19 @@ async function deviceRow(name) {
     .locator('ha-device-entities-card hui-generic-entity-row')
     .filter({ has: page.getByText(name, { exact: true }) });
   return (await row.first().innerText()).trim();
+}
+
+// Home Assistant's REST API as the onboarded user; returns the parsed body, after checking the status.
+async function haApi(method, urlPath, body, status = 200) {
+  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('hassTokens')).access_token);
+  const response = await fetch(`${HA_URL}${urlPath}`, {
+    method,
+    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  const text = await response.text();
+  assert.equal(response.status, status, `${method} ${urlPath}: ${text}`);
+  return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
 }
 
 async function haState(entityId) {
@@ -326,6 +340,30 @@ step(`set the EMS limit to ${EMS_LIMIT_A} A with the number's slider: the simula
   assert.equal((await readCharger(SIM)).currentOfferedA, EMS_LIMIT_A);
   await checkDevicePage();
   await screenshot('device-page-limited', { fullPage: true });
+});
+
+step('the enovates.set_current_limit action: a limit for a few seconds, then the one before; a translated error', async () => {
+  const services = await haApi('GET', '/api/services');
+  const enovates = services.find((entry) => entry.domain === 'enovates');
+  assert.ok(enovates, 'no enovates actions registered');
+  assert.deepEqual(Object.keys(enovates.services), ['set_current_limit']);
+  assert.deepEqual(Object.keys(enovates.services.set_current_limit.fields).sort(), ['current', 'device_id', 'duration']);
+
+  const deviceId = await haApi('POST', '/api/template', { template: `{{ device_id('${ENTITY.emsLimit}') }}` });
+  assert.match(deviceId, /^[0-9a-f]{32}$/);
+  const boostA = 16;
+  await haApi('POST', '/api/services/enovates/set_current_limit', { device_id: deviceId, current: boostA, duration: '00:00:05' });
+  assert.equal((await readCharger(SIM)).emsLimitA, boostA, 'the action returns once the charger has the limit');
+  await until('number state', async () => Number((await haState(ENTITY.emsLimit)).state) === boostA || (await haState(ENTITY.emsLimit)).state);
+  // The slider's limit from before comes back on its own once the duration is over.
+  await until('simulator EMS limit register (A) after the duration', async () => (await readCharger(SIM)).emsLimitA === EMS_LIMIT_A || (await readCharger(SIM)).emsLimitA);
+  await until('number state after the duration', async () => Number((await haState(ENTITY.emsLimit)).state) === EMS_LIMIT_A || (await haState(ENTITY.emsLimit)).state);
+
+  // Out of range: refused before anything is written, with the translated message.
+  const refused = await haApi('POST', '/api/services/enovates/set_current_limit', { device_id: deviceId, current: 4 }, 400);
+  const expected = translations.exceptions.ems_limit_below_minimum.message.replace('{value}', '4').replace('{minimum}', '6');
+  assert.equal(refused.message, expected);
+  assert.equal((await readCharger(SIM)).emsLimitA, EMS_LIMIT_A);
 });
 
 step('the suggested dashboard renders the charger card', async () => {
