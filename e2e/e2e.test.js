@@ -92,10 +92,9 @@ async function deviceRow(name) {
 
 // Home Assistant's REST API as the onboarded user; returns the parsed body, after checking the status.
 async function haApi(method, urlPath, body, status = 200) {
-  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('hassTokens')).access_token);
   const response = await fetch(`${HA_URL}${urlPath}`, {
     method,
-    headers: { Authorization: `Bearer ${token}`, 'Content-Type': 'application/json' },
+    headers: { Authorization: `Bearer ${await accessToken()}`, 'Content-Type': 'application/json' },
     body: body === undefined ? undefined : JSON.stringify(body),
   });
   const text = await response.text();
@@ -103,9 +102,12 @@ async function haApi(method, urlPath, body, status = 200) {
   return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
 }
 
+async function accessToken() {
+  return page.evaluate(() => JSON.parse(localStorage.getItem('hassTokens')).access_token);
+}
+
 async function haState(entityId) {
-  const token = await page.evaluate(() => JSON.parse(localStorage.getItem('hassTokens')).access_token);
-  const response = await fetch(`${HA_URL}/api/states/${entityId}`, { headers: { Authorization: `Bearer ${token}` } });
+  const response = await fetch(`${HA_URL}/api/states/${entityId}`, { headers: { Authorization: `Bearer ${await accessToken()}` } });
   assert.equal(response.status, 200, `GET /api/states/${entityId}`);
   return response.json();
 }
@@ -315,6 +317,26 @@ step('the device page shows the simulator\'s power, energy, current offered and 
   await page.setViewportSize({ width: 1280, height: 1250 });
   await checkDevicePage();
   await screenshot('device-page');
+});
+
+step('Home Assistant serves the integration\'s own brand images, and the device page shows them', async () => {
+  for (const image of ['icon.png', 'logo.png', 'dark_icon@2x.png']) {
+    const response = await fetch(`${HA_URL}/api/brands/integration/enovates/${image}`, {
+      headers: { Authorization: `Bearer ${await accessToken()}` },
+    });
+    assert.equal(response.status, 200, image);
+    const served = Buffer.from(await response.arrayBuffer());
+    assert.ok(served.equals(fs.readFileSync(path.join(REPO, 'custom_components/enovates/brand', image))), `${image} differs`);
+  }
+  // The device page shows the logo in its header and the icon beside the integration's name, both loaded.
+  const images = page.locator('img[src*="/api/brands/integration/enovates/"]');
+  await images.first().waitFor();
+  const shown = async () => (await images.evaluateAll((all) => all.filter((img) => img.complete && img.naturalWidth > 0).map((img) => new URL(img.src).pathname.split('/').pop()))).sort();
+  await until('brand images loaded on the device page', async () => {
+    const names = await shown();
+    return (names.some((name) => name.includes('logo')) && names.some((name) => name.includes('icon'))) || names;
+  });
+  await screenshot('device-page-brand', { clip: { x: 256, y: 56, width: 1024, height: 320 } });
 });
 
 step(`set the EMS limit to ${EMS_LIMIT_A} A with the number's slider: the simulator's register follows`, async () => {

@@ -10,6 +10,7 @@ import json
 from pathlib import Path
 import re
 from typing import Any
+import zlib
 
 import pytest
 import yaml
@@ -232,3 +233,35 @@ def test_every_language_is_complete(language: str) -> None:
         assert set(re.findall(r"{(\w+)}", translated[path])) == set(re.findall(r"{(\w+)}", text)), path
     untranslated = [path for path, text in english.items() if translated[path] == text and len(text) > 12]
     assert untranslated == []
+
+
+def png_facts(path: Path) -> tuple[int, int, int]:
+    """Width, height and the alpha of the top-left pixel of an 8-bit RGBA PNG."""
+    data = path.read_bytes()
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", f"{path.name} is not a PNG"
+    chunks: dict[bytes, bytes] = {}
+    offset = 8
+    while offset < len(data):
+        length = int.from_bytes(data[offset : offset + 4])
+        kind = data[offset + 4 : offset + 8]
+        chunks[kind] = chunks.get(kind, b"") + data[offset + 8 : offset + 8 + length]
+        offset += 12 + length
+    width, height = int.from_bytes(chunks[b"IHDR"][0:4]), int.from_bytes(chunks[b"IHDR"][4:8])
+    assert chunks[b"IHDR"][8:10] == b"\x08\x06", f"{path.name} is not 8-bit RGBA"
+    # Row 0's first pixel is stored as is whatever the row's filter (no pixel above it, none to its left).
+    first_row = zlib.decompressobj().decompress(chunks[b"IDAT"], 1 + 4)
+    return width, height, first_row[4]
+
+
+@pytest.mark.parametrize("theme", ["", "dark_"])
+def test_brand_images_follow_home_assistant_sizes(theme: str) -> None:
+    """Home Assistant (2026.3 and later) serves a custom integration's brand/ folder in place of the brands CDN."""
+    brand = INTEGRATION / "brand"
+    sizes = {name: png_facts(brand / f"{theme}{name}.png") for name in ("icon", "icon@2x", "logo", "logo@2x")}
+    assert sizes["icon"][:2] == (256, 256)
+    assert sizes["icon@2x"][:2] == (512, 512)
+    assert 128 <= min(sizes["logo"][:2]) <= 256
+    assert 256 <= min(sizes["logo@2x"][:2]) <= 512
+    assert sizes["logo@2x"][:2] == (2 * sizes["logo"][0], 2 * sizes["logo"][1])
+    # Transparent around the drawing, for light and dark themes alike.
+    assert all(alpha == 0 for _, _, alpha in sizes.values())
