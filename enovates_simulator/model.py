@@ -6,6 +6,7 @@ one second, so energy integrates the same whether a test jumps an hour or the CL
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 import enum
 import math
@@ -130,9 +131,13 @@ class Port:
     fault: PortFault | None = None
     transaction_token: str = ""
     sessions: int = 0
+    # Set by the charger: counts the energy up to now, so that a car that comes or goes does so at this instant
+    # (not at the next read, which would credit or lose the time in between).
+    catch_up: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
 
     def plug_in(self, car: Car | None = None) -> Car:
         """Connect a car; a new transaction (and its token) starts."""
+        self.catch_up()
         self.car = car if car is not None else Car()
         self.sessions += 1
         # Shaped like the RFID tag UID that authorised the session (7 bytes, hex).
@@ -141,6 +146,7 @@ class Port:
 
     def unplug(self) -> None:
         """Disconnect the car; the transaction ends."""
+        self.catch_up()
         self.car = None
         self.transaction_token = ""
 
@@ -197,13 +203,17 @@ class Charger:
     ports: dict[int, Port] = field(init=False)
     _time: float = field(init=False)
     _epoch: float = field(init=False)
+    # The scenarios plug cars in and out while the model catches up: those must not catch up in turn.
+    _catching_up: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         """Create the ports and start the clock of the model."""
-        self.ports = {n: Port(n) for n in ((1, 2) if self.dual_port else (1,))}
+        self.ports = {n: Port(n, catch_up=self.sync) for n in ((1, 2) if self.dual_port else (1,))}
         self._epoch = self._time = self.clock.now()
+        self._catching_up = True
         for number in self.ports:
             self._apply_scenario(number)
+        self._catching_up = False
 
     def port(self, number: int) -> Port:
         """Return port 1 or 2."""
@@ -213,14 +223,20 @@ class Charger:
 
     def sync(self) -> None:
         """Catch up with the clock: integrate energy and run the car scenarios."""
-        target = self.clock.now()
-        while self._time < target:
-            step = min(target - self._time, MAX_STEP_S, self._time_to_next_scenario_change())
-            for port in self.ports.values():
-                self._integrate(port, step)
-            self._time += step
-            for number in self.ports:
-                self._apply_scenario(number)
+        if self._catching_up:
+            return
+        self._catching_up = True
+        try:
+            target = self.clock.now()
+            while self._time < target:
+                step = min(target - self._time, MAX_STEP_S, self._time_to_next_scenario_change())
+                for port in self.ports.values():
+                    self._integrate(port, step)
+                self._time += step
+                for number in self.ports:
+                    self._apply_scenario(number)
+        finally:
+            self._catching_up = False
 
     def _integrate(self, port: Port, seconds: float) -> None:
         reading = self.read_port(port.number)

@@ -265,3 +265,16 @@ def test_cycle_scenario_plugs_waits_charges_and_leaves(clock: ManualClock) -> No
     assert energy_per_cycle == pytest.approx(3 * 16 * 230 * charging_s / 3600, rel=0.01)
     assert charger.port(1).sessions == 2
     assert clock.now() == 2 * period
+
+
+def test_a_car_that_comes_or_goes_does_so_when_it_is_told(charger: Charger, clock: ManualClock) -> None:
+    port = charger.port(1)
+    clock.advance(600)  # nobody there: no energy, even when the model only catches up after the car came
+    car = port.plug_in(Car(max_current_a=16, energy_wanted_wh=100_000))
+    power = sum(charger.read_port(1).powers_w)
+    clock.advance(1800)
+    port.unplug()  # half an hour of charging, counted up to the unplug, not up to the next read
+    clock.advance(1800)
+    charger.sync()
+    assert port.energy_wh == pytest.approx(power / 2, rel=0.01)
+    assert car.energy_received_wh == pytest.approx(port.energy_wh)
