@@ -11,6 +11,7 @@ import re
 from typing import Any
 
 from freezegun.api import TickingDateTimeFactory
+from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
 import pytest
@@ -77,27 +78,40 @@ def test_the_readme_has_the_examples_these_tests_run() -> None:
 async def test_solar_surplus_follows_the_sun(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    await load_automations(hass, "Charge the car on solar surplus")
     house_w = 500.0
 
     async def sunshine(solar_w: float, seconds: int) -> None:
         """The grid meter sees the house and the car, minus the panels; it is read each second."""
         for _ in range(seconds):
-            car_w = float(hass.states.get("sensor.eno_one_power").state)  # type: ignore[union-attr]
+            car_w = sum(simulator.charger.read_port(1).powers_w)
             hass.states.async_set("sensor.grid_power", str(round(house_w + car_w - solar_w)))
             await advance(hass, clock_hands, 1)
 
-    await sunshine(9000, 90)  # 8.5 kW to spare: 12 A on three phases at 230 V
-    assert limit_ma(simulator) == 12000
-    assert simulator.charger.read_port(1).currents_ma == (12000,) * 3
-    await sunshine(3000, 60)  # a cloud: 2.5 kW is not enough for the 6 A a car needs, so charging pauses
-    assert limit_ma(simulator) == 0
-    assert simulator.charger.read_port(1).currents_ma == (0,) * 3
-    assert hass.states.get("sensor.eno_one_status").state == "paused"  # type: ignore[union-attr]
-    await sunshine(9000, 60)  # the sun is back
-    assert limit_ma(simulator) == 12000
-    # Its time pattern would outlive the test otherwise.
-    await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
+    await load_automations(hass, "Charge the car on solar surplus")
+    try:
+        await sunshine(9000, 90)  # 8.5 kW to spare: 12 A on three phases at 230 V
+        assert limit_ma(simulator) == 12000
+        assert simulator.charger.read_port(1).currents_ma == (12000,) * 3
+        await sunshine(3000, 60)  # a cloud: 2.5 kW is not enough for the 6 A a car needs, so charging pauses
+        assert limit_ma(simulator) == 0
+        assert simulator.charger.read_port(1).currents_ma == (0,) * 3
+        assert hass.states.get("sensor.eno_one_status").state == "paused"  # type: ignore[union-attr]
+        await sunshine(9000, 60)  # the sun is back
+        assert limit_ma(simulator) == 12000
+        # Readings missed change nothing (taken as 0 A drawn, they would pause the car): the charger refuses
+        # its measurements for a minute, then the grid meter is away for one.
+        simulator.stats.reset()
+        simulator.faults.exception(maps=["measurements"])
+        await sunshine(9000, 60)
+        assert hass.states.get("sensor.eno_one_current_l1").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
+        simulator.faults.clear()
+        hass.states.async_set("sensor.grid_power", STATE_UNAVAILABLE)
+        await advance(hass, clock_hands, 60)
+        assert simulator.stats.writes == []
+        assert limit_ma(simulator) == 12000
+    finally:
+        # Its time pattern would outlive the test otherwise.
+        await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
 
 
 async def test_boost_for_an_hour(
