@@ -20,6 +20,7 @@ const SIM = { host: '127.0.0.1', port: Number(required('E2E_SIM_PORT')) };
 const CLOSED_PORT = required('E2E_CLOSED_PORT');
 const ARTIFACTS = required('E2E_ARTIFACTS');
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
+const HA_LOG = required('E2E_HA_LOG');
 
 const translations = readJson('custom_components/enovates/translations/en.json');
 const USER = { name: 'E2E Tester', username: 'e2e', password: 'e2e-password-not-secret' };
@@ -412,4 +413,20 @@ step('the suggested dashboard renders the charger card', async () => {
     100,
   );
   await screenshot('dashboard');
+});
+
+step('Home Assistant logged no warning or error along the way', async () => {
+  // Lines that are not the integration's nor a fault: the notice every custom integration gets, and what an
+  // offline test instance says of itself.
+  const expected = [
+    /We found a custom integration enovates which has not been tested by Home Assistant/,
+    /Skipping pip installation of required modules/,
+    /zlib_ng and isal are not available/,
+  ];
+  const problems = fs
+    .readFileSync(HA_LOG, 'utf8')
+    .split('\n')
+    .filter((line) => /^\S+ \S+ (WARNING|ERROR|CRITICAL) /.test(line))
+    .filter((line) => !expected.some((pattern) => pattern.test(line)));
+  assert.deepEqual(problems, []);
 });

@@ -42,12 +42,18 @@ def requirements(domains: set[str]) -> set[str]:
     return found
 
 
+# What onboarding adds when it finishes (homeassistant/components/onboarding/views.py keeps this list in its code):
+# without their requirements, a fresh instance logs an error for each.
+ONBOARDING_INTEGRATIONS = {"google_translate", "met", "radio_browser", "shopping_list"}
+
+
 def main() -> None:
     """Print one requirement a line."""
     domains = (
         bootstrap.CORE_INTEGRATIONS
         | bootstrap.DEFAULT_INTEGRATIONS
         | bootstrap.FRONTEND_INTEGRATIONS
+        | ONBOARDING_INTEGRATIONS
         | configured_domains(Path(sys.argv[1]))
     )
     print("\n".join(sorted(requirements(domains))))
