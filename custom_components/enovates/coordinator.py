@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 import logging
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
@@ -12,6 +12,7 @@ from homeassistant.config_entries import ConfigEntry
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.debounce import Debouncer
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
+from homeassistant.util import dt as dt_util
 
 from .charger import ChargerConnectionError, ChargerRejectedError, EnovatesCharger
 from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, REALTIME_INTERVAL, TOKEN_INTERVAL
@@ -68,6 +69,7 @@ class EmsControlData:
 
     allowed: bool
     tokens: dict[int, str | None]
+    read_at: datetime  # when the tokens were read: a session takes only a token read after it began
 
 
 def port_data[T](port: int) -> Callable[[dict[int, T]], T]:
@@ -337,6 +339,7 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
     async def _fetch(self) -> EmsControlData:
         tokens: dict[int, str | None] = {}
         allowed = True
+        read_at = dt_util.utcnow()
         for port in self.charger.ports:
             try:
                 tokens[port] = await self.charger.read_transaction_token(port) or None
@@ -355,4 +358,4 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
                 translation_key="ems_control_unavailable",
                 translation_placeholders={"title": self.config_entry.title, "host": self.charger.host},
             )
-        return EmsControlData(allowed=allowed, tokens=tokens)
+        return EmsControlData(allowed=allowed, tokens=tokens, read_at=read_at)

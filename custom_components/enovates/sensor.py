@@ -41,6 +41,7 @@ from .coordinator import (
     DeviceData,
     EnovatesMode3Coordinator,
     EnovatesRealtimeCoordinator,
+    EnovatesRuntimeData,
     RealtimeData,
     port_data,
     port_measurements,
@@ -48,7 +49,7 @@ from .coordinator import (
     port_token,
 )
 from .entity import EnovatesEntity, EnovatesMapEntity
-from .session import ChargingSession, SessionTracker
+from .session import ChargingSession, TransactionReading
 from .status import ChargerStatus, car_connected, charger_status
 
 if TYPE_CHECKING:
@@ -385,18 +386,14 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
     port: int
     entity_description: EnovatesSessionSensorDescription
 
-    def __init__(
-        self,
-        realtime: EnovatesRealtimeCoordinator,
-        mode3: EnovatesMode3Coordinator,
-        description: EnovatesSessionSensorDescription,
-        port: int,
-        tracker: SessionTracker,
-    ) -> None:
-        """Show one value of the sessions `tracker` follows on `port`."""
-        super().__init__(realtime, description, port, frozenset({MEASUREMENTS}), follows=(mode3,))
+    def __init__(self, runtime: EnovatesRuntimeData, description: EnovatesSessionSensorDescription, port: int) -> None:
+        """Show one value of the sessions on `port`: the car from Mode 3, its energy, its transaction (EMS control)."""
+        mode3, ems_control = runtime.mode3, runtime.ems_control
+        follows = (mode3,) if ems_control is None else (mode3, ems_control)
+        super().__init__(runtime.realtime, description, port, frozenset({MEASUREMENTS}), follows=follows)
         self._mode3 = mode3
-        self._tracker = tracker
+        self._ems_control = ems_control
+        self._tracker = runtime.sessions[port]
 
     async def async_added_to_hass(self) -> None:
         """Take back the session kept before the restart, then follow the port."""
@@ -421,10 +418,14 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
     def _observe(self) -> None:
         data = self.coordinator.data[self.port]
         mode3 = self._mode3.data[self.port]
+        transaction = None
+        if (ems_control := self._ems_control) is not None and ems_control.last_update_success:
+            transaction = TransactionReading(ems_control.data.tokens[self.port], ems_control.data.read_at)
         self._tracker.observe(
             None if mode3 is None else car_connected(mode3),
             None if data.measurements is None else data.measurements.active_energy_import_total,
             dt_util.utcnow(),
+            transaction,
         )
 
     @callback
@@ -478,10 +479,7 @@ def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:
     realtime, mode3, ems_control = runtime.realtime, runtime.mode3, runtime.ems_control
     sensors: list[SensorEntity] = [
         EnovatesStatusSensor(realtime, mode3, port),
-        *(
-            EnovatesSessionSensor(realtime, mode3, description, port, runtime.sessions[port])
-            for description in SESSION_SENSORS
-        ),
+        *(EnovatesSessionSensor(runtime, description, port) for description in SESSION_SENSORS),
         *(EnovatesSensor(realtime, d, port_state(port), port, frozenset({STATE})) for d in STATE_SENSORS),
         *(
             EnovatesSensor(realtime, d, port_measurements(port), port, frozenset({MEASUREMENTS}))

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+import hashlib
 from typing import Any, Self
 
 from homeassistant.util import dt as dt_util
@@ -20,6 +21,9 @@ class ChargingSession:
     # When the car was last known to be plugged in: the end of a session that ended while Home Assistant was down.
     last_seen: datetime
     end: datetime | None = None
+    # The charger's transaction, once read during the session (with EMS control): a digest of its token, which is
+    # the RFID tag's UID and is not kept as such. Another transaction means another car, seen or not.
+    transaction: str | None = None
 
     @property
     def energy_wh(self) -> int:
@@ -38,6 +42,7 @@ class ChargingSession:
             "last_wh": self.last_wh,
             "last_seen": self.last_seen.isoformat(),
             "end": None if self.end is None else self.end.isoformat(),
+            "transaction": self.transaction,
         }
 
     @classmethod
@@ -48,11 +53,30 @@ class ChargingSession:
             last_seen = dt_util.parse_datetime(data["last_seen"], raise_on_error=True)
             end = None if data["end"] is None else dt_util.parse_datetime(data["end"], raise_on_error=True)
             start_wh, last_wh = data["start_wh"], data["last_wh"]
+            transaction = data.get("transaction")  # not stored before 0.1.0's sessions knew transactions
         except KeyError, TypeError, ValueError:
             return None
         if not isinstance(start_wh, int) or not isinstance(last_wh, int):
             return None
-        return cls(start=start, start_wh=start_wh, last_wh=last_wh, last_seen=last_seen, end=end)
+        if transaction is not None and not isinstance(transaction, str):
+            return None
+        return cls(
+            start=start, start_wh=start_wh, last_wh=last_wh, last_seen=last_seen, end=end, transaction=transaction
+        )
+
+
+@dataclass(frozen=True)
+class TransactionReading:
+    """A port's transaction token ("" or None between transactions), and when it was read."""
+
+    token: str | None
+    read_at: datetime
+
+    def digest_for(self, session: ChargingSession) -> str | None:
+        """Return the digest of the transaction of `session`, if read after that session started."""
+        if not self.token or self.read_at < session.start:
+            return None  # none, or read before this car came: the token of the car before
+        return hashlib.sha256(self.token.encode()).hexdigest()[:16]
 
 
 class SessionTracker:
@@ -68,7 +92,7 @@ class SessionTracker:
         self.session: ChargingSession | None = None
         self._restored = False
         self._restored_open = False
-        self._last_reading: tuple[bool, int, datetime] | None = None
+        self._last_reading: tuple[bool, int, datetime, TransactionReading | None] | None = None
         self._on_restore: list[Callable[[], None]] = []
 
     def on_restore(self, listener: Callable[[], None]) -> Callable[[], None]:
@@ -94,15 +118,31 @@ class SessionTracker:
         for listener in self._on_restore:
             listener()
 
-    def observe(self, connected: bool | None, energy_wh: int | None, now: datetime) -> None:
-        """Follow what the port reads now: whether a car is plugged in, and its energy counter."""
+    def observe(
+        self,
+        connected: bool | None,
+        energy_wh: int | None,
+        now: datetime,
+        transaction: TransactionReading | None = None,
+    ) -> None:
+        """Follow what the port reads now: whether a car is plugged in, its energy counter and its transaction."""
         if connected is None or energy_wh is None:
             return  # unknown (an error state, a map not read): nothing to conclude
-        self._last_reading = (connected, energy_wh, now)
+        self._last_reading = (connected, energy_wh, now, transaction)
         session = self.session
         restored_open, self._restored_open = self._restored_open, False
         if connected:
+            digest = None if session is None or transaction is None else transaction.digest_for(session)
+            if session is not None and session.end is None and digest is not None and digest != session.transaction:
+                if session.transaction is None:
+                    session = self.session = replace(session, transaction=digest)
+                else:
+                    # Another transaction while the car seemed never to leave: the car we followed left unseen
+                    # (while Home Assistant was down; last seen then) and another came, or a new one began.
+                    self.session = replace(session, end=session.last_seen)
+                    session = None
             if session is None or session.end is not None:
+                # Its transaction is taken at the next reading of the token (the one read so far is older).
                 self.session = ChargingSession(start=now, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
             elif energy_wh < session.start_wh:
                 # The counter went back (a replaced meter): count from here rather than show negative energy.

@@ -180,6 +180,68 @@ async def test_a_car_that_left_while_home_assistant_was_down_ended_its_session(
     assert value(hass, DURATION) == "10"
 
 
+@pytest.mark.parametrize("ems_control", [True, False], ids=["ems_control", "monitoring_only"])
+async def test_a_car_swapped_while_home_assistant_was_down(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    charging_ten_minutes: datetime,
+    ems_control: bool,
+) -> None:
+    port = simulator.charger.port(1)
+    await restart(hass, init_integration)
+    clock.advance(300)  # five more minutes, then the car leaves and another takes its place: a new transaction
+    port.unplug()
+    port.plug_in(Car(max_current_a=16))
+    clock.advance(300)
+    clock_hands.move_to(clock_hands() + timedelta(minutes=10))
+    restarted = dt_util.utcnow().replace(microsecond=0)  # as a timestamp state shows it
+    await start_again(hass, init_integration)
+
+    if ems_control:
+        # The charger's transaction tells the cars apart: the new car's session starts when it is found. What
+        # it took while Home Assistant was down is not known (the meter is the port's, not the car's).
+        assert start(hass) >= restarted
+        assert float(value(hass, ENERGY)) == 0
+        clock.advance(600)
+        await advance(hass, clock_hands, 2)
+        assert float(value(hass, ENERGY)) == pytest.approx(1.84, abs=0.01)
+    else:
+        # Without EMS control the token cannot be read: nothing tells the two cars apart.
+        assert start(hass) == charging_ten_minutes
+        assert float(value(hass, ENERGY)) == pytest.approx(3.68, abs=0.01)
+
+
+async def test_the_token_of_the_car_before_is_not_taken_for_the_next(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    charging_ten_minutes: datetime,
+) -> None:
+    port = simulator.charger.port(1)
+    port.unplug()
+    await advance(hass, clock_hands, 2)
+    port.plug_in(Car(max_current_a=16))  # the next car, seen at once; the token read last is still the first's
+    await advance(hass, clock_hands, 2)
+    next_start = start(hass)
+    assert next_start > charging_ten_minutes
+    await advance(hass, clock_hands, 120, step=60)  # its own token is read meanwhile: the same session goes on
+    assert start(hass) == next_start
+    assert value(hass, DURATION) == "2"
+
+    # It is this car's transaction that the session keeps: a third car found after a restart is told apart.
+    await restart(hass, init_integration)
+    port.unplug()
+    port.plug_in(Car(max_current_a=16))
+    clock_hands.move_to(clock_hands() + timedelta(minutes=5))
+    await start_again(hass, init_integration)
+    assert start(hass) > next_start
+
+
 async def test_a_session_restored_as_the_next_car_comes_starts_anew(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
@@ -253,8 +315,20 @@ async def test_a_meter_that_went_back_counts_from_where_it_is(
                 "end": None,
             },
         },
+        {
+            "native_value": 3,
+            "native_unit_of_measurement": "min",
+            "session": {
+                "start": "2026-11-01T10:00:00+00:00",
+                "start_wh": 0,
+                "last_wh": 1,
+                "last_seen": "2026-11-01T10:00:00+00:00",
+                "end": None,
+                "transaction": 42,
+            },
+        },
     ],
-    ids=["no_session", "bad_time", "bad_counter"],
+    ids=["no_session", "bad_time", "bad_counter", "bad_transaction"],
 )
 async def test_stored_data_that_is_no_session_is_ignored(
     hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, stored: dict[str, object]
