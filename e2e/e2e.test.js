@@ -108,9 +108,7 @@ async function accessToken() {
 }
 
 async function haState(entityId) {
-  const response = await fetch(`${HA_URL}/api/states/${entityId}`, { headers: { Authorization: `Bearer ${await accessToken()}` } });
-  assert.equal(response.status, 200, `GET /api/states/${entityId}`);
-  return response.json();
+  return haApi('GET', `/api/states/${entityId}`);
 }
 
 // The simulator's values move every second while the car charges: read the shown value between two reads of the

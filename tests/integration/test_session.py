@@ -3,6 +3,8 @@ Assistant in the middle of a session."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 
 from freezegun.api import TickingDateTimeFactory
@@ -39,10 +41,17 @@ def counter_wh(simulator: Simulator) -> int:
     return simulator.charger.read_port(1).energy_wh
 
 
-async def restart(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    """Stop Home Assistant as it stops (its restore data saved), and take the entry down."""
+@asynccontextmanager
+async def home_assistant_down(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, entry: MockConfigEntry, downtime: timedelta
+) -> AsyncIterator[None]:
+    """Stop Home Assistant as it stops (its restore data saved) for what the block does, then `downtime` later
+    start it again."""
     await async_mock_restore_state_shutdown_restart(hass)
     assert await hass.config_entries.async_unload(entry.entry_id)
+    yield
+    clock_hands.move_to(clock_hands() + downtime)
+    await start_again(hass, entry)
 
 
 async def start_again(hass: HomeAssistant, entry: MockConfigEntry) -> None:
@@ -146,10 +155,8 @@ async def test_a_restart_in_the_middle_of_a_session_continues_it(
     init_integration: MockConfigEntry,
     charging_ten_minutes: datetime,
 ) -> None:
-    await restart(hass, init_integration)
-    clock.advance(1200)  # the car charges on while Home Assistant is down
-    clock_hands.move_to(clock_hands() + timedelta(minutes=20))
-    await start_again(hass, init_integration)
+    async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=20)):
+        clock.advance(1200)  # the car charges on while Home Assistant is down
 
     assert start(hass) == charging_ten_minutes
     assert float(value(hass, ENERGY)) == pytest.approx(counter_wh(simulator) / 1000)  # the meter started at 0
@@ -166,11 +173,9 @@ async def test_a_car_that_left_while_home_assistant_was_down_ended_its_session(
     charging_ten_minutes: datetime,
 ) -> None:
     port = simulator.charger.port(1)
-    await restart(hass, init_integration)
-    clock.advance(300)  # it charged five more minutes, then left
-    port.unplug()
-    clock_hands.move_to(clock_hands() + timedelta(hours=2))
-    await start_again(hass, init_integration)
+    async with home_assistant_down(hass, clock_hands, init_integration, timedelta(hours=2)):
+        clock.advance(300)  # it charged five more minutes, then left
+        port.unplug()
 
     assert start(hass) == charging_ten_minutes
     assert float(value(hass, ENERGY)) == pytest.approx(2.76, abs=0.01)  # 15 minutes at 11 kW
@@ -191,19 +196,17 @@ async def test_a_car_swapped_while_home_assistant_was_down(
     ems_control: bool,
 ) -> None:
     port = simulator.charger.port(1)
-    await restart(hass, init_integration)
-    clock.advance(300)  # five more minutes, then the car leaves and another takes its place: a new transaction
-    port.unplug()
-    port.plug_in(Car(max_current_a=16))
-    clock.advance(300)
-    clock_hands.move_to(clock_hands() + timedelta(minutes=10))
-    restarted = dt_util.utcnow().replace(microsecond=0)  # as a timestamp state shows it
-    await start_again(hass, init_integration)
+    async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=10)):
+        clock.advance(300)  # five more minutes, then the car leaves and another takes its place: a new transaction
+        port.unplug()
+        port.plug_in(Car(max_current_a=16))
+        clock.advance(300)
 
     if ems_control:
-        # The charger's transaction tells the cars apart: the new car's session starts when it is found. What
-        # it took while Home Assistant was down is not known (the meter is the port's, not the car's).
-        assert start(hass) >= restarted
+        # The charger's transaction tells the cars apart: the new car's session starts when it is found, after the
+        # ten minutes of the fixture and the ten Home Assistant was down. What it took while Home Assistant was
+        # down is not known (the meter is the port's, not the car's).
+        assert start(hass) >= charging_ten_minutes + timedelta(minutes=20)
         assert float(value(hass, ENERGY)) == 0
         clock.advance(600)
         await advance(hass, clock_hands, 2)
@@ -234,11 +237,9 @@ async def test_the_token_of_the_car_before_is_not_taken_for_the_next(
     assert value(hass, DURATION) == "2"
 
     # It is this car's transaction that the session keeps: a third car found after a restart is told apart.
-    await restart(hass, init_integration)
-    port.unplug()
-    port.plug_in(Car(max_current_a=16))
-    clock_hands.move_to(clock_hands() + timedelta(minutes=5))
-    await start_again(hass, init_integration)
+    async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=5)):
+        port.unplug()
+        port.plug_in(Car(max_current_a=16))
     assert start(hass) > next_start
 
 
