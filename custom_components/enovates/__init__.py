@@ -15,6 +15,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .charger import EnovatesCharger
+from .compat import async_port_devices
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from .coordinator import (
     EnovatesConfigEntry,
@@ -114,7 +115,7 @@ def _remove_stale_entities_and_devices(hass: HomeAssistant, entry: EnovatesConfi
         if (entity.domain, entity.unique_id) not in runtime.entities:
             entities.async_remove(entity.entity_id)
     devices = dr.async_get(hass)
-    for port_device in dr.async_entries_for_parent_device(devices, runtime.device_id):
+    for port_device in async_port_devices(devices, runtime.device_id):
         if not er.async_entries_for_device(entities, port_device.id, include_disabled_entities=True):
             devices.async_remove_device(port_device.id)
 

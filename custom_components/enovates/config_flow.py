@@ -16,9 +16,9 @@ from homeassistant.helpers.selector import (
     NumberSelectorMode,
     TextSelector,
 )
-import probatio
 
 from .charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
+from .compat import vol
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DEFAULT_PORT, DOMAIN, LOGGER
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens.
@@ -80,16 +80,16 @@ async def probe_charger(host: str, port: int, *, dual_port: bool, ems_control: b
     return diagnostics
 
 
-def _schema(defaults: dict[str, Any]) -> probatio.Schema:
-    return probatio.Schema(
+def _schema(defaults: dict[str, Any]) -> vol.Schema:
+    return vol.Schema(
         {
-            probatio.Required(CONF_HOST, default=defaults.get(CONF_HOST, probatio.UNDEFINED)): TextSelector(),
-            probatio.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): probatio.All(
+            vol.Required(CONF_HOST, default=defaults.get(CONF_HOST, vol.UNDEFINED)): TextSelector(),
+            vol.Required(CONF_PORT, default=defaults.get(CONF_PORT, DEFAULT_PORT)): vol.All(
                 NumberSelector(NumberSelectorConfig(min=1, max=65535, step=1, mode=NumberSelectorMode.BOX)),
-                probatio.Coerce(int),
+                vol.Coerce(int),
             ),
-            probatio.Required(CONF_DUAL_PORT, default=defaults.get(CONF_DUAL_PORT, False)): BooleanSelector(),
-            probatio.Required(CONF_EMS_CONTROL, default=defaults.get(CONF_EMS_CONTROL, False)): BooleanSelector(),
+            vol.Required(CONF_DUAL_PORT, default=defaults.get(CONF_DUAL_PORT, False)): BooleanSelector(),
+            vol.Required(CONF_EMS_CONTROL, default=defaults.get(CONF_EMS_CONTROL, False)): BooleanSelector(),
         }
     )
 

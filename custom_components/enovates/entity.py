@@ -6,10 +6,11 @@ from collections.abc import Callable
 from typing import Any, ClassVar
 
 from homeassistant.const import Platform
-from homeassistant.helpers.device_registry import ChildDeviceInfo, DeviceInfo
+from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
+from .compat import port_device_info
 from .const import DOMAIN
 from .coordinator import EnovatesCoordinator
 
@@ -49,9 +50,10 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
             self._attr_unique_id = f"{serial}_port{port}_{description.key}"
         runtime.entities.add((self.PLATFORM, self._attr_unique_id))
         if port is not None and len(runtime.charger.ports) > 1:
-            self._attr_device_info = ChildDeviceInfo(
+            self._attr_device_info = port_device_info(
                 identifiers={(DOMAIN, f"{serial}_port{port}")},
                 parent_device_id=runtime.device_id,
+                parent_identifiers={(DOMAIN, str(serial))},
                 translation_key="port",
                 translation_placeholders={"port": str(port)},
             )

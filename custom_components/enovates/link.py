@@ -154,7 +154,7 @@ class ReconnectPolicy:
         self._drops: deque[float] = deque()
 
     def connected(self) -> None:
-        """A connection was opened: the next failure starts the ladder from the bottom."""
+        """Note an opened connection: the next failure starts the ladder from the bottom."""
         self.failures = 0
 
     def connect_failed(self, now: float) -> float:
@@ -165,7 +165,7 @@ class ReconnectPolicy:
         return delay
 
     def dropped(self, now: float) -> None:
-        """The charger (or the network) closed a working connection at `now`."""
+        """Note that the charger (or the network) closed a working connection at `now`."""
         self._drops.append(now)
         self._forget_old_drops(now)
         if self.contended(now):

@@ -7,9 +7,9 @@ from typing import TYPE_CHECKING, Final, cast
 from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant, ServiceCall, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import config_validation as cv, service
-import probatio
+from homeassistant.helpers import config_validation as cv
 
+from .compat import async_get_device_and_config_entry, vol
 from .const import DOMAIN
 from .control import async_read_ems_limit, limit_ma_for
 
@@ -22,11 +22,11 @@ SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"
 ATTR_CURRENT: Final = "current"
 ATTR_DURATION: Final = "duration"
 
-SET_CURRENT_LIMIT_SCHEMA: Final = probatio.Schema(
+SET_CURRENT_LIMIT_SCHEMA: Final = vol.Schema(
     {
-        probatio.Required(ATTR_DEVICE_ID): cv.string,
-        probatio.Required(ATTR_CURRENT): probatio.Coerce(float),
-        probatio.Optional(ATTR_DURATION): cv.positive_time_period,
+        vol.Required(ATTR_DEVICE_ID): cv.string,
+        vol.Required(ATTR_CURRENT): vol.Coerce(float),
+        vol.Optional(ATTR_DURATION): cv.positive_time_period,
     }
 )
 
@@ -48,7 +48,7 @@ def _port_of(device: AnyDeviceEntry, entry: EnovatesConfigEntry) -> int:
 
 async def _async_set_current_limit(call: ServiceCall) -> None:
     """Set the EMS limit of a port, for good or for `duration` (then the limit in force before comes back)."""
-    device, any_entry = service.async_get_device_and_config_entry(call.hass, DOMAIN, call.data[ATTR_DEVICE_ID])
+    device, any_entry = async_get_device_and_config_entry(call.hass, DOMAIN, call.data[ATTR_DEVICE_ID])
     entry = cast("EnovatesConfigEntry", any_entry)
     limits, ems_control = entry.runtime_data.limits, entry.runtime_data.ems_control
     if limits is None or ems_control is None:

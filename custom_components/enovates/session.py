@@ -54,7 +54,7 @@ class ChargingSession:
             end = None if data["end"] is None else dt_util.parse_datetime(data["end"], raise_on_error=True)
             start_wh, last_wh = data["start_wh"], data["last_wh"]
             transaction = data.get("transaction")  # absent from sessions stored before transactions were followed
-        except KeyError, TypeError, ValueError:
+        except (KeyError, TypeError, ValueError):
             return None
         if not isinstance(start_wh, int) or not isinstance(last_wh, int):
             return None

@@ -14,6 +14,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enovates.compat import async_port_devices
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import EmsMode, Simulator
 
@@ -180,7 +181,7 @@ async def test_reconfigure_to_single_port_removes_port_2(
     before = {entry.unique_id for entry in er.async_entries_for_config_entry(entities, init_integration.entry_id)}
     assert "SIM0000000001_port2_power" in before
     charger_device = init_integration.runtime_data.device_id
-    assert len(dr.async_entries_for_parent_device(devices, charger_device)) == 2
+    assert len(async_port_devices(devices, charger_device)) == 2
 
     result = await init_integration.start_reconfigure_flow(hass)
     result = await hass.config_entries.flow.async_configure(
@@ -192,7 +193,7 @@ async def test_reconfigure_to_single_port_removes_port_2(
     after = {entry.unique_id for entry in er.async_entries_for_config_entry(entities, init_integration.entry_id)}
     # port 1 keeps its entities (and their history): their unique ids do not depend on "dual port"
     assert after == {unique_id for unique_id in before if "_port2_" not in unique_id}
-    assert dr.async_entries_for_parent_device(devices, charger_device) == []
+    assert async_port_devices(devices, charger_device) == []
     assert hass.states.get("sensor.eno_one_port_1_power") is not None
 
 

@@ -12,10 +12,9 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.const import DOMAIN
 from enovates_simulator import EmsMode, Simulator
 
-from ..conftest import SERIAL, advance
+from ..conftest import advance
 
 
 async def test_setup_and_unload(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
@@ -101,12 +100,12 @@ async def test_firmware_update_reaches_the_device_registry(
     init_integration: MockConfigEntry,
     device_registry: dr.DeviceRegistry,
 ) -> None:
-    device = device_registry.async_get_device_by_identifier((DOMAIN, SERIAL), init_integration.entry_id)
+    device = device_registry.async_get(init_integration.runtime_data.device_id)
     assert device is not None
     assert device.sw_version == "2.13.4"
     simulator.charger.identity = replace(simulator.charger.identity, firmware_version="2.14.0")
     await advance(hass, clock_hands, 24 * 3600 + 60, step=3600)
-    device = device_registry.async_get_device_by_identifier((DOMAIN, SERIAL), init_integration.entry_id)
+    device = device_registry.async_get(init_integration.runtime_data.device_id)
     assert device is not None
     assert device.sw_version == "2.14.0"
 

@@ -15,6 +15,7 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enovates.compat import async_port_devices
 from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.limits import storage_key
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
@@ -34,13 +35,14 @@ def charger(charger: Charger) -> Charger:
 
 def device_id(hass: HomeAssistant, port: int | None = None) -> str:
     """Return the device of the charger, or of one of its ports (a child device)."""
-    entry_id = hass.config_entries.async_entries(DOMAIN)[0].entry_id
-    devices = dr.async_get(hass)
+    charger_device_id: str = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.device_id
     if port is None:
-        device = devices.async_get_device_by_identifier((DOMAIN, SERIAL), entry_id)
-    else:
-        device = devices.async_get_child_device_by_identifier((DOMAIN, f"{SERIAL}_port{port}"), entry_id)
-    assert device is not None
+        return charger_device_id
+    (device,) = (
+        device
+        for device in async_port_devices(dr.async_get(hass), charger_device_id)
+        if (DOMAIN, f"{SERIAL}_port{port}") in device.identifiers
+    )
     return device.id
 
 
@@ -233,9 +235,29 @@ async def test_another_device_is_refused(
 ) -> None:
     other = MockConfigEntry(domain="other")
     other.add_to_hass(hass)
-    device = dr.async_get(hass).async_get_or_create(config_entry_id=other.entry_id, identifiers={("other", "x")})
-    with pytest.raises(ServiceValidationError):
+    device = dr.async_get(hass).async_get_or_create(
+        config_entry_id=other.entry_id, identifiers={("other", "x")}, name="Kettle"
+    )
+    with pytest.raises(ServiceValidationError, match="Device Kettle does not belong to integration enovates"):
         await set_current_limit(hass, device.id, 10)
+    assert simulator.stats.writes == []
+
+
+async def test_an_unknown_device_is_refused(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    with pytest.raises(ServiceValidationError, match="Device with ID 0123abcd was not found"):
+        await set_current_limit(hass, "0123abcd", 10)
+    assert simulator.stats.writes == []
+
+
+async def test_a_charger_that_is_not_loaded_is_refused(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    device = device_id(hass)
+    await hass.config_entries.async_unload(init_integration.entry_id)
+    with pytest.raises(ServiceValidationError, match="Config entry ENO one for integration enovates is not loaded"):
+        await set_current_limit(hass, device, 10)
     assert simulator.stats.writes == []
 
 

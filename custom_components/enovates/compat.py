@@ -1,0 +1,130 @@
+"""What Home Assistant releases older than the newest lack, bridged in one place (the floor: 2025.10.0).
+
+The rest of the integration is written for the newest API and takes these names from here. Each piece says the
+release that brought what it bridges: once hacs.json's "homeassistant" reaches that release, the piece goes and its
+users import from Home Assistant directly.
+
+- `vol`: the schema library, `probatio` from 2026.9.0, `voluptuous` (the same API for what is used here) before.
+  Drop at 2026.9.0.
+- Port devices: from 2026.9.0 a port of a dual-port charger is a child device (`ChildDeviceInfo`, found with
+  `async_entries_for_parent_device`); before, the same device, with the same identifiers, is linked to the charger
+  with `via_device`. Upgrading Home Assistant turns it into a child device of the same id, so its entities keep their
+  ids and history. `port_device_info` and `async_port_devices`: drop at 2026.9.0.
+- `async_get_device_and_config_entry`: the action's device lookup. From 2026.10.0 Home Assistant's own finds child
+  devices; 2026.9 has one that skips them, earlier releases have none. Drop at 2026.10.0.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+import inspect
+from typing import TYPE_CHECKING, Any, cast
+
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.core import HomeAssistant, callback
+from homeassistant.exceptions import ServiceValidationError
+from homeassistant.helpers import device_registry as dr, service
+
+from .const import DOMAIN
+
+if TYPE_CHECKING:
+    import probatio as vol
+else:
+    try:
+        import probatio as vol
+    except ModuleNotFoundError:  # Home Assistant before 2026.9
+        import voluptuous as vol
+
+__all__ = [
+    "HAS_CHILD_DEVICES",
+    "async_get_device_and_config_entry",
+    "async_port_devices",
+    "port_device_info",
+    "vol",
+]
+
+HAS_CHILD_DEVICES = hasattr(dr, "ChildDeviceInfo")
+"""Whether ports are child devices (2026.9.0 and later) or devices linked with via_device (before)."""
+
+_LOOKUP_FINDS_CHILD_DEVICES = (
+    "include_child_devices"
+    in inspect.signature(getattr(service, "async_get_device_and_config_entry", lambda: None)).parameters
+)
+
+
+def port_device_info(
+    *,
+    identifiers: set[tuple[str, str]],
+    parent_device_id: str,
+    parent_identifiers: set[tuple[str, str]],
+    translation_key: str,
+    translation_placeholders: Mapping[str, str],
+) -> dr.ChildDeviceInfo:
+    """Return the device of a port: a child device of the charger, or one linked to it with via_device."""
+    if HAS_CHILD_DEVICES:
+        return dr.ChildDeviceInfo(
+            identifiers=identifiers,
+            parent_device_id=parent_device_id,
+            translation_key=translation_key,
+            translation_placeholders=translation_placeholders,
+        )
+    # Before 2026.9 DeviceInfo links a device to another by that one's identifier; newer releases no longer know
+    # the key, hence the cast.
+    (parent_identifier,) = parent_identifiers
+    return cast(
+        "dr.ChildDeviceInfo",
+        {
+            "identifiers": identifiers,
+            "via_device": parent_identifier,
+            "translation_key": translation_key,
+            "translation_placeholders": translation_placeholders,
+        },
+    )
+
+
+@callback
+def async_port_devices(registry: dr.DeviceRegistry, parent_device_id: str) -> list[dr.AnyDeviceEntry]:
+    """Return the port devices of a charger's device."""
+    if HAS_CHILD_DEVICES:
+        return list(dr.async_entries_for_parent_device(registry, parent_device_id))
+    devices: Any = registry.devices  # a mapping of device ids before 2026.9
+    return [device for device in devices.values() if device.via_device_id == parent_device_id]
+
+
+@callback
+def async_get_device_and_config_entry(
+    hass: HomeAssistant, domain: str, device_id: str
+) -> tuple[dr.AnyDeviceEntry, ConfigEntry]:
+    """Return a device (a port device too) and the loaded config entry of `domain` it belongs to.
+
+    Raises ServiceValidationError when the device is unknown, is not `domain`'s or its entry is not loaded.
+    """
+    if _LOOKUP_FINDS_CHILD_DEVICES:
+        return service.async_get_device_and_config_entry(hass, domain, device_id)
+    registry: Any = dr.async_get(hass)
+    device = registry.async_get(device_id)
+    if device is None:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN, translation_key="device_not_found", translation_placeholders={"id": device_id}
+        )
+    # A device belongs to several config entries before 2026.9, to one (config_entry_id) from then on.
+    entry_ids: Any = getattr(device, "config_entries", None) or {device.config_entry_id}
+    entries = [
+        entry
+        for entry_id in entry_ids
+        if (entry := hass.config_entries.async_get_entry(entry_id)) is not None and entry.domain == domain
+    ]
+    if not entries:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="device_not_enovates",
+            translation_placeholders={"device": device.name_by_user or device.name or device_id},
+        )
+    entry = entries[0]
+    if entry.state is not ConfigEntryState.LOADED:
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="entry_not_loaded",
+            translation_placeholders={"title": entry.title},
+        )
+    return device, entry
