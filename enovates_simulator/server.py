@@ -102,6 +102,33 @@ class ChargerContext(ModbusServerContext):
         self._echo[device_id] = int(values[0])
         return None
 
+    # pymodbus 3.11 (Home Assistant before 2026.7) looks the unit up first, then reads and writes through it.
+    single = False
+
+    def __getitem__(self, device_id: int) -> UnitContext:
+        """Return unit `device_id` of the charger, as pymodbus 3.11 asks for it."""
+        return UnitContext(self, device_id)
+
+
+@dataclass(frozen=True)
+class UnitContext:
+    """One unit of the charger, for pymodbus 3.11: its reads and writes go to the charger's context."""
+
+    charger: ChargerContext
+    device_id: int
+
+    async def async_getValues(  # noqa: N802 - pymodbus' name
+        self, func_code: int, address: int, count: int = 1
+    ) -> list[int] | list[bool] | ExcCodes:
+        """Answer a read of this unit."""
+        return await self.charger.async_getValues(self.device_id, func_code, address, count)
+
+    async def async_setValues(  # noqa: N802 - pymodbus' name
+        self, func_code: int, address: int, values: list[int] | list[bool]
+    ) -> ExcCodes | None:
+        """Apply a write to this unit."""
+        return await self.charger.async_setValues(self.device_id, func_code, address, values)
+
 
 class FaultInjectingHandler(ServerRequestHandler):
     """One client connection; consults the fault rules before answering each request."""

@@ -5,17 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Generator
 import contextlib
 from datetime import timedelta
+from pathlib import Path
+import re
 from unittest.mock import PropertyMock, patch
 
 from enovates_modbus import EnoOneClient
 from freezegun import freeze_time
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.const import CONF_HOST, CONF_PORT, Platform
+from homeassistant.const import CONF_HOST, CONF_PORT, Platform, __version__ as ha_version
 from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
+from syrupy.location import PyTestLocation
 
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import Charger, EmsMode, Identity, ManualClock, Simulator
@@ -25,10 +28,29 @@ CLIENT_TIMEOUT_S = 0.5
 SERIAL = "SIM0000000001"
 
 
+# The release requirements/test.txt pins keeps its snapshots in snapshots/; another release (the oldest supported,
+# whose registry entries have other fields) in snapshots-<release>/, every one of them asserted in full.
+NEWEST_HA_VERSION = re.findall(
+    r"^homeassistant==(\S+)$", (Path(__file__).parents[1] / "requirements" / "test.txt").read_text(), re.MULTILINE
+)[0]
+
+
+class ReleaseSnapshotExtension(HomeAssistantSnapshotExtension):
+    """Home Assistant's snapshot format, in a folder of the release under test."""
+
+    @classmethod
+    def dirname(cls, *, test_location: PyTestLocation) -> str:
+        """Return snapshots/ on the newest release, snapshots-<major>.<minor>/ on another."""
+        if ha_version == NEWEST_HA_VERSION:
+            return super().dirname(test_location=test_location)
+        release = ".".join(ha_version.split(".")[:2])
+        return str(Path(test_location.filepath).parent / f"snapshots-{release}")
+
+
 @pytest.fixture
 def snapshot(snapshot: SnapshotAssertion) -> SnapshotAssertion:
     """Snapshots in Home Assistant's format: states and registry entries without ids and timestamps."""
-    return snapshot.use_extension(HomeAssistantSnapshotExtension)
+    return snapshot.use_extension(ReleaseSnapshotExtension)
 
 
 @pytest.fixture

@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, cast
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, service
+from homeassistant.helpers import device_registry as dr, service, translation
 
 from .const import DOMAIN
 
@@ -53,14 +53,20 @@ _LOOKUP_FINDS_CHILD_DEVICES = (
 
 
 def port_device_info(
+    hass: HomeAssistant,
     *,
     identifiers: set[tuple[str, str]],
     parent_device_id: str,
     parent_identifiers: set[tuple[str, str]],
+    parent_name: str,
     translation_key: str,
     translation_placeholders: Mapping[str, str],
 ) -> dr.ChildDeviceInfo:
-    """Return the device of a port: a child device of the charger, or one linked to it with via_device."""
+    """Return the device of a port: a child device of the charger, or one linked to it with via_device.
+
+    A child device's entity ids start with the charger's name ("ENO one Port 1 Power"); a device linked with
+    via_device is named "ENO one Port 1" for the same entity ids.
+    """
     if HAS_CHILD_DEVICES:
         return dr.ChildDeviceInfo(
             identifiers=identifiers,
@@ -71,13 +77,14 @@ def port_device_info(
     # Before 2026.9 DeviceInfo links a device to another by that one's identifier; newer releases no longer know
     # the key, hence the cast.
     (parent_identifier,) = parent_identifiers
+    translations = translation.async_get_cached_translations(hass, hass.config.language, "device", DOMAIN)
+    name = translations.get(f"component.{DOMAIN}.device.{translation_key}.name", translation_key)
     return cast(
         "dr.ChildDeviceInfo",
         {
             "identifiers": identifiers,
             "via_device": parent_identifier,
-            "translation_key": translation_key,
-            "translation_placeholders": translation_placeholders,
+            "name": f"{parent_name} {name}".format_map(translation_placeholders),
         },
     )
 

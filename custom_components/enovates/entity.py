@@ -51,9 +51,11 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
         runtime.entities.add((self.PLATFORM, self._attr_unique_id))
         if port is not None and len(runtime.charger.ports) > 1:
             self._attr_device_info = port_device_info(
+                coordinator.hass,
                 identifiers={(DOMAIN, f"{serial}_port{port}")},
                 parent_device_id=runtime.device_id,
                 parent_identifiers={(DOMAIN, str(serial))},
+                parent_name=entry.title,
                 translation_key="port",
                 translation_placeholders={"port": str(port)},
             )

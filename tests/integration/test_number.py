@@ -101,6 +101,8 @@ async def test_values_the_charger_cannot_take_are_refused_before_sending(
 
 
 @pytest.mark.parametrize("ems_mode", [EmsMode.FULL])
+# pytest 8 (the oldest harness) parametrizes only fixtures it finds named beyond an overridden one
+@pytest.mark.usefixtures("ems_mode")
 async def test_a_charger_switched_to_monitoring_ignores_the_write(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

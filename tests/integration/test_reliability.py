@@ -174,6 +174,8 @@ async def test_ems_control_switched_off_at_the_charger_raises_a_repair(
 
 
 @pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
+# pytest 8 (the oldest harness) parametrizes only fixtures it finds named beyond an overridden one
+@pytest.mark.usefixtures("ems_mode")
 async def test_setup_with_ems_control_on_a_monitoring_charger_monitors_and_repairs(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, issue_registry: ir.IssueRegistry
 ) -> None:

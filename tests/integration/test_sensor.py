@@ -144,6 +144,8 @@ async def test_outage_and_recovery(
 
 @pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
 @pytest.mark.parametrize("ems_control", [False])
+# pytest 8 (the oldest harness) parametrizes only fixtures it finds named beyond an overridden one
+@pytest.mark.usefixtures("ems_mode")
 async def test_ems_limit_sensor_without_ems_control(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

@@ -95,6 +95,9 @@ def test_main_serves_until_interrupted(socket_enabled: None, verbose: bool) -> N
         interrupter.join()
         quiet = pymodbus_logger.level
         pymodbus_logger.setLevel(level)
+        # asyncio.run() leaves the thread without an event loop; the 2025.10 harness sets up every later test,
+        # synchronous ones too, with the thread's current loop.
+        asyncio.set_event_loop(asyncio.new_event_loop())
     # without --verbose pymodbus' frame dumps are silenced
     assert (quiet == logging.WARNING) is not verbose
     # the port was released: something else can listen on it now
