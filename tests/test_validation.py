@@ -85,10 +85,10 @@ def test_hacs_metadata() -> None:
     hacs = load(ROOT / "hacs.json")
     assert hacs["name"] == MANIFEST["name"]
     assert hacs["render_readme"] is True
-    # the oldest Home Assistant the code runs on: the test harness's version is the proof
-    pinned = re.search(r"^homeassistant==(\d+\.\d+)", (ROOT / "requirements" / "test.txt").read_text(), re.M)
+    # the oldest Home Assistant the code runs on: the oldest test environment's release is the proof
+    pinned = re.search(r"^homeassistant==(\S+)$", (ROOT / "requirements" / "test-oldest.txt").read_text(), re.M)
     assert pinned is not None
-    assert hacs["homeassistant"] == f"{pinned.group(1)}.0"
+    assert hacs["homeassistant"] == pinned.group(1)
 
 
 def test_translations_are_in_sync() -> None:

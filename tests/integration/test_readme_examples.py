@@ -149,6 +149,7 @@ async def test_a_household_peak_caps_the_charger_until_it_is_over(
     await advance(hass, clock_hands, 1)
     assert limit_ma(simulator) == 6000
     hass.states.async_set("sensor.house_power", "2800")
+    await hass.async_block_till_done()  # the trigger sees the drop now, before the clock moves (2025.10 defers it)
     await advance(hass, clock_hands, 4 * 60, step=60)
     assert limit_ma(simulator) == 6000  # not yet five minutes below 3 kW
     await advance(hass, clock_hands, 60, step=60)
