@@ -1,72 +1,129 @@
-"""Upgrading Home Assistant: an instance set up before child devices existed keeps its entities, devices and ids."""
+"""Upgrading Home Assistant: an instance set up before child devices existed keeps its entities, devices and ids.
+
+`fixtures/registries-2025.10.json` holds the device and entity registries Home Assistant 2025.10 stores for a
+dual-port charger (ports linked to the charger with via_device), with stable ids and times. On a release without
+child devices the test proves that file is what that release stores; on a release with them, it starts from that
+file as an upgraded instance would.
+"""
 
 from __future__ import annotations
 
-from homeassistant.const import Platform
+import json
+from pathlib import Path
+from typing import Any
+
+from homeassistant import bootstrap
+from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr, entity_registry as er
+from homeassistant.helpers import (
+    area_registry as ar,
+    category_registry as cr,
+    device_registry as dr,
+    entity_registry as er,
+    floor_registry as fr,
+    issue_registry as ir,
+    label_registry as lr,
+    restore_state as rs,
+)
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry
+from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
 
 from custom_components.enovates.compat import HAS_CHILD_DEVICES, async_port_devices
-from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import Simulator
 
 from ..conftest import SERIAL
 
-# What Home Assistant 2025.10 (the via_device layout) registered for a dual-port charger, as entity ids.
-OLD_LAYOUT = {
-    1: ("sensor", "port1_power", "sensor.eno_one_port_1_power"),
-    2: ("number", "port2_ems_current_limit", "number.eno_one_port_2_ems_current_limit"),
-}
+FIXTURE = Path(__file__).parent / "fixtures" / "registries-2025.10.json"
+ENTRY_ID = "01KENOVATESUPGRADE00000001"
+TIME = "2025-10-01T00:00:00+00:00"
+
+
+def stable(storage: dict[str, Any]) -> dict[str, Any]:
+    """Return the registries as stored, with the ids and times that differ from run to run made stable."""
+    devices = json.loads(json.dumps(storage[dr.STORAGE_KEY], default=sorted))
+    entities = json.loads(json.dumps(storage[er.STORAGE_KEY], default=sorted))
+    device_ids: dict[str, str] = {}
+    for device in sorted(devices["data"]["devices"], key=lambda device: sorted(map(tuple, device["identifiers"]))):
+        device_ids[device["id"]] = f"device{len(device_ids) + 1:026d}"
+    for device in devices["data"]["devices"]:
+        device["id"] = device_ids[device["id"]]
+        if device["via_device_id"] is not None:
+            device["via_device_id"] = device_ids[device["via_device_id"]]
+        device["created_at"] = device["modified_at"] = TIME
+    devices["data"]["devices"].sort(key=lambda device: device["id"])
+    entities["data"]["entities"].sort(key=lambda entity: entity["entity_id"])
+    for number, entity in enumerate(entities["data"]["entities"], start=1):
+        entity["id"] = f"entity{number:026d}"
+        entity["device_id"] = device_ids[entity["device_id"]]
+        entity["created_at"] = entity["modified_at"] = TIME
+    return {dr.STORAGE_KEY: devices, er.STORAGE_KEY: entities}
+
+
+@pytest.fixture
+def hass_storage(hass_storage: dict[str, Any]) -> dict[str, Any]:
+    """On a release with child devices: the registries of 2025.10, as an upgraded instance finds them."""
+    if HAS_CHILD_DEVICES:
+        hass_storage.update(json.loads(FIXTURE.read_text()))
+    return hass_storage
+
+
+async def async_start_with_stored_registries(hass: HomeAssistant) -> None:
+    """Load the registries from storage, as Home Assistant does when it starts (the harness would start empty)."""
+    for registry in (ar, cr, fr, lr, ir):
+        await registry.async_load(hass)
+    if hasattr(dr, "async_setup"):  # from 2026.9 the device registry is set up before it loads
+        dr.async_setup(hass)
+    await dr.async_load(hass)
+    await er.async_load(hass)
+    await rs.async_load(hass)
+    hass.data[bootstrap.DATA_REGISTRIES_LOADED] = None
+
+
+def entry_for(simulator: Simulator) -> MockConfigEntry:
+    return MockConfigEntry(
+        domain=DOMAIN,
+        entry_id=ENTRY_ID,
+        title="ENO one",
+        unique_id=SERIAL,
+        data={CONF_HOST: "127.0.0.1", CONF_PORT: simulator.port, CONF_DUAL_PORT: True, CONF_EMS_CONTROL: True},
+    )
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.parametrize("load_registries", [False])
 async def test_an_instance_of_the_via_device_layout_keeps_its_ids(
-    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+    hass: HomeAssistant, simulator: Simulator, hass_storage: dict[str, Any]
 ) -> None:
-    mock_config_entry.add_to_hass(hass)
-    devices, entities = dr.async_get(hass), er.async_get(hass)
-    # The registries as a release before 2026.9 left them: port devices linked to the charger with via_device.
-    charger = devices.async_get_or_create(
-        config_entry_id=mock_config_entry.entry_id, identifiers={(DOMAIN, SERIAL)}, name="ENO one"
-    )
-    port_device_ids, entity_ids = {}, {}
-    for port, (domain, key, entity_id) in OLD_LAYOUT.items():
-        legacy = {"via_device_id": charger.id} if HAS_CHILD_DEVICES else {"via_device": (DOMAIN, SERIAL)}
-        port_device = devices.async_get_or_create(
-            config_entry_id=mock_config_entry.entry_id,
-            identifiers={(DOMAIN, f"{SERIAL}_port{port}")},
-            name=f"ENO one Port {port}",
-            **legacy,  # type: ignore[arg-type]
-        )
-        port_device_ids[port] = port_device.id
-        entry = entities.async_get_or_create(
-            domain,
-            DOMAIN,
-            f"{SERIAL}_{key}",
-            config_entry=mock_config_entry,
-            device_id=port_device.id,
-            suggested_object_id=entity_id.split(".")[1],
-        )
-        assert entry.entity_id == entity_id
-        entity_ids[port] = (entry.id, entity_id)
-
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    old = json.loads(FIXTURE.read_text())
+    await async_start_with_stored_registries(hass)
+    entry = entry_for(simulator)
+    entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(entry.entry_id)
     await hass.async_block_till_done(wait_background_tasks=True)
+    devices, entities = dr.async_get(hass), er.async_get(hass)
 
-    assert mock_config_entry.runtime_data.device_id == charger.id
-    ports = {device.id: device for device in async_port_devices(devices, charger.id)}
-    assert set(ports) == set(port_device_ids.values())  # the same devices, now of this release's kind
-    for port, (registry_id, entity_id) in entity_ids.items():
-        entry = entities.async_get(entity_id)
-        assert entry is not None
-        assert (entry.id, entry.device_id) == (registry_id, port_device_ids[port])  # same entity: same history
-        assert hass.states.get(entity_id) is not None
-        assert (DOMAIN, f"{SERIAL}_port{port}") in ports[port_device_ids[port]].identifiers
-    if HAS_CHILD_DEVICES:
-        assert all(device.parent_device_id == charger.id for device in ports.values())  # type: ignore[union-attr]
-    # Nothing was registered twice: one entity per unique id, no new port device.
-    unique_ids = [entry.unique_id for entry in er.async_entries_for_config_entry(entities, mock_config_entry.entry_id)]
-    assert len(unique_ids) == len(set(unique_ids))
-    assert Platform.SENSOR in {Platform(entry.domain) for entry in entities.entities.values()}
+    if not HAS_CHILD_DEVICES:
+        # This release stores what the file says.
+        await flush_store(devices._store)
+        await flush_store(entities._store)
+        assert stable(hass_storage) == old
+        return
+
+    # Upgraded: the same devices (ports now child devices of the charger) and the same entities, ids and all.
+    old_devices = {device["id"]: device for device in old[dr.STORAGE_KEY]["data"]["devices"]}
+    charger_id = entry.runtime_data.device_id
+    assert old_devices[charger_id]["identifiers"] == [[DOMAIN, SERIAL]]
+    ports = {device.id: device for device in async_port_devices(devices, charger_id)}
+    assert set(ports) == {id_ for id_, device in old_devices.items() if device["via_device_id"] == charger_id}
+    assert len(ports) == 2
+    for device_id, port in ports.items():
+        assert sorted(map(list, port.identifiers)) == old_devices[device_id]["identifiers"]
+    new_entities = {entity.id: entity for entity in er.async_entries_for_config_entry(entities, ENTRY_ID)}
+    old_entities = old[er.STORAGE_KEY]["data"]["entities"]
+    assert {
+        entity["id"]: (entity["entity_id"], entity["unique_id"], entity["device_id"]) for entity in old_entities
+    } == {id_: (entity.entity_id, entity.unique_id, entity.device_id) for id_, entity in new_entities.items()}
+    for entity in old_entities:
+        if entity["disabled_by"] is None:
+            assert hass.states.get(entity["entity_id"]) is not None, entity["entity_id"]
