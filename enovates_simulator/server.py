@@ -121,12 +121,15 @@ class FaultInjectingHandler(ServerRequestHandler):
         stats.requests += 1
         for touched in maps_touched(address, count):
             stats.requests_by_map[pdu.dev_id, touched.name] += 1
-        if (delay := self.server.faults.answer_delay()) > 0:
-            loop = asyncio.get_running_loop()
-            due = self._answer_due = max(loop.time() + delay, self._answer_due)
-            await asyncio.sleep(due - loop.time())
-            if not self.is_active():
-                return  # the client hung up meanwhile
+        loop = asyncio.get_running_loop()
+        delay = self.server.faults.answer_delay()
+        if delay > 0 or self._answer_due > loop.time():  # late, or behind an answer that is
+            # A millisecond after the answer before it at the earliest: the link keeps their order.
+            due = self._answer_due = max(loop.time() + delay, self._answer_due + 0.001)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.server.stopping.wait(), due - loop.time())
+            if self.server.stopping.is_set() or not self.is_active():
+                return  # powered off, or the client hung up meanwhile
             # Another request may have arrived while this one waited: answer this one.
             self.last_pdu, self.last_addr = pdu, addr
         rule = self.server.faults.take(pdu.dev_id, address, count)

@@ -26,6 +26,7 @@ from .link import LinkHealth, Priority, ReconnectPolicy, TurnTaking
 
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
+_PYMODBUS_PAUSE_AFTER_CONNECT_S: typing.Final = 0.2  # it sleeps 0.1 s after every connect
 _MBAP_LENGTH: typing.Final = 7  # a Modbus TCP frame's header: transaction id, protocol id (0), length, unit id
 
 # Set while this integration talks to a charger: pymodbus' own log lines about it are then left out, since the
@@ -120,12 +121,12 @@ class EnovatesCharger:
         self.port = port
         self.ports: tuple[int, ...] = (PORT_1, PORT_2) if dual_port else (PORT_1,)
         # No automatic reconnect (the ReconnectPolicy decides) and no retries (the next poll is the retry). The
-        # request timeout is enforced in _attempt; pymodbus' own is only a backstop.
+        # request timeout is enforced here; pymodbus' own is only a backstop.
         self._modbus = AsyncModbusTcpClient(
             host,
             port=port,
             name=f"enovates {host}:{port}",
-            timeout=REQUEST_TIMEOUT_S,
+            timeout=REQUEST_TIMEOUT_S + 1,  # a backstop: _connect and _attempt enforce REQUEST_TIMEOUT_S
             retries=0,
             reconnect_delay=0,
             reconnect_delay_max=0,
@@ -169,16 +170,22 @@ class EnovatesCharger:
     def _on_packet(self, sending: bool, data: bytes) -> bytes:
         if sending:
             return data
-        # pymodbus hands over all it has not consumed yet; look at the first frame once it is complete.
-        if len(data) >= _MBAP_LENGTH and data[2:4] != b"\0\0":
-            self.link.not_modbus += 1
-            self._interrupt(ChargerProtocolError)
-        elif len(data) >= _MBAP_LENGTH and len(data) >= 6 + int.from_bytes(data[4:6]):
+        # pymodbus hands over what it has not consumed yet: the complete frames in it are new (it consumes every
+        # frame up to the answer it takes, and late answers always come before that one); a partial one waits.
+        # Late answers count as signs of life too: pymodbus skips an answer whose transaction id is not the
+        # request's, so an answer to a request that timed out is never taken for a later one's.
+        rest = data
+        while len(rest) >= _MBAP_LENGTH:
+            if rest[2:4] != b"\0\0":
+                self.link.not_modbus += 1
+                self._interrupt(ChargerProtocolError)
+                break
+            length = 6 + int.from_bytes(rest[4:6])
+            if len(rest) < length:
+                break
             self.link.answers += 1
             self._last_answer = asyncio.get_running_loop().time()
-            if self._in_flight is None or int.from_bytes(data[0:2]) != self._modbus.ctx.request_transaction_id:
-                # pymodbus skips it: an answer to a request that timed out is never taken for a later one's.
-                self.link.late_answers += 1
+            rest = rest[length:]
         return data
 
     def _on_connection_change(self, connected: bool) -> None:
@@ -187,6 +194,7 @@ class EnovatesCharger:
             self._reconnect.connected()
             return
         if self._hanging_up:
+            self._hanging_up = False
             return
         self.link.drops += 1
         self._reconnect.dropped(asyncio.get_running_loop().time())
@@ -200,11 +208,9 @@ class EnovatesCharger:
             self._in_flight.cancel()
 
     def _hang_up(self) -> None:
-        self._hanging_up = True
-        try:
-            self._modbus.close()
-        finally:
-            self._hanging_up = False
+        # pymodbus reports the end of a connection we close on a later turn of the loop: it is not a drop.
+        self._hanging_up = self._modbus.connected
+        self._modbus.close()
 
     async def _request[T](
         self,
@@ -244,7 +250,12 @@ class EnovatesCharger:
         # A connection closed a moment ago reports its end on the next turn of the loop; pymodbus reuses one
         # protocol object for every connection, so that report would otherwise end the new connection.
         await asyncio.sleep(0)
-        if not await self._modbus.connect():
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S + _PYMODBUS_PAUSE_AFTER_CONNECT_S):
+                connected = await self._modbus.connect()
+        except TimeoutError:
+            connected = False
+        if not connected:
             self.link.connect_failures += 1
             delay = self._reconnect.connect_failed(loop.time())
             raise ChargerConnectionError(f"cannot connect; next attempt in {delay:.0f} s")

@@ -8,6 +8,7 @@ client takes its place), and the turn-taking that lets a user's write go before 
 
 from __future__ import annotations
 
+from array import array
 import asyncio
 from collections import Counter, deque
 from collections.abc import AsyncIterator
@@ -80,12 +81,11 @@ class TurnTaking:
             self._hand_on()
 
     def _hand_on(self) -> None:
-        while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():
-                turn.set_result(None)
-                return
-        self._busy = False
+        # A waiter that gave up has left the heap: every turn in it is still wanted.
+        if self._waiting:
+            heapq.heappop(self._waiting)[2].set_result(None)
+        else:
+            self._busy = False
 
 
 @dataclass
@@ -94,7 +94,6 @@ class LinkHealth:
 
     requests: int = 0
     answers: int = 0  # Modbus frames received, late ones included
-    late_answers: int = 0  # answers to a request that had already timed out
     timeouts: int = 0
     exception_answers: Counter[str] = field(default_factory=Counter)  # per register map
     timeouts_by_map: Counter[str] = field(default_factory=Counter)
@@ -102,18 +101,34 @@ class LinkHealth:
     connections_opened: int = 0
     connect_failures: int = 0
     drops: int = 0  # connections the charger (or the network) closed
-    round_trips_s: deque[float] = field(default_factory=lambda: deque(maxlen=RTT_SAMPLES))
+    # The last RTT_SAMPLES round trips, oldest overwritten first: a fixed 8 KiB, however long the entry runs.
+    _round_trips_s: array[float] = field(default_factory=lambda: array("d", bytes(8 * RTT_SAMPLES)))
+    _answered: int = 0
     round_trip_max_s: float = 0.0
 
     def answered(self, seconds: float) -> None:
         """Count a request answered after `seconds`."""
-        self.round_trips_s.append(seconds)
+        self._round_trips_s[self._answered % RTT_SAMPLES] = seconds
+        self._answered += 1
         self.round_trip_max_s = max(self.round_trip_max_s, seconds)
+
+    @property
+    def late_answers(self) -> int:
+        """Return how many answers came for a request that had already timed out (every other answered one)."""
+        return self.answers - self._answered - self.exception_answers.total()
+
+    @property
+    def round_trips_s(self) -> list[float]:
+        """Return the round trips kept, oldest first."""
+        if self._answered <= RTT_SAMPLES:
+            return self._round_trips_s[: self._answered].tolist()
+        start = self._answered % RTT_SAMPLES
+        return (self._round_trips_s[start:] + self._round_trips_s[:start]).tolist()
 
     @property
     def typical_round_trip_s(self) -> float:
         """Return the median of the last few round trips (0 before any)."""
-        recent = list(itertools.islice(reversed(self.round_trips_s), 10))
+        recent = self.round_trips_s[-10:]
         return statistics.median(recent) if recent else 0.0
 
     def as_diagnostics(self) -> dict[str, Any]:
@@ -154,7 +169,7 @@ class ReconnectPolicy:
         self._drops: deque[float] = deque()
 
     def connected(self) -> None:
-        """A connection was opened: the next failure starts the ladder from the bottom."""
+        """Note an opened connection: the next failure starts the ladder from the bottom."""
         self.failures = 0
 
     def connect_failed(self, now: float) -> float:
@@ -165,7 +180,7 @@ class ReconnectPolicy:
         return delay
 
     def dropped(self, now: float) -> None:
-        """The charger (or the network) closed a working connection at `now`."""
+        """Note that the charger (or the network) closed a working connection at `now`."""
         self._drops.append(now)
         self._forget_old_drops(now)
         if self.contended(now):
