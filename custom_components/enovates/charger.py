@@ -141,7 +141,6 @@ class EnovatesCharger:
         self.link = LinkHealth()
         self._in_flight: asyncio.Task[typing.Any] | None = None
         self._in_flight_failure: type[Exception] | None = None
-        self._hanging_up = False
         self._last_answer: float | None = None
         self.closed = False
 
@@ -193,9 +192,6 @@ class EnovatesCharger:
             self.link.connections_opened += 1
             self._reconnect.connected()
             return
-        if self._hanging_up:
-            self._hanging_up = False
-            return
         self.link.drops += 1
         self._reconnect.dropped(asyncio.get_running_loop().time())
         # pymodbus does not fail a pending request when the peer closes the connection; it would wait for the
@@ -208,8 +204,7 @@ class EnovatesCharger:
             self._in_flight.cancel()
 
     def _hang_up(self) -> None:
-        # pymodbus reports the end of a connection we close on a later turn of the loop: it is not a drop.
-        self._hanging_up = self._modbus.connected
+        # pymodbus reports only the ends it did not cause itself: this one is never taken for a drop.
         self._modbus.close()
 
     async def _request[T](

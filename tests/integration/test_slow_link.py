@@ -433,3 +433,14 @@ async def test_the_watchdog_tells_an_outage_while_a_poll_still_waits(
     assert any("did not answer: no answer for 5 s" in message for message in warnings_of_ours(caplog))
     # without a poll waiting, the next poll tells
     realtime._watchdog(dt_util.utcnow())
+
+
+async def test_an_answer_in_pieces_counts_once_it_is_whole(connection: EnovatesCharger) -> None:
+    frame = bytes.fromhex("0007 0000 0005 01 03 02 7d00")  # transaction 7, unit 1: one register
+    connection._on_packet(False, frame[:8])
+    assert connection.link.answers == 0
+    connection._on_packet(False, frame + frame[:3])  # the rest, and the start of the next
+    assert connection.link.answers == 1
+    assert connection.link.not_modbus == 0
+    connection._on_packet(False, b"HTTP/1.1 400 Bad Request")
+    assert connection.link.not_modbus == 1
