@@ -141,7 +141,8 @@ class EnovatesCharger:
         self.link = LinkHealth()
         self._in_flight: asyncio.Task[typing.Any] | None = None
         self._in_flight_failure: type[Exception] | None = None
-        self._last_answer: float | None = None
+        # Since when we have been waiting for the charger without hearing from it (None: nothing outstanding).
+        self._waiting_since: float | None = None
         self.closed = False
 
     @property
@@ -151,15 +152,23 @@ class EnovatesCharger:
 
     @property
     def silent_for(self) -> float:
-        """Return the seconds since the charger last answered anything (infinite before its first answer)."""
-        if self._last_answer is None:
-            return math.inf
-        return asyncio.get_running_loop().time() - self._last_answer
+        """Return how long the charger has not answered what it was asked (0 while nothing is outstanding).
+
+        Time in which nothing was asked does not count: the charger cannot be silent while nobody talks to it.
+        """
+        if self._waiting_since is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._waiting_since
 
     @property
     def silent(self) -> bool:
         """Whether the charger has not answered for OUTAGE_AFTER_S: it is unreachable, not merely slow."""
         return self.silent_for >= OUTAGE_AFTER_S
+
+    @property
+    def requests_waiting(self) -> int:
+        """Return how many requests wait for the one in flight."""
+        return self._turns.waiting
 
     @property
     def contended(self) -> bool:
@@ -183,7 +192,7 @@ class EnovatesCharger:
             if len(rest) < length:
                 break
             self.link.answers += 1
-            self._last_answer = asyncio.get_running_loop().time()
+            self._waiting_since = asyncio.get_running_loop().time()  # what is still outstanding is waited for anew
             rest = rest[length:]
         return data
 
@@ -256,8 +265,10 @@ class EnovatesCharger:
             raise ChargerConnectionError(f"cannot connect; next attempt in {delay:.0f} s")
 
     async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]], what: str) -> T:
-        await self._connect()
         loop = asyncio.get_running_loop()
+        if self._waiting_since is None:
+            self._waiting_since = loop.time()
+        await self._connect()
         self._in_flight_failure = None
         self.link.requests += 1
         sent = loop.time()
@@ -288,8 +299,10 @@ class EnovatesCharger:
             raise self._failure(interruption, err) from err
         except ModbusException as err:
             self.link.exception_answers[what] += 1
+            self._waiting_since = None
             raise ChargerRejectedError(str(err)) from err
         self.link.answered(loop.time() - sent)
+        self._waiting_since = None
         return result
 
     def _take_interruption(self) -> type[Exception] | None:

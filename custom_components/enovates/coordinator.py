@@ -213,6 +213,7 @@ GIVE_WAY_MAX_AGE_S: Final = 5.0
 # A map that goes unanswered twice in a row while the charger answers the others is asked again only this much later,
 # so that the other maps stay fresh.
 SILENT_MAP_RETRY_S: Final = 5.0
+_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
 
 
 @dataclass
@@ -268,6 +269,10 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             for follower in self.followers:
                 if follower.REFRESH_WHEN_A_CAR_MOVES:
                     follower.refresh_soon()
+        # A poll that took its whole second (a slow link) is followed by the next at once, not at the next whole
+        # second: polls never overlap, and power, energy and current offered stay as fresh as the link allows.
+        took = self.hass.loop.time() - self._poll_started
+        self.update_interval = REALTIME_INTERVAL if took < REALTIME_INTERVAL.total_seconds() else _AT_ONCE
         self._arm_watchdog()
         return data
 
@@ -366,20 +371,22 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         def due(port: int, name: str) -> bool:
             return name in wanted[port] and self._reading(port, name).retry_at <= loop_time()
 
-        for name in FIRST_MAPS:
-            for port in charger.ports:
-                if due(port, name):
-                    await self._read(port, name)
+        requests_before = charger.link.requests
+        first_reads = [(port, name) for name in FIRST_MAPS for port in charger.ports if due(port, name)]
+        for port, name in first_reads:
+            await self._read(port, name)
         waiting = sorted(
             ((port, name) for name in GIVE_WAY_MAPS for port in charger.ports if due(port, name)),
             key=lambda key: self._reading(*key).read_at,
         )
-        overdue_read = False
+        # On a slow link at most one request besides the first maps comes between two polls' first maps: an
+        # overdue map, or a slower tier's request that took its turn meanwhile or waits for it.
+        extra_request = charger.link.requests - requests_before > len(first_reads) or charger.requests_waiting > 0
         for port, name in waiting:
             fits = loop_time() - started + charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
             overdue = loop_time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
-            if fits or (overdue and not overdue_read):
-                overdue_read = overdue_read or not fits
+            if fits or (overdue and not extra_request):
+                extra_request = extra_request or not fits
                 await self._read(port, name)
 
         now = loop_time()

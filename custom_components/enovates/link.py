@@ -69,7 +69,7 @@ class TurnTaking:
             except asyncio.CancelledError:
                 if turn.done() and not turn.cancelled():
                     self._hand_on()  # the turn came, but the caller gave up: the next one gets it
-                else:
+                elif entry in self._waiting:
                     self._waiting.remove(entry)
                     heapq.heapify(self._waiting)
                 raise
@@ -81,11 +81,12 @@ class TurnTaking:
             self._hand_on()
 
     def _hand_on(self) -> None:
-        # A waiter that gave up has left the heap: every turn in it is still wanted.
-        if self._waiting:
-            heapq.heappop(self._waiting)[2].set_result(None)
-        else:
-            self._busy = False
+        while self._waiting:
+            _, _, turn = heapq.heappop(self._waiting)
+            if not turn.done():  # a waiter cancelled a moment ago has not left the queue yet
+                turn.set_result(None)
+                return
+        self._busy = False
 
 
 @dataclass

@@ -382,7 +382,7 @@ async def test_a_connection_silent_for_a_minute_is_opened_afresh_and_that_is_no_
 ) -> None:
     await connection.read(State)
     simulator.faults.stall()
-    connection._last_answer = asyncio.get_running_loop().time() - STALE_CONNECTION_AFTER_S
+    connection._waiting_since = asyncio.get_running_loop().time() - STALE_CONNECTION_AFTER_S
     with pytest.raises(ChargerTimeoutError):
         await connection.read(State)
     assert not connection.connected
@@ -421,7 +421,7 @@ async def test_the_watchdog_tells_an_outage_while_a_poll_still_waits(
     realtime = init_integration.runtime_data.realtime
     charger = realtime.charger
     now = hass.loop.time()
-    charger._last_answer = now - OUTAGE_AFTER_S
+    charger._waiting_since = now - OUTAGE_AFTER_S
     async with realtime._polling:  # a poll waits for its answer
         realtime._poll_started = now  # ... only just begun (the loop was held up): not yet
         realtime._watchdog(dt_util.utcnow())
