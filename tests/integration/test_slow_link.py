@@ -444,3 +444,21 @@ async def test_an_answer_in_pieces_counts_once_it_is_whole(connection: EnovatesC
     assert connection.link.not_modbus == 0
     connection._on_packet(False, b"HTTP/1.1 400 Bad Request")
     assert connection.link.not_modbus == 1
+
+
+async def test_power_and_current_offered_come_first_and_the_others_give_way(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # 0.3 s an answer: power and current offered fill most of each second, so state and the EMS limit give way.
+    # Real time (no clock jumps): the polls keep their own rhythm.
+    simulator.faults.slow_down(0.3)
+    simulator.stats.reset()
+    await asyncio.sleep(7)
+    requests = simulator.stats.requests_by_map
+    polls = requests[1, "current_offered"]
+    assert polls >= 3
+    assert requests[1, "measurements"] in (polls, polls + 1)  # every poll, first
+    for give_way in ("state", "ems_limit"):
+        # read at least every 5 s, but not every poll
+        assert 1 <= requests[1, give_way] <= polls / 2, give_way
+    assert hass.states.get(POWER).state == "11040"
