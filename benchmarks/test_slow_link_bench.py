@@ -21,10 +21,9 @@ from homeassistant.core import HomeAssistant
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from benchmarks.test_bench import SimulatorFarm
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from custom_components.enovates.coordinator import MEASUREMENTS
-
-from benchmarks.test_bench import SimulatorFarm
 
 SECONDS = float(os.environ.get("BENCH_SLOW_SECONDS", "20"))
 STALL_SECONDS = 30.0
@@ -115,4 +114,4 @@ async def test_slow_link(hass: HomeAssistant, socket_enabled: None, link: str) -
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
     results[link] = result
     RESULTS.write_text(json.dumps(results, indent=2) + "\n")
-    print("\nslow link", json.dumps(result))  # noqa: T201
+    print("\nslow link", json.dumps(result))

@@ -11,7 +11,6 @@ import asyncio
 import contextvars
 import inspect
 import logging
-import math
 import typing
 
 from enovates_modbus import EnoOneClient
