@@ -13,6 +13,7 @@ from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, Enovat
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
 from .smart import async_user_took_over
+from .smart.entities import smart_numbers
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -98,3 +99,4 @@ async def async_setup_entry(
         EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, runtime.limits, EMS_LIMIT_NUMBER, port)
         for port in runtime.charger.ports
     )
+    async_add_entities(smart_numbers(entry))

@@ -194,36 +194,39 @@ class SmartCharging:
 
     @callback
     def _async_tick(self, now: datetime) -> None:
-        runtime = self._entry.runtime_data
-        if not runtime.realtime.last_update_success:
-            return
-        ports: dict[int, PortInput] = {}
-        for port, data in runtime.realtime.data.items():
-            if (reading := self._port_input(port, data)) is None:
-                return  # half a picture is no ground for a decision: the next second, then
-            ports[port] = reading
+        realtime = self._entry.runtime_data.realtime
         grid_w, battery_w = self._grid_w(now)
+        ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
+        if not realtime.last_update_success or None in ports.values():
+            # Half a picture is no ground for a decision: the next second, then. The quarter goes on.
+            self._close_quarter(self.controller.quarter.add(now.timestamp(), grid_w))
+            self._notify()
+            return
+        readings = {port: reading for port, reading in ports.items() if reading is not None}
         decisions, closed = self.controller.step(
             Inputs(
-                now=now.timestamp(),
-                grid_w=grid_w,
-                battery_w=battery_w,
-                peak_limit_w=self.peak_limit_w,
-                ports=ports,
+                now=now.timestamp(), grid_w=grid_w, battery_w=battery_w, peak_limit_w=self.peak_limit_w, ports=readings
             )
         )
-        if closed is not None:
-            start, average_w = closed
-            month = month_of(start)
-            if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
-                self.month_peak = (month, average_w)
+        self._close_quarter(closed)
         self.decisions = decisions
         for port, decision in decisions.items():
             if decision.write_a is not None:
                 self._entry.async_create_background_task(
-                    self._hass, self._async_write(port, decision.write_a, ports[port].max_current_a), "smart limit"
+                    self._hass,
+                    self._async_write(port, decision.write_a, readings[port].max_current_a),
+                    "enovates smart limit",
                 )
         self._notify()
+
+    def _close_quarter(self, closed: tuple[float, float] | None) -> None:
+        """Keep the month's highest quarter: a quarter of a new month starts the month afresh."""
+        if closed is None:
+            return
+        start, average_w = closed
+        month = month_of(start)
+        if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
+            self.month_peak = (month, average_w)
 
     async def _async_write(self, port: int, amps: int, maximum: int) -> None:
         try:
