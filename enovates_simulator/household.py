@@ -1,7 +1,7 @@
 """A simulated household around the charger: solar panels under passing clouds, a house load, and the grid meter.
 
-The grid meter sees the house and whatever the cars draw, less what the panels make (import positive), as a real
-meter at the connection point does. Everything is a function of the time of day and a seed, so a day replays
+The grid meter at the connection point sees the house and whatever the cars draw, less what the panels make
+(import positive): house_w(t) + cars - pv_w(t). Everything is a function of the time of day and a seed, so a day replays
 exactly. Times are seconds since midnight.
 """
 
@@ -83,7 +83,8 @@ class Household:
         t %= DAY_S
         if not self.sunrise_s < t < self.sunset_s:
             return 0.0
-        clear = self.pv_peak_w * math.sin(math.pi * (t - self.sunrise_s) / (self.sunset_s - self.sunrise_s)) ** 1.5
+        height = math.sin(math.pi * (t - self.sunrise_s) / (self.sunset_s - self.sunrise_s))
+        clear: float = self.pv_peak_w * height**1.5
         for cloud in self.clouds:
             clear *= cloud.factor(t)
         return clear
@@ -92,7 +93,3 @@ class Household:
         """Return what the house (without the cars) draws at `t`."""
         t %= DAY_S
         return self.base_load_w + sum(appliance.power_at(t) for appliance in self.appliances)
-
-    def grid_w(self, t: float, cars_w: float) -> float:
-        """Return what the grid meter reads at `t` with the cars drawing `cars_w`: import positive."""
-        return self.house_w(t) + cars_w - self.pv_w(t)

@@ -113,7 +113,6 @@ class _Plan:
     target_a: int
     reason: Reason
     raw_a: float | None = None  # the unrounded target, for the raise margin
-    guarded: bool = False
 
 
 @dataclass
@@ -170,7 +169,7 @@ class SmartController:
                 decisions[number] = PortDecision(Reason.MANUAL)
                 continue
             state = self._ports[number]
-            target = self._restrain(plan, port, grid_missing=inputs.grid_w is None)
+            target = self._restrain(plan, port)
             write = None
             if port.limit_a is not None and target != port.limit_a and now - state.last_write >= WRITE_INTERVAL_S:
                 write = target
@@ -323,12 +322,12 @@ class SmartController:
         while active and any(caps[number] < MIN_CURRENT_A for number in active):
             # Not enough for every car's minimum: the last port pauses, the others share what there is.
             dropped = plans[active.pop(0)]
-            dropped.target_a, dropped.reason, dropped.guarded = 0, Reason.PEAK_GUARD, True
+            dropped.target_a, dropped.reason = 0, Reason.PEAK_GUARD
             caps = self._fill(inputs, plans, active, budget_w)
         for number in active:
             plan = plans[number]
             if caps[number] < plan.target_a:
-                plan.target_a, plan.reason, plan.guarded = math.floor(caps[number]), Reason.PEAK_GUARD, True
+                plan.target_a, plan.reason = math.floor(caps[number]), Reason.PEAK_GUARD
                 plan.raw_a = caps[number]
 
     def _fill(self, inputs: Inputs, plans: dict[int, _Plan], active: list[int], budget_w: float) -> dict[int, float]:
@@ -351,14 +350,12 @@ class SmartController:
     # --- the write ------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _restrain(plan: _Plan, port: PortInput, *, grid_missing: bool) -> int:
-        """Return the limit to have: never raised without a grid reading, nor by a hair."""
+    def _restrain(plan: _Plan, port: PortInput) -> int:
+        """Return the limit to have: not raised by a hair (without a grid reading, the plans only hold or lower)."""
         target = plan.target_a
         current = port.limit_a
         if current is None or target <= current:
             return target
-        if grid_missing and plan.reason is Reason.GRID_MISSING:
-            return current
         if plan.raw_a is not None and current >= MIN_CURRENT_A:
             target = max(min(target, math.floor(plan.raw_a - RAISE_MARGIN_A)), current)
         return target
