@@ -18,6 +18,7 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN, SERVICE_TUR
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
 from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache_with_extra_data
@@ -432,6 +433,36 @@ async def test_without_mode3_the_cable_lock_tells_a_car_is_there(
     simulator.charger.port(1).unplug()
     await household.run(3)
     assert state(hass, REASON) == "no_car"
+
+
+async def test_the_maps_it_reads_are_polled_while_it_steers(
+    hass: HomeAssistant,
+    household: Household,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    for entity in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id):
+        if entity.domain != SELECT_DOMAIN:
+            entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+
+    def maps_read() -> set[str]:
+        return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
+
+    simulator.stats.reset()
+    await household.run(3)
+    assert "measurements" not in maps_read()
+    await select_mode(hass, "off")
+    await household.run(3)
+    assert {"state", "measurements", "ems_limit"} <= maps_read()
+    assert limit_ma(simulator) == 0
+    await select_mode(hass, "manual")  # nothing steered: back to what the entities want
+    await household.run(2)
+    simulator.stats.reset()
+    await household.run(3)
+    assert "measurements" not in maps_read()
 
 
 def test_power_readings() -> None:

@@ -119,3 +119,32 @@ def run_day(
         result.grid_w.append(meter_w)
         t += 1
     return result
+
+
+# The scenarios of the issue, shared by the tests and scripts/solar-day.
+SUNNY_DAY = (6 * 3600, 21 * 3600)  # the car is plugged in from 8:00 to 19:00
+PEAK_LIMIT_W = 5000.0
+EVENING = (18 * 3600, 22 * 3600)
+
+
+def sunny_day_with_clouds(mode: ChargingMode = ChargingMode.SOLAR) -> DayResult:
+    """Return a day of the default household (8 kWp under passing clouds) in `mode`."""
+    return run_day(Household(), mode=mode, start_s=SUNNY_DAY[0], end_s=SUNNY_DAY[1])
+
+
+def jumping_house_w(t: float) -> float:
+    """Return a house load of 400 W, and every 20 minutes a 3.5 kW load (an oven, a heat pump) for 7 minutes."""
+    return 400.0 + (3500.0 if t % 1200 < 420 else 0.0)
+
+
+def peak_guarded_evening() -> DayResult:
+    """Return an evening without sun: a car in Fast mode under a 5 kW peak limit while the house load jumps."""
+    return run_day(
+        Household(pv_peak_w=0.0),
+        mode=ChargingMode.FAST,
+        peak_limit_w=PEAK_LIMIT_W,
+        plugged=(EVENING[0], 24 * 3600),
+        start_s=EVENING[0],
+        end_s=EVENING[1],
+        house_w=jumping_house_w,
+    )

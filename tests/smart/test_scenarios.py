@@ -10,15 +10,12 @@ from __future__ import annotations
 from custom_components.enovates.smart.controller import ChargingMode
 from enovates_simulator.household import Household
 
-from .simulated_day import run_day
-
-DAYTIME = (8 * 3600, 19 * 3600)
+from .simulated_day import EVENING, PEAK_LIMIT_W, peak_guarded_evening, sunny_day_with_clouds
 
 
 def test_solar_mode_on_a_sunny_day_with_clouds() -> None:
-    household = Household()
-    assert len(household.clouds) > 20  # a day with clouds indeed
-    day = run_day(household, start_s=DAYTIME[0], end_s=DAYTIME[1])
+    assert len(Household().clouds) > 20  # a day with clouds indeed
+    day = sunny_day_with_clouds()
     assert day.car_energy_wh > 25_000
     assert day.solar_share >= 0.90
     assert day.worst_switches_per_hour <= 6
@@ -27,35 +24,22 @@ def test_solar_mode_on_a_sunny_day_with_clouds() -> None:
 
 
 def test_solar_minimum_never_pauses_and_takes_surplus_on_top() -> None:
-    day = run_day(Household(), mode=ChargingMode.SOLAR_MINIMUM, start_s=DAYTIME[0], end_s=DAYTIME[1])
-    assert min(day.car_w[10:]) >= 3900  # 6 A on three phases, from the first seconds on
-    assert max(day.car_w) > 6500
+    day = sunny_day_with_clouds(ChargingMode.SOLAR_MINIMUM)
+    charging = day.car_w[2 * 3600 + 10 : 13 * 3600]  # from 8:00 (and a few seconds) to 19:00
+    assert min(charging) >= 3900  # 6 A on three phases
+    assert max(charging) > 6500
     assert day.worst_switches_per_hour <= 1
 
 
 def test_peak_guard_holds_every_quarter_while_the_house_load_jumps() -> None:
-    limit_w = 5000.0
-
-    def house_w(t: float) -> float:
-        # 400 W, and every 20 minutes a 3.5 kW load (an oven, a heat pump) for 7 minutes
-        return 400.0 + (3500.0 if t % 1200 < 420 else 0.0)
-
-    day = run_day(
-        Household(pv_peak_w=0.0),
-        mode=ChargingMode.FAST,
-        peak_limit_w=limit_w,
-        plugged=(18 * 3600, 24 * 3600),
-        start_s=18 * 3600,
-        end_s=22 * 3600,
-        house_w=house_w,
-    )
+    day = peak_guarded_evening()
     quarters = list(day.quarters_w.values())
     assert len(quarters) >= 15
-    assert max(quarters) <= limit_w * 1.02
+    assert max(quarters) <= PEAK_LIMIT_W * 1.02
     # the headroom is used, not wasted: each quarter ends close to the limit
-    assert min(quarters) >= limit_w * 0.9
+    assert min(quarters) >= PEAK_LIMIT_W * 0.9
     # the car gives way within seconds each time the house load jumps up
-    jumps = [second for second in range(1, len(day.car_w)) if (18 * 3600 + second) % 1200 == 0]
+    jumps = [second for second in range(1, len(day.car_w)) if (EVENING[0] + second) % 1200 == 0]
     assert len(jumps) == 11
     for jump in jumps:
         assert day.car_w[jump + 8] <= day.car_w[jump - 1] - 2000, jump

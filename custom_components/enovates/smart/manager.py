@@ -86,6 +86,7 @@ class SmartCharging:
         self.decisions: dict[int, PortDecision] = {}
         self.month_peak: tuple[str, float] | None = None  # (month, highest quarter average in W)
         self._listeners: list[CALLBACK_TYPE] = []
+        self._maps_wanted: list[CALLBACK_TYPE] = []
 
     @property
     def modes_available(self) -> list[ChargingMode]:
@@ -97,14 +98,6 @@ class SmartCharging:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Decide every second; return what stops it."""
-        runtime = self._entry.runtime_data
-        # The maps the controller reads are polled even when a user disabled the entities that show them.
-        contexts = [
-            runtime.realtime.async_add_listener(
-                lambda: None, frozenset({(port, STATE), (port, MEASUREMENTS), (port, EMS_LIMIT)})
-            )
-            for port in runtime.charger.ports
-        ]
         stop_timer = async_track_time_interval(
             self._hass, self._async_tick, SMART_INTERVAL, name="enovates smart charging", cancel_on_shutdown=True
         )
@@ -112,10 +105,25 @@ class SmartCharging:
         @callback
         def stop() -> None:
             stop_timer()
-            for remove in contexts:
-                remove()
+            self._want_maps(steering=False)
 
         return stop
+
+    @callback
+    def _want_maps(self, *, steering: bool) -> None:
+        """While a port is steered, have the maps the controller reads polled, even with their entities disabled."""
+        if steering and not self._maps_wanted:
+            realtime = self._entry.runtime_data.realtime
+            self._maps_wanted = [
+                realtime.async_add_listener(
+                    lambda: None, frozenset({(port, STATE), (port, MEASUREMENTS), (port, EMS_LIMIT)})
+                )
+                for port in realtime.charger.ports
+            ]
+        elif not steering:
+            for remove in self._maps_wanted:
+                remove()
+            self._maps_wanted = []
 
     @callback
     def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
@@ -132,6 +140,7 @@ class SmartCharging:
     def set_mode(self, port: int, mode: ChargingMode) -> None:
         """Charge `port` in `mode` from now on."""
         self.modes[port] = mode
+        self._want_maps(steering=any(mode is not ChargingMode.MANUAL for mode in self.modes.values()))
         self._notify()
 
     @callback
