@@ -185,12 +185,13 @@ def test_the_peak_guard_shares_the_headroom_and_pauses_the_last_port_first() -> 
     assert (decisions[1].write_a, decisions[2].write_a) == (0, 0)
 
 
-def test_a_write_elsewhere_counts_towards_the_interval() -> None:
+def test_one_write_per_interval_and_none_while_the_limit_is_unknown() -> None:
     controller = SmartController()
-    controller.note_write(1, T0)
-    decisions, _ = controller.step(inputs(1, 0, {1: port(ChargingMode.OFF, limit=16)}))
+    decisions, _ = controller.step(inputs(0, 0, {1: port(ChargingMode.FAST, limit=16)}))
+    assert decisions[1].write_a == 32
+    decisions, _ = controller.step(inputs(1, 0, {1: port(ChargingMode.OFF, limit=32)}))
     assert (decisions[1].target_a, decisions[1].write_a) == (0, None)
-    decisions, _ = controller.step(inputs(WRITE_INTERVAL_S, 0, {1: port(ChargingMode.OFF, limit=16)}))
+    decisions, _ = controller.step(inputs(WRITE_INTERVAL_S, 0, {1: port(ChargingMode.OFF, limit=32)}))
     assert decisions[1].write_a == 0
     # unknown limit: nothing is written
     decisions, _ = controller.step(inputs(60, 0, {1: port(ChargingMode.OFF, limit=None)}))

@@ -138,10 +138,6 @@ class SmartController:
     _ports: dict[int, _PortState] = field(default_factory=dict)
     _grid_missing_since: float | None = None
 
-    def note_write(self, port: int, now: float) -> None:
-        """Count a write made elsewhere (the user's) towards the write interval."""
-        self._ports.setdefault(port, _PortState()).last_write = now
-
     def step(self, inputs: Inputs) -> tuple[dict[int, PortDecision], tuple[float, float] | None]:
         """Decide every port's limit now; also return (start, average W) of a quarter that just ended."""
         now = inputs.now
