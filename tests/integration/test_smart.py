@@ -34,8 +34,9 @@ from custom_components.enovates.smart.const import (
     CONF_START_DELAY,
     CONF_STOP_DELAY,
 )
+from custom_components.enovates.smart.controller import ChargingMode
 from custom_components.enovates.smart.manager import month_of, power_w
-from enovates_simulator import Car, Charger, Simulator
+from enovates_simulator import Car, Charger, EmsMode, Simulator
 
 from ..conftest import advance
 from .test_services import device_id, limit_ma
@@ -107,6 +108,12 @@ class Household:
 @pytest.fixture
 def household(hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator) -> Household:
     return Household(hass, clock_hands, simulator)
+
+
+def to_next_quarter(hands: TickingDateTimeFactory) -> None:
+    """Jump to the start of the next quarter hour, so that a run of 900 s measures a whole one."""
+    now = dt_util.utcnow()
+    hands.move_to(now + timedelta(seconds=900 - now.timestamp() % 900))
 
 
 async def select_mode(hass: HomeAssistant, mode: str, entity_id: str = MODE) -> None:
@@ -257,7 +264,8 @@ async def test_quarter_and_month_peak(
     assert state(hass, QUARTER) == STATE_UNAVAILABLE
     assert state(hass, MONTH) == STATE_UNAVAILABLE
     household.house_w = 2000  # and the car's 11 kW
-    await household.run(900)
+    to_next_quarter(clock_hands)
+    await household.run(901)
     assert float(state(hass, MONTH)) == pytest.approx(13.0, abs=0.2)
     assert float(state(hass, QUARTER)) == pytest.approx(13.0, abs=0.2)
     # a quarter lower does not lower the month's peak
@@ -286,8 +294,10 @@ async def test_a_restart_resumes_the_mode_the_peak_limit_and_the_month_peak(
     household.pv_w = 9000
     await set_number(hass, PEAK, 20)
     await select_mode(hass, "solar")
-    await household.run(900)
+    to_next_quarter(clock_hands)
+    await household.run(901)
     month_peak = state(hass, MONTH)
+    assert float(month_peak) > 0
     async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=2)):
         household.pv_w = 3000  # a cloud while Home Assistant is down
     assert state(hass, MODE) == "solar"
@@ -401,12 +411,31 @@ async def test_a_refused_write_is_tried_again(
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    simulator.faults.exception(maps=["ems_limit"], times=2)
+    # Monitoring Only: the charger acknowledges each write and ignores it (until the next minute's check notices)
+    simulator.charger.ems_mode = EmsMode.MONITORING
     await select_mode(hass, "off")
-    with caplog.at_level(logging.WARNING):
-        await household.run(8)
-    assert "Smart charging could not set the limit of ENO one port 1" in caplog.text
+    with caplog.at_level(logging.DEBUG):
+        await household.run(12)
+        simulator.charger.ems_mode = EmsMode.FULL
+        await household.run(6)
     assert limit_ma(simulator) == 0
+    failures = [record for record in caplog.records if "could not set the limit" in record.getMessage()]
+    assert len(failures) >= 2  # tried again after the write interval, and said so once
+    assert [record.levelno for record in failures] == [logging.WARNING] + [logging.DEBUG] * (len(failures) - 1)
+    assert "Smart charging sets the limit of ENO one port 1 again" in caplog.text
+
+
+@pytest.mark.parametrize("ems_mode", [EmsMode.FULL])
+async def test_nothing_is_written_once_the_charger_no_longer_allows_it(
+    hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.charger.ems_mode = EmsMode.MONITORING
+    await household.run(61)
+    assert state(hass, MODE) == STATE_UNAVAILABLE
+    init_integration.runtime_data.smart.set_mode(1, ChargingMode.OFF)  # type: ignore[union-attr]
+    simulator.stats.reset()
+    await household.run(10)
+    assert simulator.stats.writes == []
 
 
 async def test_no_decision_on_half_a_picture(

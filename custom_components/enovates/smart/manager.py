@@ -87,6 +87,7 @@ class SmartCharging:
         self.month_peak: tuple[str, float] | None = None  # (month, highest quarter average in W)
         self._listeners: list[CALLBACK_TYPE] = []
         self._maps_wanted: list[CALLBACK_TYPE] = []
+        self._failing: set[int] = set()  # ports whose last write failed
 
     @property
     def modes_available(self) -> list[ChargingMode]:
@@ -203,11 +204,14 @@ class SmartCharging:
 
     @callback
     def _async_tick(self, now: datetime) -> None:
-        realtime = self._entry.runtime_data.realtime
+        runtime = self._entry.runtime_data
+        realtime = runtime.realtime
         grid_w, battery_w = self._grid_w(now)
         ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
-        if not realtime.last_update_success or None in ports.values():
-            # Half a picture is no ground for a decision: the next second, then. The quarter goes on.
+        allowed = runtime.ems_control is not None and runtime.ems_control.data.allowed
+        if not realtime.last_update_success or None in ports.values() or not allowed:
+            # Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the next
+            # second, then. The quarter goes on.
             self._close_quarter(self.controller.quarter.add(now.timestamp(), grid_w))
             self._notify()
             return
@@ -241,8 +245,14 @@ class SmartCharging:
         try:
             await self._limits.async_set(port, NO_EMS_LIMIT if amps >= maximum else amps * 1000)
         except HomeAssistantError as err:
-            # The controller tries again after its write interval; the entities show the charger's state meanwhile.
-            LOGGER.warning("Smart charging could not set the limit of %s port %s: %s", self._entry.title, port, err)
+            # The controller tries again after its write interval: say so once, not every 5 s.
+            log = LOGGER.debug if port in self._failing else LOGGER.warning
+            log("Smart charging could not set the limit of %s port %s: %s", self._entry.title, port, err)
+            self._failing.add(port)
+            return
+        if port in self._failing:
+            self._failing.discard(port)
+            LOGGER.info("Smart charging sets the limit of %s port %s again", self._entry.title, port)
 
 
 @callback
