@@ -268,12 +268,14 @@ async def test_quarter_and_month_peak(
     await household.run(901)
     assert float(state(hass, MONTH)) == pytest.approx(13.0, abs=0.2)
     assert float(state(hass, QUARTER)) == pytest.approx(13.0, abs=0.2)
-    # a quarter lower does not lower the month's peak
-    simulator_port = init_integration.runtime_data.charger.ports[0]
-    assert simulator_port == 1
-    household.house_w = -20000
-    await household.run(900)
-    assert float(state(hass, MONTH)) == pytest.approx(13.0, abs=0.2)
+    # a quarter lower does not lower the month's peak; the first quarter of a new month starts it afresh
+    start = smart.controller.quarter.start
+    assert start is not None
+    smart._close_quarter((start, 1000.0))
+    assert smart.month_peak is not None
+    assert smart.month_peak[1] == pytest.approx(13000, abs=200)
+    smart._close_quarter((start + 40 * 86400, 1000.0))
+    assert smart.month_peak == (month_of(start + 40 * 86400), 1000.0)
     # the peak is kept for this month only
     smart.month_peak = None
     smart.restore_month_peak("1999-01", 9000)
@@ -294,10 +296,13 @@ async def test_a_restart_resumes_the_mode_the_peak_limit_and_the_month_peak(
     household.pv_w = 9000
     await set_number(hass, PEAK, 20)
     await select_mode(hass, "solar")
-    to_next_quarter(clock_hands)
-    await household.run(901)
+    smart = init_integration.runtime_data.smart
+    assert smart is not None
+    smart.restore_month_peak(month_of(dt_util.utcnow().timestamp()), 12345.0)  # as if a quarter had closed
+    await household.run(20)
+    assert limit_ma(simulator) in (11000, 12000)
     month_peak = state(hass, MONTH)
-    assert float(month_peak) > 0
+    assert float(month_peak) == pytest.approx(12.345)
     async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=2)):
         household.pv_w = 3000  # a cloud while Home Assistant is down
     assert state(hass, MODE) == "solar"
