@@ -219,3 +219,31 @@ def test_the_quarter_meter_integrates_import_only_and_closes_each_quarter() -> N
     assert meter.average_w is None
     meter.add(T0 + 1802, 500)
     assert meter.average_w == pytest.approx(500)
+
+
+def test_solar_moves_the_contactor_at_most_six_times_in_any_hour() -> None:
+    controller = SmartController(Settings(start_delay_s=0, stop_delay_s=0, hysteresis_w=0))
+    limit = 0
+    moves: list[float] = []
+    for step in range(2 * 3600 // 10):
+        now = step * 10.0
+        sunny = now % 240 < 120  # two minutes of sun, two of cloud: 30 moves an hour if it followed each
+        amps = limit if limit >= 6 else 0
+        grid = 3 * VOLT * (amps - 10 if sunny else amps + 5)
+        decisions, _ = controller.step(inputs(now, grid, {1: port(amps=amps, limit=limit)}))
+        if (write := decisions[1].write_a) is not None:
+            if (write > 0) != (limit > 0):
+                moves.append(now)
+            limit = write
+    assert len(moves) >= 10  # it does charge in the sunny spells
+    for move in moves:
+        assert sum(1 for other in moves if move <= other < move + 3600) <= 6
+
+
+def test_a_paused_solar_port_stays_paused_without_a_grid_reading() -> None:
+    controller = SmartController()
+    ports = {1: port(limit=0)}
+    controller.step(inputs(0, 0, ports))
+    controller.step(inputs(1, None, ports))
+    decisions, _ = controller.step(inputs(GRID_MISSING_BOUND_S + 1, None, ports))
+    assert (decisions[1].reason, decisions[1].target_a, decisions[1].write_a) == (Reason.GRID_MISSING, 0, None)

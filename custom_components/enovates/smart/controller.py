@@ -23,6 +23,11 @@ WRITE_INTERVAL_S: Final = 5.0
 RAISE_MARGIN_A: Final = 0.3
 # Without a grid reading the limit holds this long, then falls back to the minimum (or a pause, in Solar).
 GRID_MISSING_BOUND_S: Final = 60.0
+# Solar moves the contactor (starts or stops charging) at most this often in any hour: it starts a car only when
+# the last hour saw at most this many moves less two (the start, and the stop that may follow). Without it, clouds
+# that come and go every few minutes would open and close the contactor every time.
+MAX_MOVES_PER_HOUR: Final = 6
+HOUR_S: Final = 3600.0
 # A phase carries the car's current when it draws at least this much.
 PHASE_IN_USE_A: Final = 1.0
 
@@ -104,6 +109,16 @@ class _PortState:
     since: float | None = None  # when the start or stop condition began to hold
     last_write: float = -math.inf
     phases: int | None = None  # what the car was last seen drawing on
+    moves: list[float] = field(default_factory=list)  # when Solar started or stopped charging (the last hour)
+
+    def moved(self, now: float) -> None:
+        """Count a start or a stop of charging now."""
+        self.moves.append(now)
+
+    def moves_in_the_last_hour(self, now: float) -> int:
+        """Return how often Solar started or stopped charging in the hour up to `now`."""
+        self.moves = [move for move in self.moves if now - move < HOUR_S]
+        return len(self.moves)
 
 
 @dataclass
@@ -257,7 +272,9 @@ class SmartController:
                 plans[number] = _Plan(port.limit_a or 0, Reason.GRID_MISSING)
             elif port.mode is ChargingMode.SOLAR:
                 # Long enough without a reading: no more guessing, the safe side of each mode.
-                self._ports[number].running = False
+                if self._ports[number].running:
+                    self._ports[number].running = False
+                    self._ports[number].moved(inputs.now)
                 plans[number] = _Plan(0, Reason.GRID_MISSING)
             else:
                 plans[number] = _Plan(MIN_CURRENT_A, Reason.GRID_MISSING)
@@ -273,6 +290,7 @@ class SmartController:
             state.since = inputs.now if state.since is None else state.since
             if inputs.now - state.since >= self.settings.stop_delay_s:
                 state.running, state.since = False, None
+                state.moved(inputs.now)
                 shared.running.remove(number)
                 plans[number] = _Plan(0, Reason.NO_SURPLUS)
             else:
@@ -286,8 +304,12 @@ class SmartController:
                 state.since = None
                 continue
             state.since = inputs.now if state.since is None else state.since
-            if inputs.now - state.since >= self.settings.start_delay_s:
+            if (
+                inputs.now - state.since >= self.settings.start_delay_s
+                and state.moves_in_the_last_hour(inputs.now) <= MAX_MOVES_PER_HOUR - 2
+            ):
                 state.running, state.since = True, None
+                state.moved(inputs.now)
                 shared.running.append(number)
             else:
                 plans[number].reason = Reason.WAITING_TO_START
