@@ -61,6 +61,7 @@ def run_day(
     start_s: float = 0.0,
     end_s: float = 86400.0,
     house_w: Callable[[float], float] | None = None,
+    meter_interval_s: int = 1,
 ) -> DayResult:
     """Run a car (16 A, three phases) in `mode` from `start_s` to `end_s`; it is plugged in during `plugged`."""
     clock = ManualClock()
@@ -70,6 +71,8 @@ def run_day(
     house = house_w or household.house_w
     result = DayResult()
     meter_w = 0.0  # what the grid meter showed a second ago
+    shown_w = 0.0  # what it reports: a new reading every `meter_interval_s` (a P1 meter: 1 s or 10 s)
+    shown_at = 0.0  # when that reading was taken
     closed_before = False
     t = start_s
     while t < end_s:
@@ -87,7 +90,8 @@ def run_day(
         decisions, closed = controller.step(
             Inputs(
                 now=MIDNIGHT + t,
-                grid_w=meter_w,
+                grid_w=shown_w,
+                grid_at=MIDNIGHT + shown_at,
                 peak_limit_w=peak_limit_w,
                 ports={
                     1: PortInput(
@@ -113,6 +117,9 @@ def run_day(
             result.switches_per_hour[hour] = result.switches_per_hour.get(hour, 0) + 1
             closed_before = reading.contactor_closed
         meter_w = home + car_w - pv
+        if int(t) % meter_interval_s == 0:
+            # taken with the car's power of this second: the limit written now shows from the next reading
+            shown_w, shown_at = meter_w, t
         result.pv_w.append(pv)
         result.house_w.append(home)
         result.car_w.append(car_w)

@@ -247,3 +247,21 @@ def test_a_paused_solar_port_stays_paused_without_a_grid_reading() -> None:
     controller.step(inputs(1, None, ports))
     decisions, _ = controller.step(inputs(GRID_MISSING_BOUND_S + 1, None, ports))
     assert (decisions[1].reason, decisions[1].target_a, decisions[1].write_a) == (Reason.GRID_MISSING, 0, None)
+
+
+def test_a_grid_reading_from_before_the_last_write_decides_nothing_on_the_surplus() -> None:
+    controller = SmartController(Settings(start_delay_s=0))
+    exporting = -3 * VOLT * 10.5
+    decisions, _ = controller.step(inputs(0, exporting, {1: port(limit=0)}, grid_at=T0 - 1))
+    assert decisions[1].write_a == 10
+    # the car draws 10 A now, but the meter still shows the export from before: no write on that
+    decisions, _ = controller.step(inputs(6, exporting, {1: port(amps=10, limit=10)}, grid_at=T0 + 1))
+    assert (decisions[1].target_a, decisions[1].write_a) == (20, None)
+    # a mode needs no grid reading: Off pauses at once
+    decisions, _ = controller.step(
+        inputs(12, exporting, {1: port(ChargingMode.OFF, amps=10, limit=10)}, grid_at=T0 + 1)
+    )
+    assert decisions[1].write_a == 0
+    # a reading taken once the car followed counts again
+    decisions, _ = controller.step(inputs(20, -3 * VOLT * 0.5, {1: port(amps=10, limit=10)}, grid_at=T0 + 14))
+    assert decisions[1].reason is Reason.SURPLUS

@@ -10,7 +10,7 @@ from __future__ import annotations
 from custom_components.enovates.smart.controller import ChargingMode
 from enovates_simulator.household import Household
 
-from .simulated_day import EVENING, PEAK_LIMIT_W, peak_guarded_evening, sunny_day_with_clouds
+from .simulated_day import EVENING, PEAK_LIMIT_W, SUNNY_DAY, peak_guarded_evening, run_day, sunny_day_with_clouds
 
 
 def test_solar_mode_on_a_sunny_day_with_clouds() -> None:
@@ -21,6 +21,15 @@ def test_solar_mode_on_a_sunny_day_with_clouds() -> None:
     assert day.worst_switches_per_hour <= 6
     # and it follows the sun rather than sitting at the minimum: far more than 6 A would give over the day
     assert max(day.car_w) > 6500
+
+
+def test_solar_mode_with_a_grid_meter_that_reports_every_ten_seconds() -> None:
+    # Older P1 meters (DSMR 4) report every 10 s: between two readings the car's new power and the grid's old one
+    # would make a wrong surplus, and the limit would hunt up and down. It waits for a reading after each write.
+    day = run_day(Household(), start_s=SUNNY_DAY[0], end_s=SUNNY_DAY[1], meter_interval_s=10)
+    assert day.solar_share >= 0.90
+    assert day.worst_switches_per_hour <= 6
+    assert day.writes < 150
 
 
 def test_solar_minimum_never_pauses_and_takes_surplus_on_top() -> None:

@@ -28,6 +28,9 @@ GRID_MISSING_BOUND_S: Final = 60.0
 # that come and go every few minutes would open and close the contactor every time.
 MAX_MOVES_PER_HOUR: Final = 6
 HOUR_S: Final = 3600.0
+# A grid reading counts for decisions on the surplus or the peak once it was reported this long after the last
+# write: the car has followed the new limit by then, and the meter has seen it.
+SETTLE_S: Final = 2.0
 # A phase carries the car's current when it draws at least this much.
 PHASE_IN_USE_A: Final = 1.0
 
@@ -56,6 +59,19 @@ class Reason(enum.StrEnum):
     NO_SURPLUS = "no_surplus"
     PEAK_GUARD = "peak_guard"
     GRID_MISSING = "grid_missing"
+
+
+# The reasons whose limit rests on the grid reading (the others on the mode alone).
+GRID_DRIVEN: Final = frozenset(
+    {
+        Reason.SURPLUS,
+        Reason.MINIMUM,
+        Reason.WAITING_TO_START,
+        Reason.STOPPING,
+        Reason.NO_SURPLUS,
+        Reason.PEAK_GUARD,
+    }
+)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -88,6 +104,7 @@ class Inputs:
 
     now: float  # seconds since the epoch
     grid_w: float | None  # import positive, export negative; None: missing or stale
+    grid_at: float | None = None  # when the grid reading was reported (None: just now)
     battery_w: float = 0.0  # a home battery's power, discharge positive: never counted as surplus
     peak_limit_w: float | None = None
     ports: Mapping[int, PortInput]
@@ -152,6 +169,7 @@ class SmartController:
     quarter: QuarterMeter = field(default_factory=QuarterMeter)
     _ports: dict[int, _PortState] = field(default_factory=dict)
     _grid_missing_since: float | None = None
+    _last_write: float = -math.inf  # of any port: they share the grid meter
 
     def step(self, inputs: Inputs) -> tuple[dict[int, PortDecision], tuple[float, float] | None]:
         """Decide every port's limit now; also return (start, average W) of a quarter that just ended."""
@@ -173,6 +191,9 @@ class SmartController:
         self._share_surplus(inputs, plans, grid_lost=grid_lost)
         self._guard_peak(inputs, plans, grid_lost=grid_lost)
 
+        # A grid reading from before the last write (and the car's following it) mixes the car's new power with
+        # the grid's old one: the surplus and the headroom it gives are wrong until the meter reports again.
+        settled = inputs.grid_at is None or inputs.grid_at >= self._last_write + SETTLE_S
         decisions: dict[int, PortDecision] = {}
         for number, port in inputs.ports.items():
             plan = plans.get(number)
@@ -182,9 +203,14 @@ class SmartController:
             state = self._ports[number]
             target = self._restrain(plan, port)
             write = None
-            if port.limit_a is not None and target != port.limit_a and now - state.last_write >= WRITE_INTERVAL_S:
+            if (
+                port.limit_a is not None
+                and target != port.limit_a
+                and now - state.last_write >= WRITE_INTERVAL_S
+                and (settled or plan.reason not in GRID_DRIVEN)
+            ):
                 write = target
-                state.last_write = now
+                state.last_write = self._last_write = now
             decisions[number] = PortDecision(plan.reason, target, write)
         return decisions, closed
 

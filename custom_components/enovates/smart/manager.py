@@ -165,21 +165,26 @@ class SmartCharging:
         ):
             self.month_peak = (month, average_w)
 
-    def _grid_w(self, now: datetime) -> tuple[float | None, float]:
-        """Return the grid power (import positive; None: missing) and a home battery's (discharge positive)."""
-        states = self._hass.states
-        if self.grid_sensor is None:
-            return None, 0.0
-        grid = power_w(states.get(self.grid_sensor), now)
+    def _grid_w(self, now: datetime) -> tuple[float | None, float, float | None]:
+        """Return the grid power (import positive; None: missing), a home battery's (discharge positive), and when.
+
+        The time is that of the oldest of the readings: a decision is only as fresh as that.
+        """
+        sensors = [self.grid_sensor, self._export_sensor, self._battery_sensor]
+        states = [self._hass.states.get(entity_id) if entity_id else None for entity_id in sensors]
+        grid_state, export_state, battery_state = states
+        reported = [state.last_reported.timestamp() for state in states if state is not None]
+        at = min(reported) if reported else None
+        grid = power_w(grid_state, now)
         if grid is not None and self._export_sensor is not None:
-            export = power_w(states.get(self._export_sensor), now)
+            export = power_w(export_state, now)
             grid = None if export is None else grid - export
         battery = 0.0
         if self._battery_sensor is not None:
             # Without the battery's reading, its power could pass for surplus: no reading then.
-            reading = power_w(states.get(self._battery_sensor), now)
+            reading = power_w(battery_state, now)
             grid, battery = (grid, reading) if reading is not None else (None, 0.0)
-        return grid, battery
+        return grid, battery, at
 
     def _port_input(self, port: int, data: RealtimeData) -> PortInput | None:
         state, measurements, limit_ma = data.state, data.measurements, data.ems_limit_ma
@@ -206,7 +211,7 @@ class SmartCharging:
     def _async_tick(self, now: datetime) -> None:
         runtime = self._entry.runtime_data
         realtime = runtime.realtime
-        grid_w, battery_w = self._grid_w(now)
+        grid_w, battery_w, grid_at = self._grid_w(now)
         ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
         allowed = runtime.ems_control is not None and runtime.ems_control.data.allowed
         if not realtime.last_update_success or None in ports.values() or not allowed:
@@ -218,7 +223,12 @@ class SmartCharging:
         readings = {port: reading for port, reading in ports.items() if reading is not None}
         decisions, closed = self.controller.step(
             Inputs(
-                now=now.timestamp(), grid_w=grid_w, battery_w=battery_w, peak_limit_w=self.peak_limit_w, ports=readings
+                now=now.timestamp(),
+                grid_w=grid_w,
+                grid_at=grid_at,
+                battery_w=battery_w,
+                peak_limit_w=self.peak_limit_w,
+                ports=readings,
             )
         )
         self._close_quarter(closed)
