@@ -62,8 +62,12 @@ def run_day(
     end_s: float = 86400.0,
     house_w: Callable[[float], float] | None = None,
     meter_interval_s: int = 1,
+    car_lag_s: int = 0,
 ) -> DayResult:
-    """Run a car (16 A, three phases) in `mode` from `start_s` to `end_s`; it is plugged in during `plugged`."""
+    """Run a car (16 A, three phases) in `mode` from `start_s` to `end_s`; it is plugged in during `plugged`.
+
+    The grid meter reports every `meter_interval_s`; the car follows a new limit `car_lag_s` later.
+    """
     clock = ManualClock()
     charger = Charger(clock=clock)
     port = charger.port(1)
@@ -74,6 +78,7 @@ def run_day(
     shown_w = 0.0  # what it reports: a new reading every `meter_interval_s` (a P1 meter: 1 s or 10 s)
     shown_at = 0.0  # when that reading was taken
     closed_before = False
+    readings = []  # the charger's last readings: a car that takes `car_lag_s` to follow its limit draws the oldest
     t = start_s
     while t < end_s:
         if plugged[0] <= t < plugged[1] and port.car is None:
@@ -82,7 +87,8 @@ def run_day(
             port.unplug()
         clock.advance(1)
         charger.sync()
-        reading = charger.read_port(1)
+        readings = [*readings[-car_lag_s:], charger.read_port(1)] if car_lag_s else [charger.read_port(1)]
+        reading = readings[0]
         car_w = float(sum(reading.powers_w))
         pv = household.pv_w(t)
         home = house(t)
@@ -144,7 +150,7 @@ def jumping_house_w(t: float) -> float:
     return 400.0 + (3500.0 if t % 1200 < 420 else 0.0)
 
 
-def peak_guarded_evening() -> DayResult:
+def peak_guarded_evening(*, meter_interval_s: int = 1, car_lag_s: int = 0) -> DayResult:
     """Return an evening without sun: a car in Fast mode under a 5 kW peak limit while the house load jumps."""
     return run_day(
         Household(pv_peak_w=0.0),
@@ -154,4 +160,6 @@ def peak_guarded_evening() -> DayResult:
         start_s=EVENING[0],
         end_s=EVENING[1],
         house_w=jumping_house_w,
+        meter_interval_s=meter_interval_s,
+        car_lag_s=car_lag_s,
     )

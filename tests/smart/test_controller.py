@@ -265,3 +265,14 @@ def test_a_grid_reading_from_before_the_last_write_decides_nothing_on_the_surplu
     # a reading taken once the car followed counts again
     decisions, _ = controller.step(inputs(20, -3 * VOLT * 0.5, {1: port(amps=10, limit=10)}, grid_at=T0 + 14))
     assert decisions[1].reason is Reason.SURPLUS
+
+
+def test_a_grid_reading_from_before_the_car_followed_decides_nothing_on_the_surplus() -> None:
+    controller = SmartController(Settings(start_delay_s=0))
+    decisions, _ = controller.step(inputs(0, -3 * VOLT * 10.5, {1: port(limit=0)}, grid_at=T0 - 1))
+    assert decisions[1].write_a == 10
+    # the car follows 5 s later; the meter's reading from the second before does not show it yet
+    decisions, _ = controller.step(inputs(6, -3 * VOLT * 10.5, {1: port(amps=10, limit=10)}, grid_at=T0 + 5))
+    assert decisions[1].write_a is None
+    decisions, _ = controller.step(inputs(8, -3 * VOLT * 1.5, {1: port(amps=10, limit=10)}, grid_at=T0 + 8))
+    assert (decisions[1].reason, decisions[1].write_a) == (Reason.SURPLUS, 11)

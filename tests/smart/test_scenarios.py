@@ -7,6 +7,8 @@ exceeds the limit by more than 2% while the house load jumps.
 
 from __future__ import annotations
 
+import pytest
+
 from custom_components.enovates.smart.controller import ChargingMode
 from enovates_simulator.household import Household
 
@@ -23,13 +25,27 @@ def test_solar_mode_on_a_sunny_day_with_clouds() -> None:
     assert max(day.car_w) > 6500
 
 
-def test_solar_mode_with_a_grid_meter_that_reports_every_ten_seconds() -> None:
-    # Older P1 meters (DSMR 4) report every 10 s: between two readings the car's new power and the grid's old one
-    # would make a wrong surplus, and the limit would hunt up and down. It waits for a reading after each write.
-    day = run_day(Household(), start_s=SUNNY_DAY[0], end_s=SUNNY_DAY[1], meter_interval_s=10)
+@pytest.mark.parametrize(("meter_interval_s", "car_lag_s"), [(10, 0), (1, 5), (10, 5)])
+def test_solar_mode_with_a_slow_meter_and_a_slow_car(meter_interval_s: int, car_lag_s: int) -> None:
+    # Older P1 meters (DSMR 4) report every 10 s, and cars take seconds to follow a new limit: a grid reading from
+    # before the car moved, with the car's power after, would make a wrong surplus and the limit would hunt up and
+    # down (some 1500 writes a day). It waits for a reading taken after the car settled.
+    day = run_day(
+        Household(),
+        start_s=SUNNY_DAY[0],
+        end_s=SUNNY_DAY[1],
+        meter_interval_s=meter_interval_s,
+        car_lag_s=car_lag_s,
+    )
     assert day.solar_share >= 0.90
     assert day.worst_switches_per_hour <= 6
     assert day.writes < 150
+
+
+def test_peak_guard_with_a_slow_meter_and_a_slow_car() -> None:
+    quarters = list(peak_guarded_evening(meter_interval_s=10, car_lag_s=5).quarters_w.values())
+    assert max(quarters) <= PEAK_LIMIT_W * 1.02
+    assert min(quarters) >= PEAK_LIMIT_W * 0.9
 
 
 def test_solar_minimum_never_pauses_and_takes_surplus_on_top() -> None:

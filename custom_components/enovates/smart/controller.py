@@ -29,8 +29,9 @@ GRID_MISSING_BOUND_S: Final = 60.0
 MAX_MOVES_PER_HOUR: Final = 6
 HOUR_S: Final = 3600.0
 # A grid reading counts for decisions on the surplus or the peak once it was reported this long after the last
-# write: the car has followed the new limit by then, and the meter has seen it.
+# write and after the last move of a car's power (by this much at least): the meter has seen the car as it is.
 SETTLE_S: Final = 2.0
+POWER_MOVE_W: Final = 300.0
 # A phase carries the car's current when it draws at least this much.
 PHASE_IN_USE_A: Final = 1.0
 
@@ -127,6 +128,8 @@ class _PortState:
     last_write: float = -math.inf
     phases: int | None = None  # what the car was last seen drawing on
     moves: list[float] = field(default_factory=list)  # when Solar started or stopped charging (the last hour)
+    steady_w: float = 0.0  # the car's power when it last moved by POWER_MOVE_W or more
+    moved_at: float = -math.inf  # and when that was
 
     def moved(self, now: float) -> None:
         """Count a start or a stop of charging now."""
@@ -185,15 +188,17 @@ class SmartController:
         plans: dict[int, _Plan] = {}
         for number, port in inputs.ports.items():
             state = self._ports.setdefault(number, _PortState())
-            self._follow(state, port)
+            self._follow(state, port, now)
             if port.mode is not ChargingMode.MANUAL:
                 plans[number] = self._mode_plan(state, port)
         self._share_surplus(inputs, plans, grid_lost=grid_lost)
         self._guard_peak(inputs, plans, grid_lost=grid_lost)
 
-        # A grid reading from before the last write (and the car's following it) mixes the car's new power with
-        # the grid's old one: the surplus and the headroom it gives are wrong until the meter reports again.
-        settled = inputs.grid_at is None or inputs.grid_at >= self._last_write + SETTLE_S
+        # A grid reading from before the last write, or from before a car's power last moved (a car takes seconds
+        # to follow its limit), mixes the car's new power with the grid's old one: the surplus and the headroom it
+        # gives are wrong until the meter reports again.
+        moved = max((state.moved_at for state in self._ports.values()), default=-math.inf)
+        settled = inputs.grid_at is None or inputs.grid_at >= max(self._last_write, moved) + SETTLE_S
         decisions: dict[int, PortDecision] = {}
         for number, port in inputs.ports.items():
             plan = plans.get(number)
@@ -217,13 +222,15 @@ class SmartController:
     # --- per port ------------------------------------------------------------------------------------------------
 
     @staticmethod
-    def _follow(state: _PortState, port: PortInput) -> None:
+    def _follow(state: _PortState, port: PortInput, now: float) -> None:
         """Keep what a port's history says: its mode changes, the phases its car draws on."""
         if port.mode is not state.mode:
             state.mode = port.mode
             state.since = None
             # A car charging when Solar is picked goes on (until the surplus is found short); one paused waits.
             state.running = port.power_w > 0
+        if abs(port.power_w - state.steady_w) >= POWER_MOVE_W:
+            state.steady_w, state.moved_at = port.power_w, now
         drawing = sum(1 for current in port.currents_a if current >= PHASE_IN_USE_A)
         if not port.plugged:
             state.phases = None
