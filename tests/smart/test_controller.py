@@ -276,3 +276,13 @@ def test_a_grid_reading_from_before_the_car_followed_decides_nothing_on_the_surp
     assert decisions[1].write_a is None
     decisions, _ = controller.step(inputs(8, -3 * VOLT * 1.5, {1: port(amps=10, limit=10)}, grid_at=T0 + 8))
     assert (decisions[1].reason, decisions[1].write_a) == (Reason.SURPLUS, 11)
+
+
+def test_under_a_peak_limit_a_raise_waits_for_a_settled_reading() -> None:
+    controller = SmartController()
+    fast = {1: port(ChargingMode.FAST, amps=10, limit=10)}
+    # plenty of headroom, but the reading is from before the car's power moved (just now, from 0 to 10 A)
+    decisions, _ = controller.step(inputs(0, 3 * VOLT * 10, fast, peak_limit_w=50000, grid_at=T0 - 1))
+    assert (decisions[1].reason, decisions[1].target_a, decisions[1].write_a) == (Reason.FAST, 32, None)
+    decisions, _ = controller.step(inputs(3, 3 * VOLT * 10, fast, peak_limit_w=50000, grid_at=T0 + 2))
+    assert decisions[1].write_a == 32

@@ -207,12 +207,14 @@ class SmartController:
                 continue
             state = self._ports[number]
             target = self._restrain(plan, port)
+            # Under a peak limit, any raise rests on the grid reading too (the headroom).
+            needs_grid = plan.reason in GRID_DRIVEN or (bool(inputs.peak_limit_w) and target > (port.limit_a or 0))
             write = None
             if (
                 port.limit_a is not None
                 and target != port.limit_a
                 and now - state.last_write >= WRITE_INTERVAL_S
-                and (settled or plan.reason not in GRID_DRIVEN)
+                and (settled or not needs_grid)
             ):
                 write = target
                 state.last_write = self._last_write = now
