@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
     from .limits import EnovatesLimits
+    from .smart import SmartCharging
 
 
 @dataclass(kw_only=True)
@@ -43,6 +44,7 @@ class EnovatesRuntimeData:
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     limits: EnovatesLimits | None  # with EMS control only
     sessions: dict[int, SessionTracker]  # per port
+    smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
     # Filled by the entities as they are created: what is registered but not in here is stale.
     entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 

@@ -50,6 +50,7 @@ from .coordinator import (
 )
 from .entity import EnovatesEntity, EnovatesMapEntity
 from .session import ChargingSession, TransactionReading
+from .smart.entities import smart_sensors
 from .status import ChargerStatus, car_connected, charger_status
 
 if TYPE_CHECKING:
@@ -471,7 +472,7 @@ async def async_setup_entry(
     entities: list[SensorEntity] = [EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device)]
     for port in runtime.charger.ports:
         entities.extend(_port_sensors(entry, port))
-    async_add_entities(entities)
+    async_add_entities([*entities, *smart_sensors(entry)])
 
 
 def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:
