@@ -286,3 +286,15 @@ def test_under_a_peak_limit_a_raise_waits_for_a_settled_reading() -> None:
     assert (decisions[1].reason, decisions[1].target_a, decisions[1].write_a) == (Reason.FAST, 32, None)
     decisions, _ = controller.step(inputs(3, 3 * VOLT * 10, fast, peak_limit_w=50000, grid_at=T0 + 2))
     assert decisions[1].write_a == 32
+
+
+def test_a_power_read_before_a_lower_limit_counts_only_what_the_limit_allows() -> None:
+    # A write goes before the polls waiting: a poll may bring the power of 16 A with the limit of 6 A just written.
+    controller = SmartController()
+    house_w, car_now_w = 500.0, 3 * VOLT * 6
+    stale = port(ChargingMode.SOLAR_MINIMUM, amps=16, limit=6)
+    decisions, _ = controller.step(inputs(0, house_w + car_now_w, {1: stale}))
+    assert decisions[1].reason is Reason.MINIMUM  # not the 16 A car's power taken for surplus
+    # with the limit not known, the power is all there is to go by
+    decisions, _ = controller.step(inputs(1, -9000, {1: port(ChargingMode.SOLAR, amps=10, limit=None)}))
+    assert decisions[1].reason is Reason.SURPLUS

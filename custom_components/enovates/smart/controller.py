@@ -243,6 +243,16 @@ class SmartController:
         ceiling = self.settings.max_current_a
         return port.max_current_a if ceiling is None else max(min(ceiling, port.max_current_a), MIN_CURRENT_A)
 
+    def _car_w(self, number: int, port: PortInput) -> float:
+        """Return the car's power, never more than its limit allows.
+
+        A user's write goes before the polls waiting for the connection, so a poll may bring the power read just
+        before a lower limit with the limit read just after: the car cannot draw more than it is offered.
+        """
+        if port.limit_a is None:
+            return port.power_w
+        return min(port.power_w, port.limit_a * self._watts_per_amp(number, port))
+
     def _watts_per_amp(self, number: int, port: PortInput) -> float:
         phases = self._ports[number].phases or port.charger_phases
         return phases * (port.voltage_v if port.voltage_v > 0 else NOMINAL_VOLTAGE_V)
@@ -279,7 +289,9 @@ class SmartController:
             self._hold_without_grid(inputs, plans, solar, grid_lost=grid_lost)
             return
         # The car's own power is not consumption: what the house would export without it is the surplus.
-        surplus_w = sum(inputs.ports[number].power_w for number in solar) - inputs.grid_w - inputs.battery_w
+        surplus_w = (
+            sum(self._car_w(number, inputs.ports[number]) for number in solar) - inputs.grid_w - inputs.battery_w
+        )
         solar.sort(key=lambda number: (not self._running(number, inputs.ports[number]), number))
         shared = _Surplus(
             surplus_w=surplus_w,
