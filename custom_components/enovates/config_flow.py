@@ -43,15 +43,32 @@ def valid_host(host: str) -> bool:
     return True
 
 
-async def probe_charger(host: str, port: int, *, dual_port: bool, ems_control: bool) -> Diagnostics:
-    """Check that host:port is a supported Enovates charger that can do what the user asked; return its identity."""
+async def probe_charger(
+    host: str, port: int, *, dual_port: bool, ems_control: bool, expected_serial: str | None = None
+) -> Diagnostics:
+    """Check that host:port is a supported Enovates charger that can do what the user asked; return its identity.
+
+    What the device is gets judged first (another make, another charger than `expected_serial`), then what it
+    speaks (API version), then what it can do (second port, EMS control): each answer is the one that helps.
+    """
     charger = EnovatesCharger(host, port, dual_port=dual_port)
     try:
+        # Identity before API version: any Modbus server answers the version registers, with zeros if nothing
+        # else, and "update the firmware" would send the owner of another make of device on a wild goose chase.
+        try:
+            identity: Diagnostics | None = await charger.read_diagnostics()
+        except ChargerRejectedError as err:
+            LOGGER.debug("%s:%s refused the identity registers: %s", host, port, err)
+            identity = None  # another make of device, or a firmware too old to have them: the version tells
+        if identity is not None and not identity.serial_nr.strip():
+            raise ProbeError("not_enovates")
         if not await charger.check_version():
             raise ProbeError("unsupported_api_version")
-        diagnostics = await charger.read_diagnostics()
-        if not diagnostics.serial_nr.strip():
+        if identity is None:
             raise ProbeError("not_enovates")
+        if expected_serial is not None and identity.serial_nr != expected_serial:
+            raise ProbeError("wrong_charger")
+        diagnostics = identity
         if dual_port:
             try:
                 await charger.read(State, PORT_2)
@@ -101,7 +118,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
     MINOR_VERSION = 1
 
     async def _async_probe(
-        self, user_input: dict[str, Any]
+        self, user_input: dict[str, Any], expected_serial: str | None = None
     ) -> tuple[dict[str, Any], Diagnostics | None, dict[str, str]]:
         """Validate the form; return the cleaned data, the charger's identity (or None) and the form errors."""
         data = {**user_input, CONF_HOST: user_input[CONF_HOST].strip()}
@@ -113,6 +130,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
                 data[CONF_PORT],
                 dual_port=data[CONF_DUAL_PORT],
                 ems_control=data[CONF_EMS_CONTROL],
+                expected_serial=expected_serial,
             )
         except ProbeError as err:
             return data, None, {"base": err.reason}
@@ -139,11 +157,14 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
         entry = self._get_reconfigure_entry()
         errors: dict[str, str] = {}
         if user_input is not None:
-            data, diagnostics, errors = await self._async_probe(user_input)
+            data, diagnostics, errors = await self._async_probe(user_input, expected_serial=entry.unique_id)
+            if errors.get("base") == "wrong_charger":
+                return self.async_abort(reason="wrong_charger")
             if diagnostics is not None:
                 await self.async_set_unique_id(diagnostics.serial_nr)
                 self._abort_if_unique_id_mismatch(reason="wrong_charger")
-                return self.async_update_reload_and_abort(entry, data_updates=data)
+                # The integration's own words: without a reason, Home Assistant shows its generic text instead.
+                return self.async_update_reload_and_abort(entry, data_updates=data, reason="reconfigure_successful")
             user_input = data
         return self.async_show_form(
             step_id="reconfigure",

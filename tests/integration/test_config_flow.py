@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+from typing import cast
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
@@ -11,6 +12,8 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.server import ModbusTcpServer
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -107,6 +110,48 @@ async def test_no_serial_number_is_not_a_charger(hass: HomeAssistant, simulator:
     assert result["errors"] == {"base": "not_enovates"}
 
 
+class _AllZeros(ModbusServerContext):
+    """A Modbus server of another make: every holding register it is asked for reads 0."""
+
+    def __init__(self) -> None:
+        self.simdevices = []
+
+    async def async_getValues(  # noqa: N802 - pymodbus' name
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int]:
+        return [0] * count
+
+
+async def test_a_modbus_server_of_another_make_is_not_a_charger(hass: HomeAssistant, socket_enabled: None) -> None:
+    server = ModbusTcpServer(_AllZeros(), address=("127.0.0.1", 0))
+    await server.listen()
+    port = cast("asyncio.Server", server.transport).sockets[0].getsockname()[1]
+    try:
+        flow_id = await start(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, form(port))
+    finally:
+        await server.shutdown()
+    # its API version reads 0.0 too: what it is comes before what version it speaks
+    assert result["errors"] == {"base": "not_enovates"}
+
+
+async def test_an_older_firmware_without_identity_registers_is_told_to_update(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    simulator.charger.identity = replace(simulator.charger.identity, api_version=(1, 1))
+    simulator.faults.exception(maps=["diagnostics"])
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
+    assert result["errors"] == {"base": "unsupported_api_version"}
+
+
+async def test_a_current_api_without_identity_registers_is_not_a_charger(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    simulator.faults.exception(maps=["diagnostics"])
+    await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
+
+
 async def test_unsupported_api_version(hass: HomeAssistant, simulator: Simulator) -> None:
     simulator.charger.identity = replace(simulator.charger.identity, api_version=(1, 1))
     flow_id = await start(hass)
@@ -153,6 +198,8 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port, ems_control=False))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    # the integration's own, translated text (strings.json), not Home Assistant's generic one
+    assert result.get("translation_domain") is None
     assert init_integration.data[CONF_EMS_CONTROL] is False
     await hass.async_block_till_done(wait_background_tasks=True)
     # reloaded without EMS control: the limit is a sensor now
@@ -160,12 +207,15 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     assert hass.states.get("sensor.eno_one_ems_current_limit") is not None
 
 
+@pytest.mark.parametrize("ems_mode", [EmsMode.FULL, EmsMode.MONITORING])
 async def test_reconfigure_to_another_charger_is_refused(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, ems_mode: EmsMode
 ) -> None:
     simulator.charger.identity = replace(simulator.charger.identity, serial_number="ANOTHER")
+    await simulator.set_ems_mode(ems_mode)
     result = await init_integration.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port))
+    # with EMS control asked for: that it is another charger comes first, whatever else that one cannot do
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port, ems_control=True))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_charger"
     assert init_integration.unique_id == SERIAL
