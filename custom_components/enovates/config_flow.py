@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import ipaddress
 import re
+import socket
 from typing import Any
 
 from enovates_modbus.eno_one import Diagnostics, State
@@ -26,12 +28,21 @@ _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Z
 
 
 class ProbeError(Exception):
-    """The address does not lead to a usable charger; `reason` is the translated error key."""
+    """The address does not lead to a usable charger; `reason` is the translated error key, shown at `field`."""
 
-    def __init__(self, reason: str) -> None:
-        """Fail with the error key `reason`."""
+    def __init__(self, reason: str, field: str = "base") -> None:
+        """Fail with the error key `reason`, shown at the form's `field` (base: the whole form)."""
         super().__init__(reason)
         self.reason = reason
+        self.field = field
+
+
+class OtherChargerError(ProbeError):
+    """The address leads to another charger than the one being reconfigured: the flow ends, it does not ask again."""
+
+    def __init__(self) -> None:
+        """Fail as wrong_charger (an abort reason, not a form error)."""
+        super().__init__("wrong_charger")
 
 
 def valid_host(host: str) -> bool:
@@ -43,44 +54,71 @@ def valid_host(host: str) -> bool:
     return True
 
 
+async def resolve_host(host: str, port: int) -> None:
+    """Look a host name up before connecting: a name that leads nowhere has its own message, not "no answer"."""
+    try:
+        ipaddress.ip_address(host)
+    except ValueError:
+        pass
+    else:
+        return
+    try:
+        await asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except OSError as err:  # socket.gaierror, mostly
+        LOGGER.debug("Cannot resolve the host name %s: %s", host, err)
+        raise ProbeError("cannot_resolve_host", CONF_HOST) from err
+
+
+async def _identify(charger: EnovatesCharger, expected_serial: str | None) -> Diagnostics:
+    """Judge what the device is (another make, another charger than `expected_serial`), then what it speaks.
+
+    Identity comes before the API version: any Modbus server answers the version registers, with zeros if nothing
+    else, and "update the firmware" would send the owner of another make of device on a wild goose chase.
+    """
+    try:
+        identity: Diagnostics | None = await charger.read_diagnostics()
+    except ChargerRejectedError as err:
+        LOGGER.debug("%s:%s refused the identity registers: %s", charger.host, charger.port, err)
+        identity = None  # another make of device, or a firmware too old to have them: the version tells
+    if identity is not None and not identity.serial_nr.strip():
+        raise ProbeError("not_enovates")
+    if not await charger.check_version():
+        raise ProbeError("unsupported_api_version")
+    if identity is None:
+        raise ProbeError("not_enovates")
+    if expected_serial is not None and identity.serial_nr != expected_serial:
+        raise OtherChargerError
+    return identity
+
+
+async def _check_abilities(charger: EnovatesCharger, *, dual_port: bool, ems_control: bool) -> None:
+    """Check the charger can do what the user asked: a second port, EMS control."""
+    if dual_port:
+        try:
+            await charger.read(State, PORT_2)
+        except ChargerRejectedError as err:
+            raise ProbeError("no_second_port") from err
+    if ems_control:
+        for unit in charger.ports:
+            try:
+                # Readable only in EMS mode Full Control: the one reliable probe, as writes are always acked.
+                await charger.read_transaction_token(unit)
+            except ChargerRejectedError as err:
+                raise ProbeError("ems_control_unavailable") from err
+
+
 async def probe_charger(
     host: str, port: int, *, dual_port: bool, ems_control: bool, expected_serial: str | None = None
 ) -> Diagnostics:
     """Check that host:port is a supported Enovates charger that can do what the user asked; return its identity.
 
-    What the device is gets judged first (another make, another charger than `expected_serial`), then what it
-    speaks (API version), then what it can do (second port, EMS control): each answer is the one that helps.
+    The name is looked up first, then what the device is, then what it can do: each answer is the one that helps.
     """
+    await resolve_host(host, port)
     charger = EnovatesCharger(host, port, dual_port=dual_port)
     try:
-        # Identity before API version: any Modbus server answers the version registers, with zeros if nothing
-        # else, and "update the firmware" would send the owner of another make of device on a wild goose chase.
-        try:
-            identity: Diagnostics | None = await charger.read_diagnostics()
-        except ChargerRejectedError as err:
-            LOGGER.debug("%s:%s refused the identity registers: %s", host, port, err)
-            identity = None  # another make of device, or a firmware too old to have them: the version tells
-        if identity is not None and not identity.serial_nr.strip():
-            raise ProbeError("not_enovates")
-        if not await charger.check_version():
-            raise ProbeError("unsupported_api_version")
-        if identity is None:
-            raise ProbeError("not_enovates")
-        if expected_serial is not None and identity.serial_nr != expected_serial:
-            raise ProbeError("wrong_charger")
-        diagnostics = identity
-        if dual_port:
-            try:
-                await charger.read(State, PORT_2)
-            except ChargerRejectedError as err:
-                raise ProbeError("no_second_port") from err
-        if ems_control:
-            for unit in charger.ports:
-                try:
-                    # Readable only in EMS mode Full Control: the one reliable probe, as writes are always acked.
-                    await charger.read_transaction_token(unit)
-                except ChargerRejectedError as err:
-                    raise ProbeError("ems_control_unavailable") from err
+        diagnostics = await _identify(charger, expected_serial)
+        await _check_abilities(charger, dual_port=dual_port, ems_control=ems_control)
     except ChargerProtocolError as err:
         # Another kind of server (a web server, say) listens there.
         LOGGER.debug("%s:%s does not speak Modbus TCP: %s", host, port, err)
@@ -133,7 +171,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
                 expected_serial=expected_serial,
             )
         except ProbeError as err:
-            return data, None, {"base": err.reason}
+            return data, None, {err.field: err.reason}
         except Exception:  # noqa: BLE001 - whatever else goes wrong is logged and shown as "unknown error"
             LOGGER.exception("Unexpected error while checking %s:%s", data[CONF_HOST], data[CONF_PORT])
             return data, None, {"base": "unknown"}

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
-from typing import cast
+import logging
+import socket
+from typing import Any, cast
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
@@ -71,6 +73,30 @@ async def test_host_names_and_ipv6_are_accepted(hass: HomeAssistant, socket_enab
         result = await hass.config_entries.flow.async_configure(flow_id, form(502, host=host))
     # past the host check, into the probe (which is stubbed here: these names lead nowhere on a test machine)
     assert result["errors"] == {"base": "unknown"}
+
+
+async def test_a_host_name_that_does_not_resolve_says_so(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    looked_up: list[str] = []
+
+    async def no_such_name(host: str, port: int, **kwargs: Any) -> list[Any]:
+        # What the resolver says of a name under .invalid (RFC 6761), without asking any DNS server.
+        looked_up.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    caplog.set_level(logging.DEBUG, logger="custom_components.enovates")
+    flow_id = await start(hass)
+    with patch.object(hass.loop, "getaddrinfo", no_such_name):
+        result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, host="charger.invalid"))
+    assert result["errors"] == {CONF_HOST: "cannot_resolve_host"}
+    assert looked_up == ["charger.invalid"]
+    assert "Cannot resolve the host name charger.invalid: [Errno -2] Name or service not known" in caplog.text
+    assert simulator.stats.connections_opened == 0  # nothing was tried past the name
+    # a name that resolves (to the simulator) goes on to the charger
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, host="localhost"))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_HOST] == "localhost"
 
 
 async def _error_then_recover(

@@ -82,7 +82,12 @@ async def test_limits_set_elsewhere_show(
         # above the charger's maximum: Home Assistant's number platform refuses it already
         (33, NUMBER_DOMAIN, "Value 33.0 for number.eno_one_ems_current_limit is outside valid range 0 - 32.0"),
         (3, DOMAIN, "An EMS current limit of 3 A cannot charge a car (the minimum is 6 A): use 0 to pause charging"),
-        (6.5, DOMAIN, "An EMS current limit of 6.5 A is out of range: use 0 to 32 A"),
+        (
+            6.5,
+            DOMAIN,
+            "An EMS current limit of 6.5 A is not a whole number of amperes: the charger takes whole amperes only, "
+            "such as 6 A",
+        ),
     ],
 )
 async def test_values_the_charger_cannot_take_are_refused_before_sending(

@@ -190,7 +190,10 @@ async def test_a_port_of_a_dual_port_charger(
     [
         (40, "An EMS current limit of 40 A is out of range: use 0 to 32 A"),
         (3, "An EMS current limit of 3 A cannot charge a car"),
-        (6.5, "An EMS current limit of 6.5 A is out of range"),
+        # in range but not whole: it says so, with the whole number nearby (not "out of range")
+        (10.5, r"An EMS current limit of 10.5 A is not a whole number of amperes: .* such as 10 A"),
+        (6.7, r"An EMS current limit of 6.7 A is not a whole number of amperes: .* such as 7 A"),
+        (40.5, "An EMS current limit of 40.5 A is out of range: use 0 to 32 A"),
     ],
 )
 async def test_a_limit_out_of_range_is_refused(
