@@ -60,7 +60,7 @@ def limit_ma(simulator: Simulator, port: int = 1) -> int:
 async def test_set_for_good(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
     await set_current_limit(hass, device_id(hass), 10)
     assert limit_ma(simulator) == 10000
-    assert hass.states.get("number.eno_one_ems_current_limit").state == "10.0"
+    assert hass.states.get("number.eno_one_ems_current_limit").state == "10"
     await set_current_limit(hass, device_id(hass), 32)  # the charger's maximum: no limit
     assert limit_ma(simulator) == -1
     await set_current_limit(hass, device_id(hass), 0)  # pause
@@ -83,7 +83,7 @@ async def test_set_for_a_while_then_the_previous_limit_comes_back(
     assert limit_ma(simulator) == 8000
     await advance(hass, clock_hands, 60, step=60)
     assert limit_ma(simulator) == 16000
-    assert hass.states.get("number.eno_one_ems_current_limit").state == "16.0"
+    assert hass.states.get("number.eno_one_ems_current_limit").state == "16"
     await advance(hass, clock_hands, 1)
     assert hass_storage[storage_key(init_integration.entry_id)]["data"]["pending"] == {}
 
