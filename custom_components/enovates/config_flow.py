@@ -22,6 +22,7 @@ import probatio
 
 from .charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DEFAULT_PORT, DOMAIN, LOGGER
+from .naming import charger_title
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens.
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
@@ -153,7 +154,8 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
     """Add an Enovates charger, or change how it is reached."""
 
     VERSION = 1
-    MINOR_VERSION = 1
+    # 1.2: titles name the charger by its serial's tail (async_migrate_entry gives older default titles one).
+    MINOR_VERSION = 2
 
     async def _async_probe(
         self, user_input: dict[str, Any], expected_serial: str | None = None
@@ -186,7 +188,9 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(diagnostics.serial_nr)
                 # The same charger at a new address: take the new address, keep everything else.
                 self._abort_if_unique_id_configured(updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]})
-                return self.async_create_entry(title=diagnostics.model_id or "Enovates charger", data=data)
+                taken = {entry.title for entry in self._async_current_entries(include_ignore=False)}
+                title = charger_title(diagnostics.model_id, diagnostics.serial_nr, taken)
+                return self.async_create_entry(title=title, data=data)
             user_input = data
         return self.async_show_form(step_id="user", data_schema=_schema(user_input or {}), errors=errors)
 
