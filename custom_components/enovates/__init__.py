@@ -26,6 +26,7 @@ from .coordinator import (
 )
 from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
 from .naming import UNNAMED_MODEL, charger_title
+from .outage import OutageRepair
 from .services import async_setup_services
 from .session import SessionTracker
 
@@ -117,6 +118,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         sessions={port: SessionTracker() for port in charger.ports},
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
+    entry.async_on_unload(OutageRepair(hass, entry, realtime).async_start())
     if limits is not None:
         # Limits set for a while before a restart come back in time (now, if overdue).
         await limits.async_load()
