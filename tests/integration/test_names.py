@@ -184,3 +184,13 @@ async def test_an_entry_of_a_newer_release_is_not_loaded(
     entry.add_to_hass(hass)
     hass.config_entries.async_update_entry(entry, version=2)
     assert not await hass.config_entries.async_setup(entry.entry_id)
+
+
+async def test_entity_names_follow_the_system_language(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
+    await hass.config.async_update(language="nl")  # Settings → System → General, not the user's profile
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    entity_id = er.async_get(hass).async_get_entity_id("sensor", DOMAIN, f"{SERIAL}_port1_current_offered")
+    assert entity_id == "sensor.eno_one_aangeboden_stroom"
+    assert hass.states.get(entity_id).attributes["friendly_name"] == "ENO one Aangeboden stroom"
