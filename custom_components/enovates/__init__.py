@@ -43,19 +43,18 @@ async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
 async def async_migrate_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
     """Name chargers set up before 1.2 by their serial's tail, unless the user chose the title.
 
-    Only the title (and with it the device names) changes: entity ids stay as the registry holds them.
+    Home Assistant calls this for entries 1.1 only (the one migration so far; it refuses entries of a newer major
+    version itself). Only the title (and with it the device names) changes: entity ids stay as the registry holds
+    them.
     """
-    if entry.version > 1:
-        return False  # a downgrade: this version does not know the newer data
-    if entry.minor_version < 2:  # before 1.2, titles were the model alone
-        title = entry.title
-        device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, str(entry.unique_id)), entry.entry_id)
-        default_titles = {UNNAMED_MODEL} | ({device.model} if device is not None and device.model else set())
-        if entry.unique_id and title in default_titles:
-            model = "" if title == UNNAMED_MODEL else title
-            taken = {other.title for other in hass.config_entries.async_entries(DOMAIN) if other is not entry}
-            title = charger_title(model, entry.unique_id, taken)
-        hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
+    title = entry.title
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, str(entry.unique_id)), entry.entry_id)
+    default_titles = {UNNAMED_MODEL} | ({device.model} if device is not None and device.model else set())
+    if entry.unique_id and title in default_titles:
+        model = "" if title == UNNAMED_MODEL else title
+        taken = {other.title for other in hass.config_entries.async_entries(DOMAIN) if other is not entry}
+        title = charger_title(model, entry.unique_id, taken)
+    hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
     return True
 
 

@@ -177,15 +177,6 @@ async def test_an_entry_of_before_gets_a_distinct_name_and_keeps_its_entity_ids(
     assert hass.states.get(power).attributes["friendly_name"] == f"{expected} Power"
 
 
-async def test_an_entry_of_a_newer_release_is_not_loaded(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry
-) -> None:
-    entry = mock_config_entry
-    entry.add_to_hass(hass)
-    hass.config_entries.async_update_entry(entry, version=2)
-    assert not await hass.config_entries.async_setup(entry.entry_id)
-
-
 async def test_entity_names_follow_the_system_language(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> None:
     await hass.config.async_update(language="nl")  # Settings → System → General, not the user's profile
     mock_config_entry.add_to_hass(hass)

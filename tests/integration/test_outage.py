@@ -38,6 +38,16 @@ async def test_a_charger_unreachable_for_long_raises_a_repair_that_goes_by_itsel
     assert issue(hass, init_integration) is None
 
 
+async def test_another_notice_of_the_same_outage_does_not_restart_the_clock(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await simulator.stop()
+    await advance(hass, clock_hands, 10 * 60, step=60)
+    init_integration.runtime_data.realtime.async_update_listeners()  # still unreachable
+    await advance(hass, clock_hands, 6 * 60, step=60)
+    assert issue(hass, init_integration) is not None  # 16 minutes after the outage began
+
+
 async def test_short_outages_do_not_add_up(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
