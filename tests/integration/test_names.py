@@ -105,7 +105,13 @@ def offered_by_the_picker(hass: HomeAssistant) -> set[str]:
         entry = hass.config_entries.async_get_entry(device.config_entry_id)
         if entry is None or not any(wanted["integration"] == entry.domain for wanted in device_filters):
             continue
-        device_entities = er.async_entries_for_device(entities, device.id)
+        # The frontend counts a charger's ports' entities as the charger's own (it is their composite device): so
+        # the browser test saw it offer a dual-port charger, whose own device has no EMS limit.
+        device_entities = [
+            entity
+            for member in [device, *dr.async_entries_for_parent_device(devices, device.id)]
+            for entity in er.async_entries_for_device(entities, member.id)
+        ]
         if any(
             entity.platform == wanted["integration"] and entity.domain in wanted["domain"]
             for entity in device_entities
@@ -138,9 +144,8 @@ async def test_the_action_picker_offers_exactly_the_devices_the_action_accepts(
             continue
         accepted.add(device_id)
     names = {ours[device_id].name for device_id in accepted}
-    # the single-port charger and the dual-port charger's ports; neither the dual-port charger itself nor the
-    # charger without EMS control
-    assert names == {"ENO one 0479", "Port 1", "Port 2"}
+    # the chargers with EMS control and the dual-port charger's ports; not the charger without EMS control
+    assert names == {"ENO one 0479", "ENO one 1234", "Port 1", "Port 2"}
     assert offered_by_the_picker(hass) == accepted
 
 

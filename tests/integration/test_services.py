@@ -181,8 +181,19 @@ async def test_a_port_of_a_dual_port_charger(
 ) -> None:
     await set_current_limit(hass, device_id(hass, 2), 10)
     assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (16000, 10000)
-    with pytest.raises(ServiceValidationError, match="ENO one has two charge ports: choose the port"):
-        await set_current_limit(hass, device_id(hass), 10)
+
+
+@pytest.mark.parametrize("dual_port", [True])
+async def test_a_dual_port_charger_gives_the_limit_to_each_port(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass, 2), 10)
+    # the charger's own device, as Home Assistant's device picker offers it along with its ports
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 5})
+    assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (8000, 8000)
+    await advance(hass, clock_hands, 5 * 60, step=60)
+    # each port gets back its own limit from before
+    assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (16000, 10000)
 
 
 @pytest.mark.parametrize(
