@@ -36,6 +36,8 @@ class ProbeError(Exception):
         super().__init__(reason)
         self.reason = reason
         self.field = field
+        # Who the charger is, when that was established before the failure: a flow judges identity first.
+        self.identity: Diagnostics | None = None
 
 
 class OtherChargerError(ProbeError):
@@ -119,7 +121,11 @@ async def probe_charger(
     charger = EnovatesCharger(host, port, dual_port=dual_port)
     try:
         diagnostics = await _identify(charger, expected_serial)
-        await _check_abilities(charger, dual_port=dual_port, ems_control=ems_control)
+        try:
+            await _check_abilities(charger, dual_port=dual_port, ems_control=ems_control)
+        except ProbeError as err:
+            err.identity = diagnostics
+            raise
     except ChargerProtocolError as err:
         # Another kind of server (a web server, say) listens there.
         LOGGER.debug("%s:%s does not speak Modbus TCP: %s", host, port, err)
@@ -160,7 +166,11 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
     async def _async_probe(
         self, user_input: dict[str, Any], expected_serial: str | None = None
     ) -> tuple[dict[str, Any], Diagnostics | None, dict[str, str]]:
-        """Validate the form; return the cleaned data, the charger's identity (or None) and the form errors."""
+        """Validate the form; return the cleaned data, the charger's identity (if known) and the form errors.
+
+        The identity comes with errors too when the charger could not do what was asked (a second port, EMS
+        control): that it is a charger already configured is the answer that comes first.
+        """
         data = {**user_input, CONF_HOST: user_input[CONF_HOST].strip()}
         if not valid_host(data[CONF_HOST]):
             return data, None, {CONF_HOST: "invalid_host"}
@@ -173,7 +183,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
                 expected_serial=expected_serial,
             )
         except ProbeError as err:
-            return data, None, {err.field: err.reason}
+            return data, err.identity, {err.field: err.reason}
         except Exception:  # noqa: BLE001 - whatever else goes wrong is logged and shown as "unknown error"
             LOGGER.exception("Unexpected error while checking %s:%s", data[CONF_HOST], data[CONF_PORT])
             return data, None, {"base": "unknown"}
@@ -188,6 +198,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
                 await self.async_set_unique_id(diagnostics.serial_nr)
                 # The same charger at a new address: take the new address, keep everything else.
                 self._abort_if_unique_id_configured(updates={CONF_HOST: data[CONF_HOST], CONF_PORT: data[CONF_PORT]})
+            if diagnostics is not None and not errors:
                 taken = {entry.title for entry in self._async_current_entries(include_ignore=False)}
                 title = charger_title(diagnostics.model_id, diagnostics.serial_nr, taken)
                 return self.async_create_entry(title=title, data=data)
@@ -202,7 +213,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
             data, diagnostics, errors = await self._async_probe(user_input, expected_serial=entry.unique_id)
             if errors.get("base") == "wrong_charger":
                 return self.async_abort(reason="wrong_charger")
-            if diagnostics is not None:
+            if diagnostics is not None and not errors:
                 await self.async_set_unique_id(diagnostics.serial_nr)
                 self._abort_if_unique_id_mismatch(reason="wrong_charger")
                 # The integration's own words: without a reason, Home Assistant shows its generic text instead.

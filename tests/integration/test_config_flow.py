@@ -213,6 +213,19 @@ async def test_same_charger_at_a_new_address_updates_the_entry(
     assert mock_config_entry.data[CONF_HOST] == "127.0.0.1"
 
 
+async def test_a_configured_charger_is_recognised_before_what_it_cannot_do(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, data={**mock_config_entry.data, CONF_HOST: "10.0.0.9"})
+    flow_id = await start(hass)
+    # the same charger, with "dual port" ticked by mistake: it is the charger already there (at a new address)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, dual_port=True))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_HOST] == "127.0.0.1"
+
+
 async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
     result = await init_integration.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
