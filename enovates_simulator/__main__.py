@@ -39,11 +39,29 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the car at each port does (default: %(default)s)",
     )
     parser.add_argument("--serial", default=Identity.serial_number, help="serial number (default: %(default)s)")
+    slow = parser.add_argument_group("a slow link", "answers held back, as on weak Wi-Fi or powerline")
+    slow.add_argument("--latency", type=float, default=0, metavar="SECONDS", help="answer every request this late")
+    slow.add_argument("--jitter", type=float, default=0, metavar="SECONDS", help="plus up to this much more, at random")
+    slow.add_argument(
+        "--spikes",
+        type=_spikes,
+        default=(0.0, 0.0),
+        metavar="SHARE:SECONDS",
+        help="that share of the answers takes SECONDS instead (e.g. 0.05:1.2)",
+    )
     parser.add_argument(
         "--report", type=float, default=0, metavar="SECONDS", help="log the requests per second every SECONDS"
     )
     parser.add_argument("--verbose", action="store_true", help="log every Modbus frame")
     return parser
+
+
+def _spikes(text: str) -> tuple[float, float]:
+    share, _, seconds = text.partition(":")
+    try:
+        return float(share), float(seconds)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected SHARE:SECONDS, e.g. 0.05:1.2") from None
 
 
 def build_simulator(args: argparse.Namespace) -> Simulator:
@@ -56,7 +74,13 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     for number in charger.ports:
         charger.scenarios[number] = CarScenario(args.car)
     charger.sync()
-    return Simulator(charger, host=args.host, port=args.port)
+    simulator = Simulator(charger, host=args.host, port=args.port)
+    spike_probability, spike_seconds = args.spikes
+    if args.latency or args.jitter or spike_probability:
+        simulator.faults.slow_down(
+            args.latency, jitter=args.jitter, spike_probability=spike_probability, spike_seconds=spike_seconds
+        )
+    return simulator
 
 
 def traffic_report(stats: Stats, seconds: float) -> str:

@@ -107,10 +107,11 @@ class FaultInjectingHandler(ServerRequestHandler):
     """One client connection; consults the fault rules before answering each request."""
 
     server: ChargerServer
+    _answer_due = 0.0  # when the previous answer leaves: a slow link delivers answers in order
 
     async def handle_request(self) -> None:
-        """Answer the last request, or stall, drop or refuse it as a fault rule says."""
-        pdu = self.last_pdu
+        """Answer the last request, late if the link is slow, or stall, drop or refuse it as a fault rule says."""
+        pdu, addr = self.last_pdu, self.last_addr
         if pdu is None:  # pragma: no cover - pymodbus only schedules this with a request in hand
             return
         address = pdu.address
@@ -120,6 +121,17 @@ class FaultInjectingHandler(ServerRequestHandler):
         stats.requests += 1
         for touched in maps_touched(address, count):
             stats.requests_by_map[pdu.dev_id, touched.name] += 1
+        loop = asyncio.get_running_loop()
+        delay = self.server.faults.answer_delay()
+        if delay > 0 or self._answer_due > loop.time():  # late, or behind an answer that is
+            # A millisecond after the answer before it at the earliest: the link keeps their order.
+            due = self._answer_due = max(loop.time() + delay, self._answer_due + 0.001)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.server.stopping.wait(), due - loop.time())
+            if self.server.stopping.is_set() or not self.is_active():
+                return  # powered off, or the client hung up meanwhile
+            # Another request may have arrived while this one waited: answer this one.
+            self.last_pdu, self.last_addr = pdu, addr
         rule = self.server.faults.take(pdu.dev_id, address, count)
         if rule is None:
             await super().handle_request()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
@@ -134,7 +146,7 @@ class FaultInjectingHandler(ServerRequestHandler):
         response = ExceptionResponse(pdu.function_code, rule.exception_code)
         response.transaction_id = pdu.transaction_id
         response.dev_id = pdu.dev_id
-        self.server_send(response, self.last_addr)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+        self.server_send(response, addr)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
 
 
 class ChargerServer(ModbusTcpServer):

@@ -34,7 +34,7 @@ async def test_a_charger_unreachable_for_long_raises_a_repair_that_goes_by_itsel
     assert repair.translation_placeholders == {"title": "ENO one", "host": "127.0.0.1", "minutes": "15"}
 
     await simulator.start()
-    await advance(hass, clock_hands, 3)
+    await advance(hass, clock_hands, 30)  # the reconnect back-off
     assert issue(hass, init_integration) is None
 
 
@@ -55,7 +55,8 @@ async def test_short_outages_do_not_add_up(
         await simulator.stop()
         await advance(hass, clock_hands, 10 * 60, step=60)
         await simulator.start()
-        await advance(hass, clock_hands, 3)
+        await advance(hass, clock_hands, 30)
+        assert init_integration.runtime_data.realtime.last_update_success
     await advance(hass, clock_hands, 10 * 60, step=60)
     assert issue(hass, init_integration) is None
 
