@@ -229,10 +229,12 @@ class Charger:
         try:
             target = self.clock.now()
             while self._time < target:
-                step = min(target - self._time, MAX_STEP_S, self._time_to_next_scenario_change())
+                # Step to an instant, never by an amount: far from the clock's zero a tiny step adds nothing to the
+                # time, and a loop stepping by it would never end. Every candidate is later than now.
+                end = min(target, self._time + MAX_STEP_S, self._next_scenario_change())
                 for port in self.ports.values():
-                    self._integrate(port, step)
-                self._time += step
+                    self._integrate(port, end - self._time)
+                self._time = end
                 for number in self.ports:
                     self._apply_scenario(number)
         finally:
@@ -248,29 +250,34 @@ class Charger:
     def _elapsed(self) -> float:
         return self._time - self._epoch
 
-    def _time_to_next_scenario_change(self) -> float:
+    def _next_scenario_change(self) -> float:
         if CarScenario.CYCLE not in self.scenarios.values():
             return math.inf
+        return self._cycle_now()[1]
+
+    def _cycle_now(self) -> tuple[CarScenario, float]:
+        """Return the cycle scenario's car state now and the instant it next changes, always later than now.
+
+        Each instant of change is the epoch plus a whole number of periods plus an offset into the script, never a
+        sum of steps: rounding cannot pile up, and the state changes exactly at the instant sync stops at.
+        """
         period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
-        position = self._elapsed() % period
-        boundary = 0.0
-        for seconds, _ in CYCLE_SCRIPT:
-            boundary += seconds
-            if position < boundary:
-                return boundary - position
-        return period - position  # pragma: no cover - position < period always hits a boundary above
+        # One period early, in case the division rounded up into the next cycle.
+        cycle = math.floor(self._elapsed() / period) - 1
+        while True:
+            start = self._epoch + cycle * period
+            offset = 0.0
+            for seconds, state in CYCLE_SCRIPT:
+                offset += seconds
+                if self._time < start + offset:
+                    return state, start + offset
+            cycle += 1
 
     def _scenario_now(self, number: int) -> CarScenario | None:
         scenario = self.scenarios.get(number)
         if scenario is not CarScenario.CYCLE:
             return scenario
-        period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
-        position = self._elapsed() % period
-        for seconds, state in CYCLE_SCRIPT:
-            if position < seconds:
-                return state
-            position -= seconds
-        return CYCLE_SCRIPT[-1][1]  # pragma: no cover - float rounding at the very end of a period
+        return self._cycle_now()[0]
 
     def _apply_scenario(self, number: int) -> None:
         scenario = self._scenario_now(number)

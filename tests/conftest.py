@@ -103,6 +103,7 @@ def mock_config_entry(simulator: Simulator, dual_port: bool, ems_control: bool) 
         domain=DOMAIN,
         title="ENO one",
         unique_id=SERIAL,
+        minor_version=2,  # an entry of today, titled "ENO one" (tests read entity ids such as sensor.eno_one_power)
         data={
             CONF_HOST: "127.0.0.1",
             CONF_PORT: simulator.port,

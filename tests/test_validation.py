@@ -170,7 +170,7 @@ def test_issue_and_device_translations_match_the_code() -> None:
 
 def test_config_flow_errors_and_aborts_match_the_code() -> None:
     flow = (INTEGRATION / "config_flow.py").read_text()
-    errors = set(re.findall(r'ProbeError\("(\w+)"\)', flow)) | set(re.findall(r'"base": "(\w+)"', flow))
+    errors = set(re.findall(r'ProbeError\("(\w+)"[,)]', flow)) | set(re.findall(r'"base": "(\w+)"', flow))
     errors |= set(re.findall(r'CONF_HOST: "(\w+)"', flow))
     assert errors == set(STRINGS["config"]["error"])
     aborts = set(re.findall(r'reason="(\w+)"', flow)) | {"already_configured", "reconfigure_successful"}

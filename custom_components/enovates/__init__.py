@@ -25,6 +25,8 @@ from .coordinator import (
     EnovatesRuntimeData,
 )
 from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
+from .naming import UNNAMED_MODEL, charger_title
+from .outage import OutageRepair
 from .services import async_setup_services
 from .session import SessionTracker
 from .smart import SmartCharging
@@ -43,6 +45,24 @@ CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, so that automations using them validate even while a charger is not loaded."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
+    """Name chargers set up before 1.2 by their serial's tail, unless the user chose the title.
+
+    Home Assistant calls this for entries 1.1 only (the one migration so far; it refuses entries of a newer major
+    version itself). Only the title (and with it the device names) changes: entity ids stay as the registry holds
+    them.
+    """
+    title = entry.title
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, str(entry.unique_id)), entry.entry_id)
+    default_titles = {UNNAMED_MODEL} | ({device.model} if device is not None and device.model else set())
+    if entry.unique_id and title in default_titles:
+        model = "" if title == UNNAMED_MODEL else title
+        taken = {other.title for other in hass.config_entries.async_entries(DOMAIN) if other is not entry}
+        title = charger_title(model, entry.unique_id, taken)
+    hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
     return True
 
 
@@ -105,6 +125,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         sessions={port: SessionTracker() for port in charger.ports},
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
+    entry.async_on_unload(OutageRepair(hass, entry, realtime).async_start())
     if limits is not None:
         # Limits set for a while before a restart come back in time (now, if overdue).
         await limits.async_load()

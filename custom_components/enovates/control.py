@@ -29,7 +29,14 @@ def limit_ma_for(value: float, maximum: float) -> int:
     Raises a translated ServiceValidationError for a value out of 0..maximum, a fraction, or 1-5 A (which would
     pause as ambiguously as 0).
     """
-    if not 0 <= value <= maximum or value != int(value):
+    if 0 <= value <= maximum and value != int(value):
+        # In range but not whole: say so, rather than "out of range" for a value that is in it.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ems_limit_not_whole",
+            translation_placeholders={"value": f"{value:g}", "rounded": f"{round(value):d}"},
+        )
+    if not 0 <= value <= maximum:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="ems_limit_out_of_range",

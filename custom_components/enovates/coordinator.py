@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .charger import ChargerConnectionError, ChargerRejectedError, ChargerTimeoutError, EnovatesCharger
 from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, OUTAGE_AFTER_S, REALTIME_INTERVAL, TOKEN_INTERVAL
+from .last_error import StampsLastFailure
 from .link import Priority
 from .session import SessionTracker
 
@@ -120,7 +121,7 @@ HEARTBEAT_LOGGER = LOGGER.getChild("connection")
 HEARTBEAT_LOGGER.addFilter(_OutageAsWarning())
 
 
-class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
+class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]):
     """A polling tier: turns the charger's errors into translated update failures."""
 
     config_entry: EnovatesConfigEntry

@@ -89,7 +89,7 @@ def effective_ems_limit(data: RealtimeData) -> float | None:
     if limit is None or limit < NO_EMS_LIMIT:
         return None
     if limit == NO_EMS_LIMIT:
-        return None if data.state is None else data.state.max_amp_per_phase
+        return None if data.state is None else float(data.state.max_amp_per_phase)
     return milli(limit)
 
 
@@ -159,7 +159,8 @@ STATE_SENSORS: tuple[EnovatesSensorDescription[State], ...] = (
         translation_key="max_current_per_phase",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        entity_category=EntityCategory.DIAGNOSTIC,
+        # Not a diagnostic: the most a car can draw here is what a user looks for first among the charger's sensors.
+        suggested_display_precision=1,
         value_fn=lambda state: state.max_amp_per_phase,
     ),
 )
@@ -255,6 +256,7 @@ MODE3_SENSORS: tuple[EnovatesSensorDescription[Mode3Details], ...] = (
         translation_key="cable_max_current",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda mode3: mode3.pp,

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 import json
 
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant
+from homeassistant.helpers import device_registry as dr
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.components.diagnostics import get_diagnostics_for_config_entry
@@ -12,7 +17,11 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Car, Simulator
+
+from ..conftest import SERIAL, advance
 
 
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
@@ -33,8 +42,52 @@ async def test_diagnostics(
     assert link["connections_opened"] == 1
     assert link["answers"] == link["requests"] == link["round_trip_ms"]["samples"] > 0
     assert link["timeouts"] == link["late_answers"] == link["drops"] == 0
-    assert diagnostics == snapshot(exclude=props("entry_id", "created_at", "modified_at", "port"))
+    assert diagnostics == snapshot(
+        exclude=props("entry_id", "created_at", "modified_at", "port", "start", "last_seen", "at")
+    )
     # nothing that identifies the charger, its owner or the network leaves the house
     text = json.dumps(diagnostics)
     for secret in ("127.0.0.1", "SIM0000000001", simulator.charger.port(1).transaction_token):
         assert secret not in text
+
+
+async def test_diagnostics_tell_sessions_the_way_back_and_the_last_error(
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    assert diagnostics["sessions"] == {"1": None}
+    assert diagnostics["pending_restores"] == {}
+    assert set(diagnostics["last_error"].values()) == {None}
+
+    simulator.charger.port(1).plug_in(Car())
+    await advance(hass, clock_hands, 1)
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, SERIAL), init_integration.entry_id)
+    assert device is not None
+    await hass.services.async_call(
+        DOMAIN,
+        SERVICE_SET_CURRENT_LIMIT,
+        {ATTR_DEVICE_ID: device.id, "current": 10, "duration": {"minutes": 30}},
+        blocking=True,
+    )
+    await simulator.stop()  # an outage (silent for long enough to count as one), then the charger is back
+    await advance(hass, clock_hands, 10)
+    assert not init_integration.runtime_data.realtime.last_update_success
+    failed_at = dt_util.utcnow()
+    await simulator.start()
+    await advance(hass, clock_hands, 30)  # the reconnect back-off
+    assert init_integration.runtime_data.realtime.last_update_success
+
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    session = diagnostics["sessions"]["1"]
+    assert session["end"] is None
+    assert session["transaction"] is True  # known, but not its digest: that is the RFID tag's
+    restore = diagnostics["pending_restores"]["1"]
+    assert restore["limit_ma"] == -1  # no limit comes back in 30 minutes
+    assert dt_util.parse_datetime(restore["at"]) > dt_util.utcnow() + timedelta(minutes=29)
+    last_error = diagnostics["last_error"]["enovates realtime"]
+    assert "did not answer" in last_error["error"]
+    assert abs(dt_util.parse_datetime(last_error["at"]) - failed_at) < timedelta(seconds=10)

@@ -148,7 +148,7 @@ async def test_ems_limit_sensor_without_ems_control(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     # No limit: the charger's own maximum is what limits the car.
-    assert hass.states.get("sensor.eno_one_ems_current_limit").state == "32"
+    assert hass.states.get("sensor.eno_one_ems_current_limit").state == "32.0"  # as "10.0" below
     assert hass.states.get("binary_sensor.eno_one_ems_limit_active").state == "off"
     simulator.charger.set_ems_limit(1, 10000)  # set by another EMS, e.g. over OCPP
     await advance(hass, clock_hands, 1)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from enovates_simulator import (
@@ -14,8 +16,9 @@ from enovates_simulator import (
     Mode3State,
     MonotonicClock,
     PortFault,
+    model,
 )
-from enovates_simulator.model import CYCLE_SCRIPT, pwm_duty_permille
+from enovates_simulator.model import CYCLE_SCRIPT, Port, pwm_duty_permille
 
 
 def test_manual_clock_only_moves_forward() -> None:
@@ -278,3 +281,75 @@ def test_a_car_that_comes_or_goes_does_so_when_it_is_told(charger: Charger, cloc
     charger.sync()
     assert port.energy_wh == pytest.approx(power / 2, rel=0.01)
     assert car.energy_received_wh == pytest.approx(port.energy_wh)
+
+
+class _StepBudget:
+    """Counts the model's integration steps and stops a sync that would never end, so the test fails, not hangs."""
+
+    def __init__(self, charger: Charger, budget: int) -> None:
+        self.steps = 0
+        self._budget = budget
+        self._integrate = charger._integrate
+        charger._integrate = self  # type: ignore[method-assign]
+
+    def __call__(self, port: Port, seconds: float) -> None:
+        self.steps += 1
+        if self.steps > self._budget:
+            raise AssertionError(f"sync did not end after {self._budget} steps")
+        self._integrate(port, seconds)
+
+
+@pytest.mark.parametrize(
+    ("start", "script"),
+    [
+        # The development instance: the monotonic clock was at 32728.654 s when the freeze struck at model time 120 s.
+        (32728.654010106726, CYCLE_SCRIPT),
+        # Far from zero (months of uptime) and cycle lengths with no exact binary fraction.
+        (1.1e7 + 0.3, ((0.7, CarScenario.NONE), (1.3, CarScenario.PLUGGED), (9.9, CarScenario.CHARGING))),
+        (4.2e5 + 1 / 3, ((20.1, CarScenario.NONE), (10.3, CarScenario.PLUGGED), (89.7, CarScenario.CHARGING))),
+    ],
+)
+@pytest.mark.parametrize("poll_s", [1.0, 0.37, 3600.0])
+def test_cycle_runs_an_hour_far_from_the_clocks_zero(
+    monkeypatch: pytest.MonkeyPatch,
+    start: float,
+    script: tuple[tuple[float, CarScenario], ...],
+    poll_s: float,
+) -> None:
+    monkeypatch.setattr(model, "CYCLE_SCRIPT", script)
+    clock = ManualClock(start)
+    charger = Charger(clock=clock, dual_port=True, scenarios={1: CarScenario.CYCLE, 2: CarScenario.CYCLE})
+    period = sum(seconds for seconds, _ in script)
+    hour = 3600.0
+    cycles = hour / period
+    # Per port: an hour in steps of at most a second (or a poll), plus a stop at each change of the script (which
+    # may split a second in two). A sync that never ends blows any finite budget.
+    bound = 2 * 2 * (math.ceil(hour / min(poll_s, 1.0)) + math.ceil(cycles) * len(script) + 10)
+    budget = _StepBudget(charger, budget=bound)
+    states_seen: set[Mode3State] = set()
+    for _ in range(math.ceil(hour / poll_s)):
+        clock.advance(poll_s)
+        charger.sync()
+        states_seen.add(charger.read_port(1).mode3_state)
+    assert budget.steps > hour / min(poll_s, 1.0)  # energy was integrated in steps of at most a second
+    # The model kept time: every change of the script happened, each cycle plugged in one car.
+    for number in (1, 2):
+        assert charger.port(number).sessions == pytest.approx(cycles, abs=1.5)
+    if poll_s <= 1:
+        assert states_seen == {Mode3State.A1, Mode3State.B2, Mode3State.C2}
+    charging_s = sum(seconds for seconds, state in script if state is CarScenario.CHARGING)
+    assert charger.port(1).energy_wh == pytest.approx(3 * 16 * 230 * charging_s / period, rel=0.03)
+
+
+def test_cycle_changes_exactly_at_its_boundaries_far_from_zero(clock: ManualClock) -> None:
+    clock.advance(98765.4321)
+    charger = Charger(clock=clock, scenarios={1: CarScenario.CYCLE})
+    offset = 0.0
+    for seconds, scenario in CYCLE_SCRIPT:
+        offset += seconds
+        clock.advance(seconds - 1e-6)
+        charger.sync()
+        assert charger._scenario_now(1) is scenario  # just before the boundary: still this part of the script
+        clock.advance(1e-6)
+        charger.sync()
+        assert charger._scenario_now(1) is not scenario
