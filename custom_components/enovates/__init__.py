@@ -73,6 +73,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         sw_version=diagnostics.firmware_version or None,
     )
 
+    _migrate_unique_ids(hass, entry)
     mode3 = EnovatesMode3Coordinator(hass, entry, realtime)
     ems_control = EnovatesEmsControlCoordinator(hass, entry, realtime) if entry.data[CONF_EMS_CONTROL] else None
     for coordinator in (realtime, mode3, ems_control):
@@ -103,6 +104,22 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _remove_stale_entities_and_devices(hass, entry)
     return True
+
+
+@callback
+def _migrate_unique_ids(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
+    """Keep the history of what moved from port 1 to the charger: the installation currents are charger-wide.
+
+    Port 2's copies are left to the stale-entity clean-up: they showed the same values.
+    """
+    entities = er.async_get(hass)
+    old_prefix = f"{entry.unique_id}_port1_installation_current_"
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if entity.unique_id.startswith(old_prefix):
+            # The stale-entity clean-up removes the charger-wide id at every start of an older release, so the
+            # new id is never taken already.
+            new_unique_id = entity.unique_id.replace("_port1_", "_", 1)
+            entities.async_update_entity(entity.entity_id, new_unique_id=new_unique_id)
 
 
 @callback

@@ -72,11 +72,16 @@ class TransactionReading:
     token: str | None
     read_at: datetime
 
+    @property
+    def digest(self) -> str | None:
+        """Return the digest of the token (None without one)."""
+        return hashlib.sha256(self.token.encode()).hexdigest()[:16] if self.token else None
+
     def digest_for(self, session: ChargingSession) -> str | None:
         """Return the digest of the transaction of `session`, if read after that session started."""
-        if not self.token or self.read_at < session.start:
-            return None  # none, or read before this car came: the token of the car before
-        return hashlib.sha256(self.token.encode()).hexdigest()[:16]
+        if self.read_at < session.start:
+            return None  # read before this car came: the token of the car before
+        return self.digest
 
 
 class SessionTracker:
@@ -92,7 +97,10 @@ class SessionTracker:
         self.session: ChargingSession | None = None
         self._restored = False
         self._restored_open = False
-        self._last_reading: tuple[bool, int, datetime, TransactionReading | None] | None = None
+        self._last_reading: tuple[bool, int, datetime, TransactionReading | None, bool] | None = None
+        # The token the charger showed when the session began: the register holds the badge scanned last, kept
+        # after the car left, so until this car is started it still shows the one before.
+        self._token_before: str | None = None
         self._on_restore: list[Callable[[], None]] = []
 
     def on_restore(self, listener: Callable[[], None]) -> Callable[[], None]:
@@ -114,7 +122,8 @@ class SessionTracker:
         self.session = session
         self._restored_open = session.end is None
         if self._last_reading is not None:
-            self.observe(*self._last_reading)
+            connected, energy_wh, now, transaction, offering = self._last_reading
+            self.observe(connected, energy_wh, now, transaction, offering=offering)
         for listener in self._on_restore:
             listener()
 
@@ -124,15 +133,24 @@ class SessionTracker:
         energy_wh: int | None,
         now: datetime,
         transaction: TransactionReading | None = None,
+        *,
+        offering: bool = True,
     ) -> None:
-        """Follow what the port reads now: whether a car is plugged in, its energy counter and its transaction."""
+        """Follow what the port reads now: whether a car is plugged in, its energy counter and its transaction.
+
+        `offering`: whether the charger offers the car current (PWM on), which it does only once the car was started.
+        """
         if connected is None or energy_wh is None:
             return  # unknown (an error state, a map not read): nothing to conclude
-        self._last_reading = (connected, energy_wh, now, transaction)
+        self._last_reading = (connected, energy_wh, now, transaction, offering)
         session = self.session
         restored_open, self._restored_open = self._restored_open, False
         if connected:
             digest = None if session is None or transaction is None else transaction.digest_for(session)
+            if digest is not None and digest == self._token_before and not offering:
+                # Still the badge scanned before this car came, and no current offered: the car may wait for a
+                # badge. Once it is offered current, whatever started it, the badge shown is the best known.
+                digest = None
             if session is not None and session.end is None and digest is not None and digest != session.transaction:
                 if session.transaction is None:
                     session = self.session = replace(session, transaction=digest)
@@ -144,6 +162,7 @@ class SessionTracker:
             if session is None or session.end is not None:
                 # Its transaction is taken at the next reading of the token (the one read so far is older).
                 self.session = ChargingSession(start=now, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
+                self._token_before = None if transaction is None else transaction.digest
             elif energy_wh < session.start_wh:
                 # The counter went back (a replaced meter): count from here rather than show negative energy.
                 self.session = replace(session, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)

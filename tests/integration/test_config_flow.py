@@ -44,7 +44,7 @@ async def test_user_flow_creates_the_entry(
     user_input = form(simulator.port, host=" 127.0.0.1 ", dual_port=dual_port, ems_control=ems_control)
     result = await hass.config_entries.flow.async_configure(flow_id, user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "ENO one"
+    assert result["title"] == "ENO one 479"
     assert result["result"].unique_id == SERIAL
     assert result["data"] == form(simulator.port, dual_port=dual_port, ems_control=ems_control)
     # the probe's connection is closed, and no write was made

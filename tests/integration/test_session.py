@@ -25,6 +25,7 @@ from ..conftest import advance
 ENERGY = "sensor.eno_one_session_energy"
 DURATION = "sensor.eno_one_session_duration"
 START = "sensor.eno_one_session_start"
+VISITOR = "04000000000099"  # a badge other than the owner's
 
 
 def value(hass: HomeAssistant, entity_id: str) -> str:
@@ -197,9 +198,9 @@ async def test_a_car_swapped_while_home_assistant_was_down(
 ) -> None:
     port = simulator.charger.port(1)
     async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=10)):
-        clock.advance(300)  # five more minutes, then the car leaves and another takes its place: a new transaction
+        clock.advance(300)  # five more minutes, then the car leaves and a visitor's takes its place: a new badge
         port.unplug()
-        port.plug_in(Car(max_current_a=16))
+        port.plug_in(Car(max_current_a=16), badge=VISITOR)
         clock.advance(300)
 
     if ems_control:
@@ -239,7 +240,7 @@ async def test_the_token_of_the_car_before_is_not_taken_for_the_next(
     # It is this car's transaction that the session keeps: a third car found after a restart is told apart.
     async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=5)):
         port.unplug()
-        port.plug_in(Car(max_current_a=16))
+        port.plug_in(Car(max_current_a=16), badge=VISITOR)
     assert start(hass) > next_start
 
 
