@@ -14,6 +14,7 @@ import signal
 from .model import CarScenario, Charger, EmsMode, Identity
 from .server import Stats
 from .simulator import Simulator
+from .variants import Profile
 
 _LOGGER = logging.getLogger("enovates_simulator")
 
@@ -40,6 +41,14 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--serial", default=Identity.serial_number, help="serial number (default: %(default)s)")
     parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="behave one way where the real charger is not known, e.g. unknown_unit=silence, max_clients=1, "
+        "ems_off=exceptions, authorisation=true, boot_s=120 (repeat for more; see enovates_simulator/variants.py)",
+    )
+    parser.add_argument(
         "--report", type=float, default=0, metavar="SECONDS", help="log the requests per second every SECONDS"
     )
     parser.add_argument("--verbose", action="store_true", help="log every Modbus frame")
@@ -52,6 +61,7 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
         dual_port=args.dual_port,
         ems_mode=EmsMode(args.ems),
         identity=Identity(serial_number=args.serial),
+        profile=Profile.parse(args.variant),
     )
     for number in charger.ports:
         charger.scenarios[number] = CarScenario(args.car)
@@ -84,12 +94,13 @@ async def serve(simulator: Simulator, stop: asyncio.Event, report_seconds: float
         where = f"{simulator.host}:{simulator.port}" if simulator.listening else "nowhere (EMS mode off)"
         charger = simulator.charger
         _LOGGER.info(
-            "ENO one %s on %s: EMS %s, ports %s, car %s",
+            "ENO one %s on %s: EMS %s, ports %s, car %s, variants: %s",
             charger.identity.serial_number,
             where,
             charger.ems_mode,
             list(charger.ports),
             charger.scenarios.get(1, "none"),
+            charger.profile.describe() or "none",
         )
         await stop.wait()
         if reporter is not None:
@@ -107,7 +118,12 @@ async def _main(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        Profile.parse(args.variant)
+    except ValueError as err:
+        parser.error(f"--variant {err}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     if not args.verbose:
         logging.getLogger("pymodbus").setLevel(logging.WARNING)

@@ -93,8 +93,8 @@ class Simulator:
         self._boot = None
 
     async def wait_booted(self) -> None:
-        """Wait for a pending reboot to finish."""
-        if self._boot is not None:
+        """Wait for a pending reboot (and the slow boot after it) to finish."""
+        while self._boot is not None:
             await asyncio.shield(self._boot)
 
     async def set_ems_mode(self, mode: EmsMode) -> None:

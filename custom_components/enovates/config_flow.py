@@ -47,7 +47,13 @@ async def probe_charger(host: str, port: int, *, dual_port: bool, ems_control: b
     """Check that host:port is a supported Enovates charger that can do what the user asked; return its identity."""
     charger = EnovatesCharger(host, port, dual_port=dual_port)
     try:
-        if not await charger.check_version():
+        try:
+            supported = await charger.check_version()
+        except ChargerRejectedError as err:
+            # Modbus answers, and refuses even the API version, which every ENO one serves unless its EMS mode is
+            # Off (a firmware may keep listening then and refuse everything).
+            raise ProbeError("ems_mode_off") from err
+        if not supported:
             raise ProbeError("unsupported_api_version")
         diagnostics = await charger.read_diagnostics()
         if not diagnostics.serial_nr.strip():
@@ -55,7 +61,8 @@ async def probe_charger(host: str, port: int, *, dual_port: bool, ems_control: b
         if dual_port:
             try:
                 await charger.read(State, PORT_2)
-            except ChargerRejectedError as err:
+            except (ChargerRejectedError, ChargerConnectionError) as err:
+                # Port 1 has just answered: a unit 2 that refuses, or stays silent, is no second port.
                 raise ProbeError("no_second_port") from err
         if ems_control:
             for unit in charger.ports:

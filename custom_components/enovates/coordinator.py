@@ -155,6 +155,12 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="communication_error",
                 translation_placeholders={"host": self.charger.host, "error": str(err)},
             ) from err
+        except ChargerRefusesEverythingError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="ems_mode_off",
+                translation_placeholders={"host": self.charger.host},
+            ) from err
         except ChargerRejectedError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -166,12 +172,21 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
         raise NotImplementedError
 
 
-async def _or_none[T](read: Awaitable[T]) -> T | None:
-    """Read one map; a Modbus exception answer makes only that map unknown (the connection is fine)."""
+class ChargerRefusesEverythingError(ChargerRejectedError):
+    """The charger answers every request with an exception: its EMS mode is Off, on a firmware that keeps listening."""
+
+
+async def _or_none[T](read: Awaitable[T], refusals: list[ChargerRejectedError] | None = None) -> T | None:
+    """Read one map; a Modbus exception answer makes only that map unknown (the connection is fine).
+
+    The refusal is added to `refusals`, for a tier that tells "every map refused" apart.
+    """
     try:
         return await read
     except ChargerRejectedError as err:
         LOGGER.debug("The charger refused a read: %s", err)
+        if refusals is not None:
+            refusals.append(err)
         return None
 
 
@@ -235,17 +250,21 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             # No entity of this tier is enabled, but the heartbeat must still beat: the smallest map will do.
             wanted[charger.ports[0]] = {CURRENT_OFFERED}
         data: dict[int, RealtimeData] = {}
+        refused: list[ChargerRejectedError] = []
         for port, maps in wanted.items():
-            state = await _or_none(charger.read(State, port)) if STATE in maps else None
-            measurements = await _or_none(charger.read(Measurements, port)) if MEASUREMENTS in maps else None
-            ems_limit_ma = await _or_none(charger.read_ems_limit(port)) if EMS_LIMIT in maps else None
-            offered = await _or_none(charger.read(CurrentOffered, port)) if CURRENT_OFFERED in maps else None
+            state = await _or_none(charger.read(State, port), refused) if STATE in maps else None
+            measurements = await _or_none(charger.read(Measurements, port), refused) if MEASUREMENTS in maps else None
+            ems_limit_ma = await _or_none(charger.read_ems_limit(port), refused) if EMS_LIMIT in maps else None
+            offered = await _or_none(charger.read(CurrentOffered, port), refused) if CURRENT_OFFERED in maps else None
             data[port] = RealtimeData(
                 state=state,
                 measurements=measurements,
                 ems_limit_ma=ems_limit_ma,
                 current_offered_ma=None if offered is None else offered.active_current_offered,
             )
+        if len(refused) == sum(len(maps) for maps in wanted.values()):
+            # Nothing but refusals: the charger is reachable and serves nothing, which no entity can tell alone.
+            raise ChargerRefusesEverythingError(str(refused[-1]))
         return data
 
 
@@ -299,10 +318,12 @@ class EnovatesDeviceCoordinator(EnovatesSlowCoordinator[DeviceData]):
         super().__init__(hass, entry, heartbeat, name="device", update_interval=DEVICE_INTERVAL)
 
     async def _fetch(self) -> DeviceData:
-        return DeviceData(
-            api_version=await self.charger.read_api_version(),
-            diagnostics=await self.charger.read_diagnostics(),
-        )
+        try:
+            api_version = await self.charger.read_api_version()
+        except ChargerRejectedError as err:
+            # Every ENO one serves its API version, unless its EMS mode is Off on a firmware that keeps listening.
+            raise ChargerRefusesEverythingError(str(err)) from err
+        return DeviceData(api_version=api_version, diagnostics=await self.charger.read_diagnostics())
 
 
 class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | None]]):

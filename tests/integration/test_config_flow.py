@@ -94,9 +94,11 @@ async def test_charger_that_does_not_answer(hass: HomeAssistant, simulator: Simu
     await _error_then_recover(hass, simulator, form(simulator.port), "cannot_connect")
 
 
-async def test_not_an_enovates_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+async def test_a_device_refusing_the_api_version_has_modbus_off(hass: HomeAssistant, simulator: Simulator) -> None:
+    # Every ENO one serves its API version unless its EMS mode is Off (on a firmware that keeps listening then):
+    # that is the likeliest cause, and the message names it (another kind of Modbus device reads the same).
     simulator.faults.exception(maps=["api_version"])
-    await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
+    await _error_then_recover(hass, simulator, form(simulator.port), "ems_mode_off")
 
 
 async def test_no_serial_number_is_not_a_charger(hass: HomeAssistant, simulator: Simulator) -> None:
