@@ -35,6 +35,7 @@ DESCRIPTIONS = {
     "sensor": [
         *sensor.STATE_SENSORS,
         *sensor.MEASUREMENT_SENSORS,
+        *sensor.INSTALLATION_CURRENT_SENSORS,
         sensor.CURRENT_OFFERED_SENSOR,
         sensor.EMS_LIMIT_SENSOR,
         *sensor.MODE3_SENSORS,
