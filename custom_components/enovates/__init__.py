@@ -24,11 +24,18 @@ from .coordinator import (
     EnovatesRealtimeCoordinator,
     EnovatesRuntimeData,
 )
+from .limit_record import LimitRecord
 from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
 from .services import async_setup_services
 from .session import SessionTracker
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
@@ -79,11 +86,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     for coordinator in (realtime, mode3, ems_control):
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
+    limit_record = LimitRecord(entry, realtime)
+    entry.async_on_unload(limit_record.async_start())
     limits = None
     if ems_control is not None:
         # Whether the charger still allows EMS control is watched even with the token sensors disabled.
         entry.async_on_unload(ems_control.async_add_listener(lambda: None))
-        limits = EnovatesLimits(hass, entry, realtime)
+        limits = EnovatesLimits(hass, entry, realtime, limit_record)
         entry.async_on_unload(limits.async_shutdown)
     entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, f"ems_control_unavailable_{entry.entry_id}"))
 
@@ -95,6 +104,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         mode3=mode3,
         ems_control=ems_control,
         limits=limits,
+        limit_record=limit_record,
         sessions={port: SessionTracker() for port in charger.ports},
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))

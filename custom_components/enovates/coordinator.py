@@ -23,6 +23,7 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from .limit_record import LimitRecord
     from .limits import EnovatesLimits
 
 
@@ -37,6 +38,7 @@ class EnovatesRuntimeData:
     mode3: EnovatesMode3Coordinator
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     limits: EnovatesLimits | None  # with EMS control only
+    limit_record: LimitRecord  # who set each port's EMS limit
     sessions: dict[int, SessionTracker]  # per port
     # Filled by the entities as they are created: what is registered but not in here is stale.
     entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
@@ -347,6 +349,9 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
     in Monitoring Only too. When the installer switched the charger back, a repair issue says what to do; it goes
     away by itself once Full Control is back.
     """
+
+    # A badge scanned starts the car: read the token when the contactor moves, not up to a minute later.
+    REFRESH_WHEN_A_CAR_MOVES = True
 
     def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every minute."""

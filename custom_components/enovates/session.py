@@ -72,16 +72,11 @@ class TransactionReading:
     token: str | None
     read_at: datetime
 
-    @property
-    def digest(self) -> str | None:
-        """Return the digest of the token (None without one)."""
-        return hashlib.sha256(self.token.encode()).hexdigest()[:16] if self.token else None
-
     def digest_for(self, session: ChargingSession) -> str | None:
         """Return the digest of the transaction of `session`, if read after that session started."""
-        if self.read_at < session.start:
-            return None  # read before this car came: the token of the car before
-        return self.digest
+        if not self.token or self.read_at < session.start:
+            return None  # none, or read before this car came: the token of the car before
+        return hashlib.sha256(self.token.encode()).hexdigest()[:16]
 
 
 class SessionTracker:
@@ -98,15 +93,24 @@ class SessionTracker:
         self._restored = False
         self._restored_open = False
         self._last_reading: tuple[bool, int, datetime, TransactionReading | None, bool] | None = None
-        # The token the charger showed when the session began: the register holds the badge scanned last, kept
-        # after the car left, so until this car is started it still shows the one before.
-        self._token_before: str | None = None
+        self._waiting_seen: datetime | None = None  # when the car of the session was last seen offered nothing
         self._on_restore: list[Callable[[], None]] = []
+        self._on_end: list[Callable[[ChargingSession], None]] = []
 
     def on_restore(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` when a restored session replaces what the sensors show; return the remover."""
         self._on_restore.append(listener)
         return lambda: self._on_restore.remove(listener)
+
+    def on_end(self, listener: Callable[[ChargingSession], None]) -> Callable[[], None]:
+        """Call `listener` with each session that ends (as it is seen to); return the remover."""
+        self._on_end.append(listener)
+        return lambda: self._on_end.remove(listener)
+
+    def _ended(self, session: ChargingSession) -> None:
+        self.session = session
+        for listener in list(self._on_end):
+            listener(session)
 
     def restore(self, session: ChargingSession) -> None:
         """Take back the session kept before the restart, as the first session sensor to have it offers it.
@@ -146,23 +150,21 @@ class SessionTracker:
         session = self.session
         restored_open, self._restored_open = self._restored_open, False
         if connected:
-            digest = None if session is None or transaction is None else transaction.digest_for(session)
-            if digest is not None and digest == self._token_before and not offering:
-                # Still the badge scanned before this car came, and no current offered: the car may wait for a
-                # badge. Once it is offered current, whatever started it, the badge shown is the best known.
-                digest = None
+            if not offering:
+                self._waiting_seen = now
+            digest = self._transaction_of(session, transaction, offering=offering)
             if session is not None and session.end is None and digest is not None and digest != session.transaction:
                 if session.transaction is None:
                     session = self.session = replace(session, transaction=digest)
                 else:
                     # Another transaction while the car seemed never to leave: the car we followed left unseen
                     # (while Home Assistant was down; last seen then) and another came, or a new one began.
-                    self.session = replace(session, end=session.last_seen)
+                    self._ended(replace(session, end=session.last_seen))
                     session = None
             if session is None or session.end is not None:
                 # Its transaction is taken at the next reading of the token (the one read so far is older).
                 self.session = ChargingSession(start=now, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
-                self._token_before = None if transaction is None else transaction.digest
+                self._waiting_seen = None if offering else now
             elif energy_wh < session.start_wh:
                 # The counter went back (a replaced meter): count from here rather than show negative energy.
                 self.session = replace(session, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
@@ -171,7 +173,22 @@ class SessionTracker:
         elif session is not None and session.end is None:
             # Without a car the counter does not move: what it reads now is what the session took.
             end = session.last_seen if restored_open else now
-            self.session = replace(session, last_wh=max(energy_wh, session.start_wh), end=end)
+            self._ended(replace(session, last_wh=max(energy_wh, session.start_wh), end=end))
+
+    def _transaction_of(
+        self, session: ChargingSession | None, transaction: TransactionReading | None, *, offering: bool
+    ) -> str | None:
+        """Return the digest of the transaction of `session` as `transaction` read it, if it can tell.
+
+        The register holds the badge scanned last, kept after the car left: until this car is offered current (a
+        badge or the back office started it), it may still show the one before; so may a token read while the car
+        was last seen waiting.
+        """
+        if session is None or transaction is None or not offering:
+            return None
+        if self._waiting_seen is not None and transaction.read_at <= self._waiting_seen:
+            return None
+        return transaction.digest_for(session)
 
     def stored(self, now: datetime) -> ChargingSession | None:
         """Return the session to keep across a restart: an open one was seen until now."""

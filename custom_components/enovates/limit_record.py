@@ -1,0 +1,142 @@
+"""Who set each port's EMS limit: Home Assistant, another controller, or the put-back after the charger was away.
+
+The record follows what the charger holds (the 1 s tier) and what Home Assistant writes (through `EnovatesLimits`,
+the one write path). A limit that changed without Home Assistant writing it was set elsewhere (another energy
+manager, the installer, the back office, or a reboot that forgot it): Home Assistant respects it and no longer
+wants its own. After the charger was unreachable (a reboot, a power cut), a limit that differs from the one Home
+Assistant last set and still wants is put back, once, and logged; whether the charger keeps its limit across a
+reboot is not known. The event entities show what the record reports.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+import enum
+from typing import TYPE_CHECKING, Any
+
+from homeassistant.core import CALLBACK_TYPE, callback
+
+from .const import LOGGER, NO_EMS_LIMIT
+from .coordinator import EMS_LIMIT
+
+if TYPE_CHECKING:
+    from .coordinator import EnovatesConfigEntry, EnovatesRealtimeCoordinator
+
+
+class LimitChange(enum.StrEnum):
+    """Who changed the EMS limit of a port (the event types of the event entity)."""
+
+    SET_BY_HOME_ASSISTANT = "ems_limit_set_by_home_assistant"
+    SET_ELSEWHERE = "ems_limit_set_elsewhere"
+    RESTORED = "ems_limit_restored"
+
+
+@dataclass(frozen=True, kw_only=True)
+class LimitChangeReport:
+    """One change of a port's EMS limit (mA, -1 no limit); `previous` as last seen (None: unknown)."""
+
+    change: LimitChange
+    limit_ma: int
+    previous_ma: int | None
+
+
+type PutBack = Callable[[int, int], Coroutine[Any, Any, None]]
+
+
+def amps(limit_ma: int | None) -> float | None:
+    """Return a limit in A for people to read; no limit (or unknown) is None."""
+    return None if limit_ma is None or limit_ma == NO_EMS_LIMIT else limit_ma / 1000
+
+
+class LimitRecord:
+    """The EMS limit of each port as last seen, the one Home Assistant wants, and who changed it."""
+
+    def __init__(self, entry: EnovatesConfigEntry, coordinator: EnovatesRealtimeCoordinator) -> None:
+        """Follow the limits of `coordinator`'s charger."""
+        self._entry = entry
+        self._coordinator = coordinator
+        self.wanted: dict[int, int] = {}  # what Home Assistant last set and still wants, per port
+        self._seen: dict[int, int] = {}
+        self._expected: dict[int, tuple[int, LimitChange]] = {}
+        self._away = False
+        self._unchecked: set[int] = set()  # ports whose limit is to be checked, the charger being back
+        self._listeners: dict[int, list[Callable[[LimitChangeReport], None]]] = {}
+        # Set by EnovatesLimits (with EMS control): how to put a limit back, and to drop a pending restore.
+        self.put_back: PutBack | None = None
+        self.forget_pending: Callable[[int], None] | None = None
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Start following the charger (its limit map is read every second from now); return the stopper."""
+        context = frozenset((port, EMS_LIMIT) for port in self._coordinator.charger.ports)
+        remove = self._coordinator.async_add_listener(self._update, context)
+        self._update()  # the limits read at setup are the first seen
+        return remove
+
+    @callback
+    def async_listen(self, port: int, listener: Callable[[LimitChangeReport], None]) -> CALLBACK_TYPE:
+        """Call `listener` with each change of `port`'s limit; return the remover."""
+        listeners = self._listeners.setdefault(port, [])
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    def expect(self, port: int, limit_ma: int, change: LimitChange = LimitChange.SET_BY_HOME_ASSISTANT) -> None:
+        """Say that Home Assistant is writing `limit_ma` to `port`: seen applied, it is reported as `change`."""
+        self._expected[port] = (limit_ma, change)
+
+    def done(self, port: int) -> None:
+        """Forget what was expected of `port`: the write is over (applied or not)."""
+        self._expected.pop(port, None)
+
+    @callback
+    def _update(self) -> None:
+        if not self._coordinator.last_update_success:
+            self._away = True
+            return
+        if self._away:
+            self._away = False
+            self._unchecked.update(self._coordinator.charger.ports)
+        for port, data in self._coordinator.data.items():
+            if data.ems_limit_ma is not None:
+                # Checked at the first reading of the limit since the charger came back (that map may fail alone).
+                back = port in self._unchecked
+                self._unchecked.discard(port)
+                self._observe(port, data.ems_limit_ma, back=back)
+
+    def _observe(self, port: int, limit_ma: int, *, back: bool) -> None:
+        previous = self._seen.get(port)
+        self._seen[port] = limit_ma
+        expected = self._expected.get(port)
+        if expected is not None and expected[0] == limit_ma:
+            del self._expected[port]
+            self.wanted[port] = limit_ma
+            self._report(port, LimitChangeReport(change=expected[1], limit_ma=limit_ma, previous_ma=previous))
+            return
+        wanted = self.wanted.get(port)
+        if back and wanted is not None and limit_ma != wanted and self.put_back is not None:
+            LOGGER.warning(
+                "The EMS limit of %s port %s was %s mA after the charger was unreachable; putting back %s mA, "
+                "as Home Assistant set it",
+                self._entry.title,
+                port,
+                limit_ma,
+                wanted,
+            )
+            self._entry.async_create_background_task(
+                self._coordinator.hass, self.put_back(port, wanted), f"enovates put back the limit of port {port}"
+            )
+            return
+        if previous is not None and limit_ma != previous:
+            # Not Home Assistant's doing: respected, and no longer Home Assistant's to put back or to undo.
+            LOGGER.debug("The EMS limit of %s port %s was set elsewhere: %s mA", self._entry.title, port, limit_ma)
+            self.wanted.pop(port, None)
+            if self.forget_pending is not None:
+                self.forget_pending(port)
+            self._report(
+                port, LimitChangeReport(change=LimitChange.SET_ELSEWHERE, limit_ma=limit_ma, previous_ma=previous)
+            )
+
+    def _report(self, port: int, report: LimitChangeReport) -> None:
+        for listener in list(self._listeners.get(port, ())):
+            listener(report)
