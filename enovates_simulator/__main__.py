@@ -9,9 +9,11 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 import signal
 
 from .model import CarScenario, Charger, EmsMode, Identity
+from .replay import Replay
 from .server import Stats
 from .simulator import Simulator
 from .variants import Profile
@@ -49,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
         "ems_off=exceptions, authorisation=true, boot_s=120 (repeat for more; see enovates_simulator/variants.py)",
     )
     parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="serve the registers of a diagnostics download of the integration (a user's charger, as it was read)",
+    )
+    parser.add_argument(
         "--report", type=float, default=0, metavar="SECONDS", help="log the requests per second every SECONDS"
     )
     parser.add_argument("--verbose", action="store_true", help="log every Modbus frame")
@@ -57,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def build_simulator(args: argparse.Namespace) -> Simulator:
     """Return the simulator the arguments describe."""
+    if args.replay is not None:
+        return Replay.load(args.replay).simulator(host=args.host, port=args.port)
     charger = Charger(
         dual_port=args.dual_port,
         ems_mode=EmsMode(args.ems),
@@ -122,8 +132,10 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         Profile.parse(args.variant)
-    except ValueError as err:
-        parser.error(f"--variant {err}")
+        if args.replay is not None:
+            Replay.load(args.replay)
+    except (OSError, ValueError) as err:
+        parser.error(str(err) if args.replay is not None else f"--variant {err}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     if not args.verbose:
         logging.getLogger("pymodbus").setLevel(logging.WARNING)

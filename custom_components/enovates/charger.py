@@ -127,6 +127,8 @@ class EnovatesCharger:
         self._dropped = False
         self._received = 0
         self.closed = False
+        # The registers of each map as last read, per (unit, map): for the diagnostics download, to replay.
+        self.raw_registers: dict[tuple[int, str], list[int]] = {}
 
     @property
     def connected(self) -> bool:
@@ -206,7 +208,9 @@ class EnovatesCharger:
             registers: list[int] = await client.read(register_map.BASE_ADDRESS, register_map.REGISTER_COUNT)
             return registers
 
-        return decode(register_map, await self._request(unit, read_map))
+        registers = await self._request(unit, read_map)
+        self.raw_registers[unit, register_map.__name__] = list(registers)
+        return decode(register_map, registers)
 
     async def check_version(self) -> bool:
         """Whether the charger's Modbus API is one the vendor library supports."""
