@@ -87,7 +87,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
     limit_record = LimitRecord(entry, realtime)
-    entry.async_on_unload(limit_record.async_start())
+    entry.async_on_unload(limit_record.async_start(read_limits=ems_control is not None))
     limits = None
     if ems_control is not None:
         # Whether the charger still allows EMS control is watched even with the token sensors disabled.

@@ -178,7 +178,7 @@ class ChargerRefusesEverythingError(ChargerRejectedError):
     """The charger answers every request with an exception: its EMS mode is Off, on a firmware that keeps listening."""
 
 
-async def _or_none[T](read: Awaitable[T], refusals: list[ChargerRejectedError] | None = None) -> T | None:
+async def _or_none[T](read: Awaitable[T], refusals: list[ChargerRejectedError]) -> T | None:
     """Read one map; a Modbus exception answer makes only that map unknown (the connection is fine).
 
     The refusal is added to `refusals`, for a tier that tells "every map refused" apart.
@@ -187,8 +187,7 @@ async def _or_none[T](read: Awaitable[T], refusals: list[ChargerRejectedError] |
         return await read
     except ChargerRejectedError as err:
         LOGGER.debug("The charger refused a read: %s", err)
-        if refusals is not None:
-            refusals.append(err)
+        refusals.append(err)
         return None
 
 
@@ -339,7 +338,7 @@ class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | 
 
     async def _fetch(self) -> dict[int, Mode3Details | None]:
         charger = self.charger
-        return {port: await _or_none(charger.read(Mode3Details, port)) for port in charger.ports}
+        return {port: await _or_none(charger.read(Mode3Details, port), []) for port in charger.ports}
 
 
 class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):

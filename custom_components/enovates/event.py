@@ -9,7 +9,7 @@ from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
-from .coordinator import EnovatesRealtimeCoordinator
+from .coordinator import EMS_LIMIT, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .limit_record import LimitChange, LimitChangeReport, amps
 
@@ -40,7 +40,8 @@ class EnovatesEventEntity(EnovatesEntity[EnovatesRealtimeCoordinator], EventEnti
 
     def __init__(self, runtime: EnovatesRuntimeData, port: int) -> None:
         """Report the limit record's and the session tracker's news of `port`."""
-        super().__init__(runtime.realtime, EVENTS, port)
+        # Follows the limit map: the record sees who changes it while this entity is enabled.
+        super().__init__(runtime.realtime, EVENTS, port, frozenset({EMS_LIMIT}))
         self._record = runtime.limit_record
         self._tracker = runtime.sessions[port]
 

@@ -67,9 +67,14 @@ class LimitRecord:
         self.forget_pending: Callable[[int], None] | None = None
 
     @callback
-    def async_start(self) -> CALLBACK_TYPE:
-        """Start following the charger (its limit map is read every second from now); return the stopper."""
-        context = frozenset((port, EMS_LIMIT) for port in self._coordinator.charger.ports)
+    def async_start(self, *, read_limits: bool) -> CALLBACK_TYPE:
+        """Start following the charger; return the stopper.
+
+        With `read_limits` (EMS control) the limit map is read every second whatever entities are enabled, for the
+        put-back; else the record sees the limit while an entity shows it (the sensor, the event entity).
+        """
+        ports = self._coordinator.charger.ports
+        context = frozenset((port, EMS_LIMIT) for port in ports) if read_limits else None
         remove = self._coordinator.async_add_listener(self._update, context)
         self._update()  # the limits read at setup are the first seen
         return remove

@@ -101,6 +101,11 @@ async def test_a_device_refusing_the_api_version_has_modbus_off(hass: HomeAssist
     await _error_then_recover(hass, simulator, form(simulator.port), "ems_mode_off")
 
 
+async def test_a_device_refusing_the_identity_is_not_a_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.faults.exception(maps=["diagnostics"])
+    await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
+
+
 async def test_no_serial_number_is_not_a_charger(hass: HomeAssistant, simulator: Simulator) -> None:
     identity = simulator.charger.identity
     simulator.charger.identity = replace(identity, serial_number="")

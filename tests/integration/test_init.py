@@ -142,12 +142,34 @@ async def test_maps_whose_entities_are_all_disabled_are_not_read(
         await advance(hass, clock_hands, 10)
         return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
 
-    # only the power sensor of the 1 s tier left: measurements, nothing else of that tier
+    # only the power sensor of the 1 s tier left: measurements, and with EMS control the limit (one register: a
+    # limit the charger lost in a reboot is put back whatever entities are enabled), nothing else of that tier
     disable(lambda unique_id: unique_id.endswith(("_power", "_mode3_state")) or "port" not in unique_id)
-    assert await requests_in_ten_seconds() == {"measurements", "mode3"}
-    # no entity of the 1 s tier at all: it still reads the smallest map, as the heartbeat of the others
+    assert await requests_in_ten_seconds() == {"measurements", "ems_limit", "mode3"}
+    # no entity of the 1 s tier at all: the limit only
     disable(lambda unique_id: unique_id.endswith("_mode3_state"))
-    assert await requests_in_ten_seconds() == {"current_offered", "mode3"}
+    assert await requests_in_ten_seconds() == {"ems_limit", "mode3"}
+
+
+@pytest.mark.parametrize("ems_control", [False])
+async def test_without_ems_control_the_heartbeat_reads_the_smallest_map(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    for entity in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id):
+        if not entity.unique_id.endswith("_mode3_state"):
+            entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    simulator.stats.reset()
+    await advance(hass, clock_hands, 10)
+    assert {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count} == {
+        "current_offered",
+        "mode3",
+    }
 
 
 @pytest.mark.parametrize("dual_port", [True])
