@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 
-from .raw_registers import SERIAL_PLACEHOLDER, TOKEN_PLACEHOLDER, async_raw_registers
+from .raw_registers import SERIAL_PLACEHOLDER, async_raw_registers
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -22,10 +22,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
     """Return the register maps as last read, per tier and port."""
     runtime = entry.runtime_data
     ems_control = runtime.ems_control
-    secrets = {str(entry.unique_id): SERIAL_PLACEHOLDER}
-    if ems_control is not None:
-        secrets.update((token, TOKEN_PLACEHOLDER) for token in ems_control.data.tokens.values() if token)
-    registers = await async_raw_registers(runtime.charger, secrets)
+    registers = await async_raw_registers(runtime.charger, {str(entry.unique_id): SERIAL_PLACEHOLDER})
     return async_redact_data(
         {
             "entry": entry.as_dict(),

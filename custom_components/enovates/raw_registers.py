@@ -1,7 +1,7 @@
 """The charger's register maps as read, for the diagnostics download: a maintainer replays them on the simulator.
 
-Every map of every port is in it (a map no entity needed lately is read for the occasion); the serial number and
-the transaction tokens are replaced by placeholders of the same length, wherever they appear.
+Every map of every port is in it (a map no entity needed lately is read for the occasion); the serial number is
+replaced by a placeholder of the same length wherever it appears, and so is the transaction token.
 """
 
 from __future__ import annotations
@@ -51,8 +51,6 @@ def text_registers(text: str) -> list[int]:
 def _replace(registers: list[int], secret: str, placeholder: str) -> list[int]:
     """Return `registers` with every appearance of `secret` (as text) replaced by `placeholder`, length kept."""
     needle = text_registers(secret)
-    if not needle:
-        return registers
     stand_in = (text_registers(placeholder) + [0] * len(needle))[: len(needle)]
     result = list(registers)
     for start in range(len(result) - len(needle) + 1):
@@ -63,6 +61,8 @@ def _replace(registers: list[int], secret: str, placeholder: str) -> list[int]:
 
 async def async_raw_registers(charger: EnovatesCharger, secrets: dict[str, str]) -> dict[int, dict[str, Any]]:
     """Return every map of every port, as last read (or read now), with `secrets` (text: placeholder) replaced.
+
+    The token map is replaced as a whole: `secrets` need not know the token.
 
     A map the charger refuses (the token outside Full Control) is left out; so is every map while it is away.
     """
@@ -77,6 +77,9 @@ async def async_raw_registers(charger: EnovatesCharger, secrets: dict[str, str])
                 except ChargerError:
                     continue
             registers = charger.raw_registers[unit, name]
+            if register_map is TransactionToken and any(registers):
+                # Whoever's badge it is, known to the entry or not (read here without EMS control): never as such.
+                registers = (text_registers(TOKEN_PLACEHOLDER) + [0] * len(registers))[: len(registers)]
             for secret, placeholder in secrets.items():
                 registers = _replace(registers, secret, placeholder)
             maps[name] = {"address": register_map.BASE_ADDRESS, "registers": registers}

@@ -17,7 +17,7 @@ from syrupy.filters import props
 
 from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.raw_registers import SERIAL_PLACEHOLDER
-from enovates_simulator import Car, ManualClock, Simulator
+from enovates_simulator import Car, EmsMode, ManualClock, Simulator
 from enovates_simulator.replay import Replay
 
 from ..conftest import advance
@@ -100,16 +100,28 @@ async def test_a_download_replayed_shows_the_same_charger(
         assert await hass.config_entries.async_unload(entry.entry_id)
 
 
+@pytest.mark.parametrize(
+    ("ems_mode", "ems_control"),
+    [(EmsMode.FULL, True), (EmsMode.FULL, False), (EmsMode.MONITORING, False)],
+    ids=["ems_control", "token_readable", "monitoring_only"],
+)
 async def test_the_registers_name_neither_serial_nor_token(
-    hass: HomeAssistant, hass_client: ClientSessionGenerator, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    hass_client: ClientSessionGenerator,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    ems_mode: EmsMode,
 ) -> None:
     simulator.charger.port(1).plug_in(Car())
     await hass.config_entries.async_reload(init_integration.entry_id)
     await hass.async_block_till_done()
-    registers = (await get_diagnostics_for_config_entry(hass, hass_client, init_integration))["registers"]
-    assert set(registers["1"]) == {
-        "APIVersion", "State", "Measurements", "Mode3Details",
-        "EMSLimit", "TransactionToken", "CurrentOffered", "Diagnostics",
-    }  # fmt: skip
-    token = registers["1"]["TransactionToken"]["registers"]
+    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, init_integration)
+    registers = diagnostics["registers"]["1"]
+    maps = {"APIVersion", "State", "Measurements", "Mode3Details", "EMSLimit", "CurrentOffered", "Diagnostics"}
+    if ems_mode is EmsMode.MONITORING:
+        assert set(registers) == maps  # the token is refused: left out
+        return
+    assert set(registers) == {*maps, "TransactionToken"}
+    token = registers["TransactionToken"]["registers"]
     assert bytes(b for register in token for b in register.to_bytes(2, "big")).rstrip(b"\0") == b"TOKEN"
+    assert simulator.charger.port(1).transaction_token not in json.dumps(diagnostics)
