@@ -42,6 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the car at each port does (default: %(default)s)",
     )
     parser.add_argument("--serial", default=Identity.serial_number, help="serial number (default: %(default)s)")
+    parser.add_argument("--model", default=Identity.model_id, help="model id (default: %(default)s)")
     parser.add_argument(
         "--variant",
         action="append",
@@ -70,7 +71,7 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     charger = Charger(
         dual_port=args.dual_port,
         ems_mode=EmsMode(args.ems),
-        identity=Identity(serial_number=args.serial),
+        identity=Identity(serial_number=args.serial, model_id=args.model),
         profile=Profile.parse(args.variant),
     )
     for number in charger.ports:
