@@ -65,6 +65,7 @@ class LimitRecord:
         # Set by EnovatesLimits (with EMS control): how to put a limit back, and to drop a pending restore.
         self.put_back: PutBack | None = None
         self.forget_pending: Callable[[int], None] | None = None
+        self.wanted_changed: Callable[[], None] = lambda: None  # to keep `wanted` across restarts
 
     @callback
     def async_start(self, *, read_limits: bool) -> CALLBACK_TYPE:
@@ -116,31 +117,53 @@ class LimitRecord:
         if expected is not None and expected[0] == limit_ma:
             del self._expected[port]
             self.wanted[port] = limit_ma
+            self.wanted_changed()
             self._report(port, LimitChangeReport(change=expected[1], limit_ma=limit_ma, previous_ma=previous))
             return
         wanted = self.wanted.get(port)
         if back and wanted is not None and limit_ma != wanted and self.put_back is not None:
-            LOGGER.warning(
-                "The EMS limit of %s port %s was %s mA after the charger was unreachable; putting back %s mA, "
-                "as Home Assistant set it",
-                self._entry.title,
-                port,
-                limit_ma,
-                wanted,
-            )
-            self._entry.async_create_background_task(
-                self._coordinator.hass, self.put_back(port, wanted), f"enovates put back the limit of port {port}"
-            )
+            self._put_back(self.put_back, port, limit_ma, wanted, "after the charger was unreachable")
             return
         if previous is not None and limit_ma != previous:
             # Not Home Assistant's doing: respected, and no longer Home Assistant's to put back or to undo.
             LOGGER.debug("The EMS limit of %s port %s was set elsewhere: %s mA", self._entry.title, port, limit_ma)
-            self.wanted.pop(port, None)
+            if self.wanted.pop(port, None) is not None:
+                self.wanted_changed()
             if self.forget_pending is not None:
                 self.forget_pending(port)
             self._report(
                 port, LimitChangeReport(change=LimitChange.SET_ELSEWHERE, limit_ma=limit_ma, previous_ma=previous)
             )
+
+    def restore_wanted(self, wanted: dict[int, int]) -> None:
+        """Take back what Home Assistant wanted before it restarted.
+
+        Whether the charger was away meanwhile is not known: a port that reads "no limit" where Home Assistant
+        wanted one lost it in a reboot, the likeliest (a power cut takes both down), and gets it back; another limit
+        was set elsewhere, and is respected.
+        """
+        for port, limit_ma in wanted.items():
+            seen = self._seen.get(port)
+            if seen is None or seen == limit_ma:
+                self.wanted[port] = limit_ma
+            elif seen == NO_EMS_LIMIT and self.put_back is not None:
+                self.wanted[port] = limit_ma
+                self._put_back(self.put_back, port, seen, limit_ma, "when Home Assistant started")
+        if wanted:
+            self.wanted_changed()
+
+    def _put_back(self, put_back: PutBack, port: int, found_ma: int, wanted_ma: int, when: str) -> None:
+        LOGGER.warning(
+            "The EMS limit of %s port %s was %s mA %s; putting back %s mA, as Home Assistant set it",
+            self._entry.title,
+            port,
+            found_ma,
+            when,
+            wanted_ma,
+        )
+        self._entry.async_create_background_task(
+            self._coordinator.hass, put_back(port, wanted_ma), f"enovates put back the limit of port {port}"
+        )
 
     def _report(self, port: int, report: LimitChangeReport) -> None:
         for listener in list(self._listeners.get(port, ())):

@@ -63,6 +63,7 @@ class EnovatesLimits:
         self._timers: dict[int, CALLBACK_TYPE] = {}
         record.put_back = self._put_back
         record.forget_pending = self._cancel
+        record.wanted_changed = self._save
 
     async def async_load(self) -> None:
         """Take back the restores pending before Home Assistant restarted; those overdue run now."""
@@ -72,6 +73,9 @@ class EnovatesLimits:
             at = dt_util.parse_datetime(pending["at"])
             if port in self._coordinator.charger.ports and at is not None:
                 self._schedule(port, PendingRestore(at=at, limit_ma=pending["limit_ma"]))
+        ports = self._coordinator.charger.ports
+        wanted = {int(port): int(limit) for port, limit in stored.get("wanted", {}).items() if int(port) in ports}
+        self._record.restore_wanted(wanted)
 
     @callback
     def async_shutdown(self) -> None:
@@ -149,7 +153,9 @@ class EnovatesLimits:
                 "pending": {
                     str(port): {"at": pending.at.isoformat(), "limit_ma": pending.limit_ma}
                     for port, pending in self.pending.items()
-                }
+                },
+                # What Home Assistant set and still wants: put back if the charger lost it (see LimitRecord).
+                "wanted": {str(port): limit_ma for port, limit_ma in self._record.wanted.items()},
             },
             delay=0,
         )

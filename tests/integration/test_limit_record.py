@@ -195,3 +195,36 @@ async def test_the_event_entity_follows_the_heartbeat(
     assert hass.states.get(EVENTS).state == STATE_UNKNOWN  # type: ignore[union-attr]
     await advance(hass, clock_hands, timedelta(minutes=1).seconds, step=30)
     assert hass.states.get(EVENTS).state == STATE_UNKNOWN  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("profile", [RESET])
+@pytest.mark.parametrize(
+    ("meanwhile", "after"),
+    [("reboot", 0), ("set elsewhere", 12000), ("nothing", 0)],
+    ids=["charger_rebooted", "set_elsewhere", "nothing"],
+)
+async def test_what_home_assistant_wants_survives_its_restart(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    meanwhile: str,
+    after: int,
+) -> None:
+    await set_limit(hass, 0)  # a pause, for good
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    if meanwhile == "reboot":  # a power cut took both down: the charger forgot the pause
+        await simulator.reboot(0.01)
+        await simulator.wait_booted()
+    elif meanwhile == "set elsewhere":
+        async with eno_client(simulator) as other_controller:
+            await other_controller.set_ems_limit(12000)
+    assert await hass.config_entries.async_setup(init_integration.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    assert simulator.charger.port(1).ems_limit_ma == after
+    assert ("putting back 0 mA" in caplog.text) is (meanwhile == "reboot")
+
+    # Still wanted (unless someone else set a limit since): a reboot later puts it back
+    await reboot(hass, clock_hands, simulator)
+    assert simulator.charger.port(1).ems_limit_ma == (-1 if meanwhile == "set elsewhere" else 0)
