@@ -102,7 +102,12 @@ async def serve(simulator: Simulator, stop: asyncio.Event, report_seconds: float
     """Serve until `stop` is set; every `report_seconds` (if not 0) log the traffic."""
     async with simulator, asyncio.TaskGroup() as tasks:
         reporter = tasks.create_task(_report(simulator, report_seconds)) if report_seconds > 0 else None
-        where = f"{simulator.host}:{simulator.port}" if simulator.listening else "nowhere (EMS mode off)"
+        if simulator.listening:
+            where = f"{simulator.host}:{simulator.port}"
+        elif simulator.booting:
+            where = f"{simulator.host}:{simulator.port} once booted (in {simulator.charger.profile.boot_s:g} s)"
+        else:
+            where = "nowhere (EMS mode off)"
         charger = simulator.charger
         _LOGGER.info(
             "ENO one %s on %s: EMS %s, ports %s, car %s, variants: %s",

@@ -46,6 +46,11 @@ class Simulator:
         return self._server is not None
 
     @property
+    def booting(self) -> bool:
+        """Whether the charger is powering up (after a reboot, or a slow boot): it will listen soon."""
+        return self._boot is not None
+
+    @property
     def connection_count(self) -> int:
         """Return how many clients are connected now."""
         return 0 if self._server is None else self._server.connection_count

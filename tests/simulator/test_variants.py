@@ -22,7 +22,7 @@ from enovates_simulator import (
     Token,
     UnknownUnit,
 )
-from enovates_simulator.__main__ import build_parser, build_simulator, main
+from enovates_simulator.__main__ import build_parser, build_simulator, main, serve
 
 from ..conftest import eno_client
 
@@ -57,6 +57,21 @@ def test_a_profile_from_settings() -> None:
 def test_bad_settings_are_refused(setting: str, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         Profile.parse([setting])
+
+
+async def test_the_command_line_says_when_a_slow_boot_will_listen(
+    socket_enabled: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    simulator = build_simulator(build_parser().parse_args(["--port", "0", "--variant", "boot_s=60"]))
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(simulator, stop))
+    while "ENO one" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
+        await asyncio.sleep(0.01)
+    assert f"on 127.0.0.1:{simulator.port} once booted (in 60 s)" in caplog.text
+    assert "variants: boot_s=60.0" in caplog.text
+    stop.set()
+    await task
+    assert not simulator.booting
 
 
 def test_the_command_line_takes_variants(capsys: pytest.CaptureFixture[str]) -> None:
