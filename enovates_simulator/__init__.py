@@ -4,7 +4,7 @@ The device for tests, the development instance and benchmarks: no charger is nee
 """
 
 from .clock import Clock, ManualClock, MonotonicClock
-from .faults import FaultKind, FaultRule, Faults
+from .faults import FaultKind, FaultRule, Faults, Latency
 from .model import Car, CarScenario, Charger, EmsMode, Identity, LedColor, LockState, Mode3State, Port, PortFault
 from .server import Stats
 from .simulator import Simulator
@@ -32,6 +32,7 @@ __all__ = [
     "FaultRule",
     "Faults",
     "Identity",
+    "Latency",
     "LedColor",
     "LimitWrite",
     "LockState",

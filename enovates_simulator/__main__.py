@@ -57,6 +57,16 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="serve the registers of a diagnostics download of the integration (a user's charger, as it was read)",
     )
+    slow = parser.add_argument_group("a slow link", "answers held back, as on weak Wi-Fi or powerline")
+    slow.add_argument("--latency", type=float, default=0, metavar="SECONDS", help="answer every request this late")
+    slow.add_argument("--jitter", type=float, default=0, metavar="SECONDS", help="plus up to this much more, at random")
+    slow.add_argument(
+        "--spikes",
+        type=_spikes,
+        default=(0.0, 0.0),
+        metavar="SHARE:SECONDS",
+        help="that share of the answers takes SECONDS instead (e.g. 0.05:1.2)",
+    )
     parser.add_argument(
         "--report", type=float, default=0, metavar="SECONDS", help="log the requests per second every SECONDS"
     )
@@ -64,20 +74,35 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _spikes(text: str) -> tuple[float, float]:
+    share, _, seconds = text.partition(":")
+    try:
+        return float(share), float(seconds)
+    except ValueError:
+        raise argparse.ArgumentTypeError("expected SHARE:SECONDS, e.g. 0.05:1.2") from None
+
+
 def build_simulator(args: argparse.Namespace) -> Simulator:
     """Return the simulator the arguments describe."""
     if args.replay is not None:
-        return Replay.load(args.replay).simulator(host=args.host, port=args.port)
-    charger = Charger(
-        dual_port=args.dual_port,
-        ems_mode=EmsMode(args.ems),
-        identity=Identity(serial_number=args.serial, model_id=args.model),
-        profile=Profile.parse(args.variant),
-    )
-    for number in charger.ports:
-        charger.scenarios[number] = CarScenario(args.car)
-    charger.sync()
-    return Simulator(charger, host=args.host, port=args.port)
+        simulator = Replay.load(args.replay).simulator(host=args.host, port=args.port)
+    else:
+        charger = Charger(
+            dual_port=args.dual_port,
+            ems_mode=EmsMode(args.ems),
+            identity=Identity(serial_number=args.serial, model_id=args.model),
+            profile=Profile.parse(args.variant),
+        )
+        for number in charger.ports:
+            charger.scenarios[number] = CarScenario(args.car)
+        charger.sync()
+        simulator = Simulator(charger, host=args.host, port=args.port)
+    spike_probability, spike_seconds = args.spikes
+    if args.latency or args.jitter or spike_probability:
+        simulator.faults.slow_down(
+            args.latency, jitter=args.jitter, spike_probability=spike_probability, spike_seconds=spike_seconds
+        )
+    return simulator
 
 
 def traffic_report(stats: Stats, seconds: float) -> str:

@@ -3,13 +3,15 @@
 A rule matches requests by unit id and by the register maps they touch, fires a number of times (or until
 cleared), and makes the server stall (never answer), drop the connection, or answer with a Modbus exception.
 Overrides replace what a register reads, for values the library cannot decode (an enum from a newer firmware).
-Reboots live on the `Simulator`, since they take the whole server down.
+Latency delays every answer, as a weak Wi-Fi or powerline link or a busy embedded server does: answers still come,
+late, and in the order they were asked. Reboots live on the `Simulator`, since they take the whole server down.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 import enum
+import random
 from typing import TYPE_CHECKING
 
 from pymodbus.constants import ExcCodes
@@ -49,6 +51,34 @@ class FaultRule:
         return any(touched.name in self.maps for touched in maps_touched(address, count))
 
 
+@dataclass(frozen=True)
+class Latency:
+    """How late the charger answers: `seconds`, plus up to `jitter` more, and now and then a spike.
+
+    With probability `spike_probability` an answer takes `spike_seconds` instead. Draws come from a generator
+    seeded with `seed`, so that a benchmark or test sees the same sequence of delays every run.
+    """
+
+    seconds: float = 0.0
+    jitter: float = 0.0
+    spike_probability: float = 0.0
+    spike_seconds: float = 0.0
+    seed: int = 0
+    _random: random.Random = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        """Check the figures and seed the generator."""
+        if min(self.seconds, self.jitter, self.spike_seconds) < 0 or not 0 <= self.spike_probability <= 1:
+            raise ValueError("delays are >= 0 s and the spike probability is within 0..1")
+        object.__setattr__(self, "_random", random.Random(self.seed))  # noqa: S311 - a test delay, not a secret
+
+    def draw(self) -> float:
+        """Return the delay of the next answer, in seconds."""
+        if self.spike_probability and self._random.random() < self.spike_probability:
+            return self.spike_seconds
+        return self.seconds + (self._random.uniform(0, self.jitter) if self.jitter else 0.0)
+
+
 def _map_names(maps: Iterable[str] | None) -> frozenset[str] | None:
     if maps is None:
         return None
@@ -64,6 +94,7 @@ class Faults:
 
     rules: list[FaultRule] = field(default_factory=list)
     overrides: dict[tuple[int | None, int], int] = field(default_factory=dict)
+    latency: Latency | None = None
 
     def _add(self, rule: FaultRule) -> FaultRule:
         self.rules.append(rule)
@@ -101,14 +132,32 @@ class Faults:
             raise ValueError("a register holds 0..65535")
         self.overrides[unit, address] = value
 
+    def slow_down(
+        self,
+        seconds: float = 0.0,
+        *,
+        jitter: float = 0.0,
+        spike_probability: float = 0.0,
+        spike_seconds: float = 0.0,
+        seed: int = 0,
+    ) -> Latency:
+        """Answer every request late: `seconds` plus up to `jitter`, or `spike_seconds` with `spike_probability`."""
+        self.latency = Latency(seconds, jitter, spike_probability, spike_seconds, seed)
+        return self.latency
+
+    def answer_delay(self) -> float:
+        """Return how long the next answer is held back (0 without latency)."""
+        return 0.0 if self.latency is None else self.latency.draw()
+
     def remove(self, rule: FaultRule) -> None:
         """Take one rule out."""
         self.rules.remove(rule)
 
     def clear(self) -> None:
-        """Remove every rule and override: the charger behaves again."""
+        """Remove every rule, override and latency: the charger behaves again."""
         self.rules.clear()
         self.overrides.clear()
+        self.latency = None
 
     def take(self, unit: int, address: int, count: int) -> FaultRule | None:
         """Return the first rule that fires for this request, counting it down."""

@@ -124,6 +124,7 @@ class FaultInjectingHandler(ServerRequestHandler):
 
     server: ChargerServer
     _idle_timer: asyncio.TimerHandle | None = None
+    _answer_due = 0.0  # when the previous answer leaves: a slow link delivers answers in order
 
     def callback_connected(self) -> None:
         """Admit the connection, or not, as the charger's client limit says; start counting idle time."""
@@ -151,16 +152,12 @@ class FaultInjectingHandler(ServerRequestHandler):
         self._idle_timer = asyncio.get_running_loop().call_later(idle, self.close)
 
     async def handle_request(self) -> None:
-        """Answer the last request, or stall, drop or refuse it as a fault rule or the charger's profile says."""
-        pdu = self.last_pdu
+        """Answer the last request, late if the link is slow, or stall, drop or refuse it.
+
+        As a fault rule says, or the charger's profile (a unit id that is not a port, EMS mode Off).
+        """
+        pdu, addr = self.last_pdu, self.last_addr
         if pdu is None:  # pragma: no cover - pymodbus only schedules this with a request in hand
-            return
-        context = cast("ChargerContext", self.server.context)
-        if context.port_for(pdu.dev_id) is None and self.server.profile.unknown_unit is UnknownUnit.SILENCE:
-            return  # a unit id that is not a port: no answer at all
-        if context.ems_off:
-            # EMS mode Off, on a charger that keeps listening: every request is refused.
-            self._send_exception(pdu, ExcCodes.ILLEGAL_FUNCTION)
             return
         address = pdu.address
         # A single-register write carries its value in `registers` and no count.
@@ -169,6 +166,19 @@ class FaultInjectingHandler(ServerRequestHandler):
         stats.requests += 1
         for touched in maps_touched(address, count):
             stats.requests_by_map[pdu.dev_id, touched.name] += 1
+        loop = asyncio.get_running_loop()
+        delay = self.server.faults.answer_delay()
+        if delay > 0 or self._answer_due > loop.time():  # late, or behind an answer that is
+            # A millisecond after the answer before it at the earliest: the link keeps their order.
+            due = self._answer_due = max(loop.time() + delay, self._answer_due + 0.001)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.server.stopping.wait(), due - loop.time())
+            if self.server.stopping.is_set() or not self.is_active():
+                return  # powered off, or the client hung up meanwhile
+            # Another request may have arrived while this one waited: answer this one.
+            self.last_pdu, self.last_addr = pdu, addr
+        if self._handled_by_profile(pdu, addr):
+            return
         rule = self.server.faults.take(pdu.dev_id, address, count)
         if rule is None:
             await super().handle_request()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
@@ -180,13 +190,27 @@ class FaultInjectingHandler(ServerRequestHandler):
         if rule.kind is FaultKind.DROP:
             self.close()
             return
-        self._send_exception(pdu, rule.exception_code)
+        self._send_exception(pdu, addr, rule.exception_code)
 
-    def _send_exception(self, pdu: ModbusPDU, code: ExcCodes) -> None:
+    def _handled_by_profile(self, pdu: ModbusPDU, addr: tuple[str, int] | None) -> bool:
+        """Whether the charger's profile decides the answer (and gave it).
+
+        No answer for a unit that is not a port (if silent), an exception to everything in EMS mode Off (if the
+        charger keeps listening then).
+        """
+        context = cast("ChargerContext", self.server.context)
+        if context.port_for(pdu.dev_id) is None and self.server.profile.unknown_unit is UnknownUnit.SILENCE:
+            return True
+        if context.ems_off:
+            self._send_exception(pdu, addr, ExcCodes.ILLEGAL_FUNCTION)
+            return True
+        return False
+
+    def _send_exception(self, pdu: ModbusPDU, addr: tuple[str, int] | None, code: ExcCodes) -> None:
         response = ExceptionResponse(pdu.function_code, code)
         response.transaction_id = pdu.transaction_id
         response.dev_id = pdu.dev_id
-        self.server_send(response, self.last_addr)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+        self.server_send(response, addr)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
 
 
 class ChargerServer(ModbusTcpServer):

@@ -20,10 +20,13 @@ from pymodbus import ModbusException
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from .const import LOGGER, REQUEST_TIMEOUT_S
+from .const import LOGGER, OUTAGE_AFTER_S, REQUEST_TIMEOUT_S, STALE_CONNECTION_AFTER_S
+from .link import LinkHealth, Priority, ReconnectPolicy, TurnTaking
 
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
+_PYMODBUS_PAUSE_AFTER_CONNECT_S: typing.Final = 0.2  # it sleeps 0.1 s after every connect
+_MBAP_LENGTH: typing.Final = 7  # a Modbus TCP frame's header: transaction id, protocol id (0), length, unit id
 
 # Set while this integration talks to a charger: pymodbus' own log lines about it are then left out, since the
 # integration reports the outcome once, in its own words (a dead charger would otherwise log every second).
@@ -53,6 +56,10 @@ class ChargerConnectionError(ChargerError):
 
 class ChargerProtocolError(ChargerConnectionError):
     """Something answered, but not in Modbus TCP (another kind of server on that port)."""
+
+
+class ChargerTimeoutError(ChargerConnectionError):
+    """The charger did not answer one request in time; the connection is still open."""
 
 
 class ChargerRejectedError(ChargerError):
@@ -98,34 +105,43 @@ class _PortClient(EnoOneClient):
 
 
 class EnovatesCharger:
-    """An Enovates charger on host:port with one or two ports (Modbus unit ids 1 and 2) on one TCP connection."""
+    """An Enovates charger on host:port with one or two ports (Modbus unit ids 1 and 2) on one TCP connection.
+
+    Built for a slow or flaky link: a late answer is waited for (up to REQUEST_TIMEOUT_S) and never taken for the
+    answer to a later request (pymodbus matches Modbus TCP transaction ids), and a request that times out leaves the
+    connection open: a charger that stalls for a while answers on it again afterwards, and one that rebooted resets
+    it on the next request. Only a connection silent for STALE_CONNECTION_AFTER_S is given up. Reconnects follow the
+    ReconnectPolicy.
+    """
 
     def __init__(self, host: str, port: int, *, dual_port: bool) -> None:
         """Prepare the connection; nothing is sent until the first request."""
         self.host = host
         self.port = port
         self.ports: tuple[int, ...] = (PORT_1, PORT_2) if dual_port else (PORT_1,)
-        # No automatic reconnect: the next request reconnects, so a dead charger costs one bounded attempt a poll
-        # instead of pymodbus' back-off of up to five minutes. No retries of a silent charger: the next poll is
-        # the retry. A connection that drops mid-request is retried at once, once (see _request).
+        # No automatic reconnect (the ReconnectPolicy decides) and no retries (the next poll is the retry). The
+        # request timeout is enforced here; pymodbus' own is only a backstop.
         self._modbus = AsyncModbusTcpClient(
             host,
             port=port,
             name=f"enovates {host}:{port}",
-            timeout=REQUEST_TIMEOUT_S,
+            timeout=REQUEST_TIMEOUT_S + 1,  # a backstop: _connect and _attempt enforce REQUEST_TIMEOUT_S
             retries=0,
             reconnect_delay=0,
             reconnect_delay_max=0,
             trace_packet=self._on_packet,
             trace_connect=self._on_connection_change,
         )
+        # pymodbus would close the connection by itself after a few unanswered requests: that is ours to decide.
+        self._modbus.set_max_no_responses(1_000_000)
         self._clients = {unit: _PortClient(self._modbus, host, port, unit) for unit in self.ports}
-        # One request at a time: the charger's Modbus server is small and pymodbus would queue them anyway;
-        # the lock also makes sure only one request opens the connection.
-        self._lock = asyncio.Lock()
+        self._turns = TurnTaking()
+        self._reconnect = ReconnectPolicy()
+        self.link = LinkHealth()
         self._in_flight: asyncio.Task[typing.Any] | None = None
-        self._dropped = False
-        self._received = 0
+        self._in_flight_failure: type[Exception] | None = None
+        # Since when we have been waiting for the charger without hearing from it (None: nothing outstanding).
+        self._waiting_since: float | None = None
         self.closed = False
         # The registers of each map as last read, per (unit, map): for the diagnostics download, to replay.
         self.raw_registers: dict[tuple[int, str], list[int]] = {}
@@ -135,80 +151,185 @@ class EnovatesCharger:
         """Whether the TCP connection is open."""
         return bool(self._modbus.connected)
 
+    @property
+    def silent_for(self) -> float:
+        """Return how long the charger has not answered what it was asked (0 while nothing is outstanding).
+
+        Time in which nothing was asked does not count: the charger cannot be silent while nobody talks to it.
+        """
+        if self._waiting_since is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._waiting_since
+
+    @property
+    def silent(self) -> bool:
+        """Whether the charger has not answered for OUTAGE_AFTER_S: it is unreachable, not merely slow."""
+        return self.silent_for >= OUTAGE_AFTER_S
+
+    @property
+    def requests_waiting(self) -> int:
+        """Return how many requests wait for the one in flight."""
+        return self._turns.waiting
+
+    @property
+    def contended(self) -> bool:
+        """Whether the charger keeps closing our connection: another Modbus client most likely competes for it."""
+        return self._reconnect.contended(asyncio.get_running_loop().time())
+
     def _on_packet(self, sending: bool, data: bytes) -> bytes:
-        if not sending:
-            self._received += len(data)
+        if sending:
+            return data
+        # pymodbus hands over what it has not consumed yet: the complete frames in it are new (it consumes every
+        # frame up to the answer it takes, and late answers always come before that one); a partial one waits.
+        # Late answers count as signs of life too: pymodbus skips an answer whose transaction id is not the
+        # request's, so an answer to a request that timed out is never taken for a later one's.
+        rest = data
+        while len(rest) >= _MBAP_LENGTH:
+            if rest[2:4] != b"\0\0":
+                self.link.not_modbus += 1
+                self._interrupt(ChargerProtocolError)
+                break
+            length = 6 + int.from_bytes(rest[4:6])
+            if len(rest) < length:
+                break
+            self.link.answers += 1
+            self._waiting_since = asyncio.get_running_loop().time()  # what is still outstanding is waited for anew
+            rest = rest[length:]
         return data
 
     def _on_connection_change(self, connected: bool) -> None:
+        if connected:
+            self.link.connections_opened += 1
+            self._reconnect.connected()
+            return
+        self.link.drops += 1
+        self._reconnect.dropped(asyncio.get_running_loop().time())
         # pymodbus does not fail a pending request when the peer closes the connection; it would wait for the
         # timeout. Fail it now, so that _request can retry on a new connection straight away.
-        if not connected and self._in_flight is not None and not self._in_flight.done():
-            self._dropped = True
+        self._interrupt(_DroppedError)
+
+    def _interrupt(self, failure: type[Exception]) -> None:
+        if self._in_flight is not None and not self._in_flight.done():
+            self._in_flight_failure = failure
             self._in_flight.cancel()
 
-    async def _request[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]]) -> T:
-        async with self._lock:
+    def _hang_up(self) -> None:
+        # pymodbus reports only the ends it did not cause itself: this one is never taken for a drop.
+        self._modbus.close()
+
+    async def _request[T](
+        self,
+        unit: int,
+        call: typing.Callable[[EnoOneClient], typing.Awaitable[T]],
+        *,
+        priority: Priority,
+        what: str,
+    ) -> T:
+        async with self._turns.turn(priority):
             if self.closed:
                 raise ChargerConnectionError("the connection was closed")
             token = _TALKING_TO_CHARGER.set(True)
             try:
                 try:
-                    return await self._attempt(unit, call)
+                    return await self._attempt(unit, call, what)
                 except _DroppedError:
+                    if self.contended:
+                        raise ChargerConnectionError(
+                            "the charger keeps closing the connection (another Modbus client?)"
+                        ) from None
                     # The charger (or the network) closed a working connection: one immediate retry on a new one.
                     LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
                     try:
-                        return await self._attempt(unit, call)
+                        return await self._attempt(unit, call, what)
                     except _DroppedError as err:
                         raise ChargerConnectionError("the connection dropped twice") from err
             finally:
                 _TALKING_TO_CHARGER.reset(token)
 
-    async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]]) -> T:
-        if not self._modbus.connected:
-            # A connection closed a moment ago reports its end on the next turn of the loop; pymodbus reuses one
-            # protocol object for every connection, so that report would otherwise end the new connection.
-            await asyncio.sleep(0)
-        self._dropped = False
-        received_before = self._received
-        task = asyncio.ensure_future(call(self._clients[unit]))
-        self._in_flight = task
+    async def _connect(self) -> None:
+        if self._modbus.connected:
+            return
+        loop = asyncio.get_running_loop()
+        if (wait := self._reconnect.not_before - loop.time()) > 0:
+            raise ChargerConnectionError(f"not connected; next attempt in {wait:.1f} s")
+        # A connection closed a moment ago reports its end on the next turn of the loop; pymodbus reuses one
+        # protocol object for every connection, so that report would otherwise end the new connection.
+        await asyncio.sleep(0)
         try:
-            async with asyncio.timeout(REQUEST_TIMEOUT_S * 3):
-                return await task
-        except (ConnectionException, ModbusIOException, ConnectionError, OSError, TimeoutError) as err:
-            raise self._failure(err, received_before) from err
-        except asyncio.CancelledError as err:
-            current = asyncio.current_task()
-            if not self._dropped or current is None or current.cancelling():
-                raise  # the caller was cancelled, not the request
-            raise self._failure(err, received_before) from err
-        except ModbusException as err:
-            raise ChargerRejectedError(str(err)) from err
+            async with asyncio.timeout(REQUEST_TIMEOUT_S + _PYMODBUS_PAUSE_AFTER_CONNECT_S):
+                connected = await self._modbus.connect()
+        except TimeoutError:
+            connected = False
+        if not connected:
+            self.link.connect_failures += 1
+            delay = self._reconnect.connect_failed(loop.time())
+            raise ChargerConnectionError(f"cannot connect; next attempt in {delay:.0f} s")
+
+    async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]], what: str) -> T:
+        loop = asyncio.get_running_loop()
+        if self._waiting_since is None:
+            self._waiting_since = loop.time()
+        await self._connect()
+        self._in_flight_failure = None
+        self.link.requests += 1
+        sent = loop.time()
+        task = asyncio.ensure_future(call(self._clients[unit]))
+        task.add_done_callback(_retrieve_outcome)
+        self._in_flight = task
+        answered: set[asyncio.Future[T]] = set()
+        try:
+            # Waited for, not awaited under a timeout: cancelling the request inside pymodbus would surface as an
+            # I/O error, indistinguishable from a broken connection.
+            answered, _ = await asyncio.wait((task,), timeout=REQUEST_TIMEOUT_S)
         finally:
             self._in_flight = None
-            if not task.done():  # pragma: no cover - only when the caller itself is cancelled
+            if not task.done():  # no answer in time, or the caller itself was cancelled
                 task.cancel()
+        interruption = self._take_interruption()
+        if not answered:
+            self.link.timeouts += 1
+            self.link.timeouts_by_map[what] += 1
+            if self.silent_for >= STALE_CONNECTION_AFTER_S:
+                # A charger that rebooted or went away resets the connection as soon as it is back; only a
+                # connection that a router silently forgot stays quiet this long. Start afresh.
+                self._hang_up()
+            raise ChargerTimeoutError(f"no answer within {REQUEST_TIMEOUT_S:g} s")
+        try:
+            result = task.result()
+        except (ConnectionException, ModbusIOException, ConnectionError, OSError, asyncio.CancelledError) as err:
+            raise self._failure(interruption, err) from err
+        except ModbusException as err:
+            self.link.exception_answers[what] += 1
+            self._waiting_since = None
+            raise ChargerRejectedError(str(err)) from err
+        self.link.answered(loop.time() - sent)
+        self._waiting_since = None
+        return result
 
-    def _failure(self, err: BaseException, received_before: int) -> Exception:
-        """Close the connection after a failed request and say what went wrong."""
-        # A late answer to a timed-out request would be taken for the next one's: start afresh.
-        self._modbus.close()
-        if self._received > received_before:
-            return ChargerProtocolError(f"the answer is not Modbus TCP ({err})")
-        if self._dropped:
+    def _take_interruption(self) -> type[Exception] | None:
+        """Return why the request in flight was failed early (the connection dropped, garbage came), if it was."""
+        interruption, self._in_flight_failure = self._in_flight_failure, None
+        return interruption
+
+    def _failure(self, interruption: type[Exception] | None, err: BaseException) -> Exception:
+        """Say what went wrong with a request that did not get its answer."""
+        if interruption is _DroppedError:
             return _DroppedError()
+        self._hang_up()  # start afresh: what is left in the connection is no use
+        if interruption is ChargerProtocolError:
+            return ChargerProtocolError(f"the answer is not Modbus TCP ({err})")
         return ChargerConnectionError(str(err) or type(err).__name__)
 
-    async def read[T: RegisterMap](self, register_map: type[T], unit: int = PORT_1) -> T:
+    async def read[T: RegisterMap](
+        self, register_map: type[T], unit: int = PORT_1, *, priority: Priority = Priority.BACKGROUND
+    ) -> T:
         """Read one register map of one port in one request."""
 
         async def read_map(client: EnoOneClient) -> list[int]:
             registers: list[int] = await client.read(register_map.BASE_ADDRESS, register_map.REGISTER_COUNT)
             return registers
 
-        registers = await self._request(unit, read_map)
+        registers = await self._request(unit, read_map, priority=priority, what=register_map.__name__)
         self.raw_registers[unit, register_map.__name__] = list(registers)
         return decode(register_map, registers)
 
@@ -218,7 +339,7 @@ class EnovatesCharger:
         async def check(client: EnoOneClient) -> bool:
             return bool(await client.check_version())
 
-        return await self._request(PORT_1, check)
+        return await self._request(PORT_1, check, priority=Priority.BACKGROUND, what=APIVersion.__name__)
 
     async def read_api_version(self) -> APIVersion:
         """Read the Modbus API version (charger-wide)."""
@@ -228,28 +349,34 @@ class EnovatesCharger:
         """Read the identity of the charger (charger-wide)."""
         return await self.read(Diagnostics)
 
-    async def read_ems_limit(self, unit: int) -> int:
+    async def read_ems_limit(self, unit: int, *, priority: Priority = Priority.BACKGROUND) -> int:
         """Read the EMS current limit of a port in mA (-1: no limit), decoded as the signed value it is."""
-        return (await self.read(EMSLimit, unit)).ems_limit
+        return (await self.read(EMSLimit, unit, priority=priority)).ems_limit
 
     async def read_transaction_token(self, unit: int) -> str:
         """Read the transaction token of a port ("" between sessions); refused unless EMS is in Full Control."""
         return (await self.read(TransactionToken, unit)).transaction_token
 
     async def set_ems_limit(self, unit: int, limit_ma: int) -> None:
-        """Write the EMS current limit of a port in mA (-1: no limit)."""
+        """Write the EMS current limit of a port in mA (-1: no limit), before any poll that waits."""
 
         async def write(client: EnoOneClient) -> None:
             await client.set_ems_limit(limit_ma)
 
-        await self._request(unit, write)
+        await self._request(unit, write, priority=Priority.CONTROL, what=EMSLimit.__name__)
 
     def close(self) -> None:
         """Close the connection for good (the entry unloads, Home Assistant stops); a request in flight fails."""
         self.closed = True
         if self._in_flight is not None:
             self._in_flight.cancel()
-        self._modbus.close()
+        self._hang_up()
+
+
+def _retrieve_outcome(task: asyncio.Future[typing.Any]) -> None:
+    """Take the outcome of a request given up on, so that asyncio does not report it as never retrieved."""
+    if not task.cancelled():
+        task.exception()
 
 
 class _DroppedError(Exception):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from enovates_modbus.eno_one import State
@@ -12,6 +11,7 @@ from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
 from .charger import ChargerConnectionError, ChargerRejectedError
 from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
+from .link import Priority
 
 if TYPE_CHECKING:
     from .coordinator import EnovatesRealtimeCoordinator
@@ -68,8 +68,8 @@ async def async_read_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: i
     """Read the EMS limit of `port` (mA, -1: none) and the charger's maximum current per phase (A), fresh."""
     charger = coordinator.charger
     async with _translated_errors(coordinator):
-        limit_ma = await charger.read_ems_limit(port)
-        state = await charger.read(State, port)
+        limit_ma = await charger.read_ems_limit(port, priority=Priority.CONTROL)
+        state = await charger.read(State, port, priority=Priority.CONTROL)
     return limit_ma, state.max_amp_per_phase
 
 
@@ -82,11 +82,9 @@ async def async_set_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: in
     charger = coordinator.charger
     async with _translated_errors(coordinator):
         await charger.set_ems_limit(port, limit_ma)
-        applied = await charger.read_ems_limit(port)
+        applied = await charger.read_ems_limit(port, priority=Priority.CONTROL)
     # Show what the charger holds now, without waiting for the next poll (which brings the current offered).
-    data = dict(coordinator.data)
-    data[port] = replace(data[port], ems_limit_ma=applied)
-    coordinator.async_set_updated_data(data)
+    coordinator.async_set_ems_limit_read(port, applied)
     if applied != limit_ma:
         # A charger in EMS mode "Monitoring Only" acknowledges the write and ignores it.
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ems_limit_not_applied")

@@ -2,20 +2,25 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import asyncio
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
+import math
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
 from enovates_modbus.eno_one import APIVersion, CurrentOffered, Diagnostics, Measurements, Mode3Details, State
 from homeassistant.config_entries import ConfigEntry
+from homeassistant.core import CALLBACK_TYPE, HassJob, callback
 from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.debounce import Debouncer
+from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .charger import ChargerConnectionError, ChargerRejectedError, EnovatesCharger
-from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, REALTIME_INTERVAL, TOKEN_INTERVAL
+from .charger import ChargerConnectionError, ChargerRejectedError, ChargerTimeoutError, EnovatesCharger
+from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, OUTAGE_AFTER_S, REALTIME_INTERVAL, TOKEN_INTERVAL
+from .link import Priority
 from .session import SessionTracker
 
 if TYPE_CHECKING:
@@ -144,10 +149,13 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
             request_refresh_debouncer=Debouncer(hass, logger, cooldown=0, immediate=True),
         )
         self.charger = charger
+        # A refresh requested while a scheduled one runs waits for it: polls of a tier never overlap.
+        self._polling = asyncio.Lock()
 
     async def _async_update_data(self) -> DataT:
         try:
-            return await self._fetch()
+            async with self._polling:
+                return await self._fetch()
         except ChargerConnectionError as err:
             if self.charger.closed and self.data is not None:
                 # Unloading or shutting down: the charger did not fail, we hung up on it.
@@ -178,16 +186,12 @@ class ChargerRefusesEverythingError(ChargerRejectedError):
     """The charger answers every request with an exception: its EMS mode is Off, on a firmware that keeps listening."""
 
 
-async def _or_none[T](read: Awaitable[T], refusals: list[ChargerRejectedError]) -> T | None:
-    """Read one map; a Modbus exception answer makes only that map unknown (the connection is fine).
-
-    The refusal is added to `refusals`, for a tier that tells "every map refused" apart.
-    """
+async def _or_none[T](read: Awaitable[T]) -> T | None:
+    """Read one map; a Modbus exception answer makes only that map unknown (the connection is fine)."""
     try:
         return await read
     except ChargerRejectedError as err:
         LOGGER.debug("The charger refused a read: %s", err)
-        refusals.append(err)
         return None
 
 
@@ -200,11 +204,52 @@ def _plugged_changed(before: RealtimeData, after: RealtimeData) -> bool:
     )
 
 
+async def _read_current_offered(charger: EnovatesCharger, port: int) -> int:
+    return (await charger.read(CurrentOffered, port, priority=Priority.REALTIME)).active_current_offered
+
+
+# How the 1 s tier reads each of its maps. Power, energy and current offered matter most: they come first in every
+# poll. The others (state, EMS limit) give way on a slow link.
+_READERS: Final[dict[str, Callable[[EnovatesCharger, int], Awaitable[Any]]]] = {
+    MEASUREMENTS: lambda charger, port: charger.read(Measurements, port, priority=Priority.REALTIME),
+    CURRENT_OFFERED: _read_current_offered,
+    STATE: lambda charger, port: charger.read(State, port, priority=Priority.REALTIME),
+    EMS_LIMIT: lambda charger, port: charger.read_ems_limit(port, priority=Priority.REALTIME),
+}
+FIRST_MAPS: Final = (MEASUREMENTS, CURRENT_OFFERED)
+GIVE_WAY_MAPS: Final = (STATE, EMS_LIMIT)
+# A map that gives way is still read in a poll while the poll would end within this much of its second...
+GIVE_WAY_BUDGET_S: Final = 0.8
+# ... and at least once in this long, one map a poll, however slow the link.
+GIVE_WAY_MAX_AGE_S: Final = 5.0
+# A map that goes unanswered twice in a row while the charger answers the others is asked again only this much later,
+# so that the other maps stay fresh.
+SILENT_MAP_RETRY_S: Final = 5.0
+_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
+
+
+@dataclass
+class _MapReading:
+    """The last reading of one register map of one port, and how its recent requests went."""
+
+    value: Any = None  # None: never read, or the charger refused it
+    read_at: float = -math.inf  # loop time of the last answer (value or refusal)
+    unanswered: int = 0  # requests in a row that got no answer
+    retry_at: float = -math.inf
+
+    def available(self, now: float) -> bool:
+        """Whether the map's value may be shown: it was read, and has not gone unanswered for the outage bound."""
+        return self.value is not None and (self.unanswered == 0 or now - self.read_at < OUTAGE_AFTER_S)
+
+
 class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
     """Every second: state, measurements, EMS limit and current offered, per port.
 
-    Also the heartbeat: whether the charger is reachable is this tier's to tell. When it comes back after an
-    outage, the slower tiers are read again at once (the charger may have rebooted into a new firmware).
+    Also the heartbeat: whether the charger is reachable is this tier's to tell, and it tells it from the charger's
+    silence, not from one poll. A poll that does not get all its answers keeps the values it has (a late answer, a
+    map that does not answer), and the charger is only reported unreachable once it has answered nothing for
+    OUTAGE_AFTER_S: by the poll that notices, or by a watchdog in between polls. When it comes back after an outage,
+    the slower tiers are read again at once (the charger may have rebooted into a new firmware).
     """
 
     def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, charger: EnovatesCharger) -> None:
@@ -214,6 +259,12 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         )
         self.followers: list[EnovatesSlowCoordinator[Any]] = []
         self.reachable = True
+        self._readings: dict[tuple[int, str], _MapReading] = {}
+        self._cancel_watchdog: CALLBACK_TYPE | None = None
+        self._poll_started = -math.inf
+        # This poll's reads and the refusals among them: a charger that refuses every one has its EMS mode Off.
+        self._reads = 0
+        self._refusals: list[ChargerRejectedError] = []
 
     async def _async_update_data(self) -> dict[int, RealtimeData]:
         try:
@@ -221,6 +272,8 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         except UpdateFailed:
             self.reachable = False
             raise
+        finally:
+            self._update_competition_issue()
         if not self.reachable:
             self.reachable = True
             for follower in self.followers:
@@ -231,7 +284,58 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             for follower in self.followers:
                 if follower.REFRESH_WHEN_A_CAR_MOVES:
                     follower.refresh_soon()
+        # A poll that took its whole second (a slow link) is followed by the next at once, not at the next whole
+        # second: polls never overlap, and power, energy and current offered stay as fresh as the link allows.
+        took = self.hass.loop.time() - self._poll_started
+        self.update_interval = REALTIME_INTERVAL if took < REALTIME_INTERVAL.total_seconds() else _AT_ONCE
+        self._arm_watchdog()
         return data
+
+    def _arm_watchdog(self) -> None:
+        """Look again when the charger will have been silent for the outage bound, should no answer come by then."""
+        if self._cancel_watchdog is not None:
+            self._cancel_watchdog()
+        delay = max(0.0, OUTAGE_AFTER_S - self.charger.silent_for)
+        self._cancel_watchdog = async_call_later(
+            self.hass, delay, HassJob(self._watchdog, f"{self.name} watchdog", cancel_on_shutdown=True)
+        )
+
+    @callback
+    def _watchdog(self, _now: datetime) -> None:
+        self._cancel_watchdog = None
+        if not self._polling.locked() or not self.last_update_success or self.charger.closed:
+            return  # no poll waits for an answer: the next one tells, and arms the watchdog again
+        if not self.charger.silent or self.hass.loop.time() - self._poll_started < OUTAGE_AFTER_S - 1:
+            # Still answering, or the poll has only just begun: it did not wait in vain yet (an event loop that
+            # was held up for seconds makes every timer late at once, the poll's and this one's).
+            self._arm_watchdog()
+            return
+        # A poll is still waiting for an answer that does not come: report the outage now, not when it gives up.
+        self.reachable = False
+        self.async_set_update_error(self._unreachable(f"no answer for {OUTAGE_AFTER_S:g} s"))
+
+    async def async_shutdown(self) -> None:
+        """Stop the watchdog with the polls."""
+        if self._cancel_watchdog is not None:
+            self._cancel_watchdog()
+            self._cancel_watchdog = None
+        await super().async_shutdown()
+
+    @callback
+    def _update_competition_issue(self) -> None:
+        issue_id = f"competing_client_{self.config_entry.entry_id}"
+        if not self.charger.contended:
+            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
+            return
+        ir.async_create_issue(
+            self.hass,
+            DOMAIN,
+            issue_id,
+            is_fixable=False,
+            severity=ir.IssueSeverity.WARNING,
+            translation_key="competing_client",
+            translation_placeholders={"title": self.config_entry.title, "host": self.charger.host},
+        )
 
     def _maps_wanted(self, port: int) -> set[str]:
         """Return the maps of `port` that enabled entities show (their listener contexts)."""
@@ -240,6 +344,45 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             wanted.update(name for context_port, name in context if context_port == port)
         return wanted
 
+    @callback
+    def async_set_ems_limit_read(self, port: int, limit_ma: int) -> None:
+        """Show the limit a write read back at once, and keep it as this map's reading.
+
+        The next poll may not read the map again (it gives way): the reading from before the write would bring the
+        old limit back.
+        """
+        reading = self._reading(port, EMS_LIMIT)
+        reading.value, reading.read_at, reading.unanswered = limit_ma, self.hass.loop.time(), 0
+        data = dict(self.data)
+        data[port] = replace(data[port], ems_limit_ma=limit_ma)
+        self.async_set_updated_data(data)
+
+    def _reading(self, port: int, name: str) -> _MapReading:
+        return self._readings.setdefault((port, name), _MapReading())
+
+    async def _read(self, port: int, name: str) -> None:
+        """Read one map into its reading; raise only when the charger as a whole is unreachable."""
+        reading = self._reading(port, name)
+        loop_time = self.hass.loop.time
+        self._reads += 1
+        try:
+            value = await _READERS[name](self.charger, port)
+        except ChargerRejectedError as err:
+            LOGGER.debug("The charger refused %s of port %s: %s", name, port, err)
+            reading.value, reading.read_at, reading.unanswered = None, loop_time(), 0
+            self._refusals.append(err)
+        except ChargerConnectionError as err:
+            if self.data is None or self.charger.silent or self.charger.closed:
+                raise
+            if isinstance(err, ChargerTimeoutError):
+                # The charger answers, but not this (yet): ask again next poll, then less often.
+                reading.unanswered += 1
+                if reading.unanswered > 1:
+                    reading.retry_at = loop_time() + SILENT_MAP_RETRY_S
+            LOGGER.debug("No answer for %s of port %s (keeping the last value): %s", name, port, err)
+        else:
+            reading.value, reading.read_at, reading.unanswered = value, loop_time(), 0
+
     async def _fetch(self) -> dict[int, RealtimeData]:
         charger = self.charger
         if not self.data:  # None until the first refresh
@@ -247,26 +390,61 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             wanted = {port: {STATE, MEASUREMENTS, EMS_LIMIT, CURRENT_OFFERED} for port in charger.ports}
         else:
             wanted = {port: self._maps_wanted(port) for port in charger.ports}
+        if not self.reachable:
+            self._readings.clear()  # back after an outage: every map starts afresh
         if not any(wanted.values()):
             # No entity of this tier is enabled, but the heartbeat must still beat: the smallest map will do.
             wanted[charger.ports[0]] = {CURRENT_OFFERED}
-        data: dict[int, RealtimeData] = {}
-        refused: list[ChargerRejectedError] = []
-        for port, maps in wanted.items():
-            state = await _or_none(charger.read(State, port), refused) if STATE in maps else None
-            measurements = await _or_none(charger.read(Measurements, port), refused) if MEASUREMENTS in maps else None
-            ems_limit_ma = await _or_none(charger.read_ems_limit(port), refused) if EMS_LIMIT in maps else None
-            offered = await _or_none(charger.read(CurrentOffered, port), refused) if CURRENT_OFFERED in maps else None
-            data[port] = RealtimeData(
-                state=state,
-                measurements=measurements,
-                ems_limit_ma=ems_limit_ma,
-                current_offered_ma=None if offered is None else offered.active_current_offered,
-            )
-        if len(refused) == sum(len(maps) for maps in wanted.values()):
+        loop_time = self.hass.loop.time
+        started = self._poll_started = loop_time()
+        self._reads, self._refusals = 0, []
+
+        def due(port: int, name: str) -> bool:
+            return name in wanted[port] and self._reading(port, name).retry_at <= loop_time()
+
+        requests_before = charger.link.requests
+        first_reads = [(port, name) for name in FIRST_MAPS for port in charger.ports if due(port, name)]
+        for port, name in first_reads:
+            await self._read(port, name)
+        waiting = sorted(
+            ((port, name) for name in GIVE_WAY_MAPS for port in charger.ports if due(port, name)),
+            key=lambda key: self._reading(*key).read_at,
+        )
+        # On a slow link at most one request besides the first maps comes between two polls' first maps: an
+        # overdue map, or a slower tier's request that took its turn meanwhile or waits for it.
+        extra_request = charger.link.requests - requests_before > len(first_reads) or charger.requests_waiting > 0
+        for port, name in waiting:
+            fits = loop_time() - started + charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
+            overdue = loop_time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
+            if fits or (overdue and not extra_request):
+                extra_request = extra_request or not fits
+                await self._read(port, name)
+
+        if self._refusals and len(self._refusals) == self._reads:
             # Nothing but refusals: the charger is reachable and serves nothing, which no entity can tell alone.
-            raise ChargerRefusesEverythingError(str(refused[-1]))
-        return data
+            raise ChargerRefusesEverythingError(str(self._refusals[-1]))
+        now = loop_time()
+
+        def value(port: int, name: str) -> Any:
+            reading = self._readings.get((port, name))
+            return reading.value if name in wanted[port] and reading is not None and reading.available(now) else None
+
+        return {
+            port: RealtimeData(
+                state=value(port, STATE),
+                measurements=value(port, MEASUREMENTS),
+                ems_limit_ma=value(port, EMS_LIMIT),
+                current_offered_ma=value(port, CURRENT_OFFERED),
+            )
+            for port in charger.ports
+        }
+
+    def _unreachable(self, error: str) -> UpdateFailed:
+        return UpdateFailed(
+            translation_domain=DOMAIN,
+            translation_key="communication_error",
+            translation_placeholders={"host": self.charger.host, "error": error},
+        )
 
 
 class EnovatesSlowCoordinator[DataT](EnovatesCoordinator[DataT]):
@@ -338,7 +516,7 @@ class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | 
 
     async def _fetch(self) -> dict[int, Mode3Details | None]:
         charger = self.charger
-        return {port: await _or_none(charger.read(Mode3Details, port), []) for port in charger.ports}
+        return {port: await _or_none(charger.read(Mode3Details, port)) for port in charger.ports}
 
 
 class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):

@@ -27,6 +27,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
         {
             "entry": entry.as_dict(),
             "connected": runtime.charger.connected,
+            # Since the entry was loaded: round trips, late answers, timeouts, reconnects, exception answers per map.
+            "link": runtime.charger.link.as_diagnostics(),
             "device": asdict(runtime.device.data),
             "realtime": {port: asdict(data) for port, data in runtime.realtime.data.items()},
             "mode3": {port: None if data is None else asdict(data) for port, data in runtime.mode3.data.items()},

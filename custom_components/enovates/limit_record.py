@@ -10,10 +10,12 @@ reboot is not known. The event entities show what the record reports.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 import enum
-from typing import TYPE_CHECKING, Any
+import math
+from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
@@ -41,7 +43,14 @@ class LimitChangeReport:
     previous_ma: int | None
 
 
-type PutBack = Callable[[int, int], Coroutine[Any, Any, None]]
+type PutBack = Callable[[int, int], Coroutine[Any, Any, Exception | None]]
+
+# After the charger was away, a limit that changes within this long is what it came back with (the 1 s tier reads the
+# limit at least every 5 s, also on a slow link), not another controller's doing.
+BACK_CHECK_S: Final = 30.0
+# A put-back the charger did not take (its connection not yet steady after the reboot) is tried again this often.
+PUT_BACK_ATTEMPTS: Final = 3
+PUT_BACK_RETRY_S: Final = 5.0
 
 
 def amps(limit_ma: int | None) -> float | None:
@@ -60,7 +69,8 @@ class LimitRecord:
         self._seen: dict[int, int] = {}
         self._expected: dict[int, tuple[int, LimitChange]] = {}
         self._away = False
-        self._unchecked: set[int] = set()  # ports whose limit is to be checked, the charger being back
+        self._connect_failures = coordinator.charger.link.connect_failures
+        self._back_until = -math.inf  # loop time until which the charger counts as just back
         self._listeners: dict[int, list[Callable[[LimitChangeReport], None]]] = {}
         # Set by EnovatesLimits (with EMS control): how to put a limit back, and to drop a pending restore.
         self.put_back: PutBack | None = None
@@ -97,18 +107,23 @@ class LimitRecord:
 
     @callback
     def _update(self) -> None:
-        if not self._coordinator.last_update_success:
+        # Away: unreachable long enough to show, or refusing connections for a moment (a quick reboot). A connection
+        # that dropped and came straight back (an idle timeout, another client taking its turn) does not count.
+        connect_failures = self._coordinator.charger.link.connect_failures
+        if not self._coordinator.last_update_success or connect_failures != self._connect_failures:
+            self._connect_failures = connect_failures
             self._away = True
+        if not self._coordinator.last_update_success:
             return
+        now = self._coordinator.hass.loop.time()
         if self._away:
             self._away = False
-            self._unchecked.update(self._coordinator.charger.ports)
+            self._back_until = now + BACK_CHECK_S
         for port, data in self._coordinator.data.items():
             if data.ems_limit_ma is not None:
-                # Checked at the first reading of the limit since the charger came back (that map may fail alone).
-                back = port in self._unchecked
-                self._unchecked.discard(port)
-                self._observe(port, data.ems_limit_ma, back=back)
+                # The values shown may be from before the charger went away for a few seconds more: a limit that
+                # changes in the first seconds back is what the charger came back with.
+                self._observe(port, data.ems_limit_ma, back=now <= self._back_until)
 
     def _observe(self, port: int, limit_ma: int, *, back: bool) -> None:
         previous = self._seen.get(port)
@@ -121,7 +136,7 @@ class LimitRecord:
             self._report(port, LimitChangeReport(change=expected[1], limit_ma=limit_ma, previous_ma=previous))
             return
         wanted = self.wanted.get(port)
-        if back and wanted is not None and limit_ma != wanted and self.put_back is not None:
+        if back and limit_ma != previous and wanted is not None and limit_ma != wanted and self.put_back is not None:
             self._put_back(self.put_back, port, limit_ma, wanted, "after the charger was unreachable")
             return
         if previous is not None and limit_ma != previous:
@@ -162,8 +177,22 @@ class LimitRecord:
             wanted_ma,
         )
         self._entry.async_create_background_task(
-            self._coordinator.hass, put_back(port, wanted_ma), f"enovates put back the limit of port {port}"
+            self._coordinator.hass,
+            self._put_back_until_taken(put_back, port, wanted_ma),
+            f"enovates put back the limit of port {port}",
         )
+
+    async def _put_back_until_taken(self, put_back: PutBack, port: int, wanted_ma: int) -> None:
+        for attempt in range(1, PUT_BACK_ATTEMPTS + 1):
+            if (error := await put_back(port, wanted_ma)) is None:
+                return
+            if attempt == PUT_BACK_ATTEMPTS:
+                LOGGER.warning("Could not put back the EMS limit of %s port %s: %s", self._entry.title, port, error)
+                return
+            LOGGER.debug("Putting back the EMS limit of port %s failed, trying again: %s", port, error)
+            await asyncio.sleep(PUT_BACK_RETRY_S)
+            if self.wanted.get(port) != wanted_ma or self._seen.get(port) == wanted_ma:
+                return  # no longer wanted (someone set another limit), or there already
 
     def _report(self, port: int, report: LimitChangeReport) -> None:
         for listener in list(self._listeners.get(port, ())):

@@ -91,12 +91,13 @@ class EnovatesLimits:
         finally:
             self._record.done(port)
 
-    async def _put_back(self, port: int, limit_ma: int) -> None:
-        """Put back the limit Home Assistant set, after the charger came back without it (once; logged)."""
+    async def _put_back(self, port: int, limit_ma: int) -> HomeAssistantError | None:
+        """Put back the limit Home Assistant set, after the charger came back without it; return why it failed."""
         try:
             await self._write(port, limit_ma, LimitChange.RESTORED)
         except HomeAssistantError as err:
-            LOGGER.warning("Could not put back the EMS limit of %s port %s: %s", self._entry.title, port, err)
+            return err
+        return None
 
     async def async_set(self, port: int, limit_ma: int) -> None:
         """Set the limit of `port` for good."""

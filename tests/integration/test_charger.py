@@ -7,6 +7,7 @@ import asyncio
 import pytest
 
 from custom_components.enovates.charger import ChargerConnectionError, EnovatesCharger
+from custom_components.enovates.link import Priority
 from enovates_simulator import Simulator
 
 
@@ -25,7 +26,7 @@ async def test_a_drop_outside_the_modbus_exchange_is_retried(simulator: Simulato
             await asyncio.Event().wait()
         return "answered"
 
-    request = asyncio.create_task(charger._request(1, call))
+    request = asyncio.create_task(charger._request(1, call, priority=Priority.REALTIME, what="test"))
     await started.wait()
     charger._on_connection_change(False)
     assert await request == "answered"
@@ -41,7 +42,7 @@ async def test_dropping_twice_is_a_connection_error(simulator: Simulator) -> Non
         waiting.set()
         await asyncio.Event().wait()
 
-    request = asyncio.create_task(charger._request(1, call))
+    request = asyncio.create_task(charger._request(1, call, priority=Priority.REALTIME, what="test"))
     for _ in range(2):
         await waiting.wait()
         waiting.clear()
@@ -58,7 +59,7 @@ async def test_cancelling_the_caller_is_not_a_drop(simulator: Simulator) -> None
         waiting.set()
         await asyncio.Event().wait()
 
-    request = asyncio.create_task(charger._request(1, call))
+    request = asyncio.create_task(charger._request(1, call, priority=Priority.REALTIME, what="test"))
     await waiting.wait()
     request.cancel()
     with pytest.raises(asyncio.CancelledError):

@@ -16,6 +16,7 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enovates.limit_record import PUT_BACK_ATTEMPTS
 from enovates_simulator import AfterReboot, Car, Charger, ManualClock, Profile, Simulator
 
 from ..conftest import advance, eno_client
@@ -160,8 +161,8 @@ async def test_a_put_back_that_fails_is_logged(
     refused = HomeAssistantError("refused")
     with patch("custom_components.enovates.limits.async_set_ems_limit", side_effect=refused) as write:
         await reboot(hass, clock_hands, simulator)
-        await advance(hass, clock_hands, 2)
-    assert write.call_count == 1  # once, when the limit was read
+        await advance(hass, clock_hands, 20, step=5)
+    assert write.call_count == PUT_BACK_ATTEMPTS  # a few times, a few seconds apart, then given up
     assert "Could not put back the EMS limit of ENO one port 1: refused" in caplog.text
 
 
@@ -188,10 +189,10 @@ async def test_the_event_entity_follows_the_heartbeat(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     await simulator.stop()
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 6)  # silent for 5 s: unreachable
     assert hass.states.get(EVENTS).state == STATE_UNAVAILABLE  # type: ignore[union-attr]
     await simulator.start()
-    await advance(hass, clock_hands, 1)
+    await advance(hass, clock_hands, 6)  # reconnects back off: 1, 2, 4 s
     assert hass.states.get(EVENTS).state == STATE_UNKNOWN  # type: ignore[union-attr]
     await advance(hass, clock_hands, timedelta(minutes=1).seconds, step=30)
     assert hass.states.get(EVENTS).state == STATE_UNKNOWN  # type: ignore[union-attr]

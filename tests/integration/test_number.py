@@ -120,12 +120,12 @@ async def test_a_refused_write_is_reported(
 
 
 async def test_a_write_to_an_unreachable_charger_is_reported(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     await simulator.stop()
     with pytest.raises(HomeAssistantError, match="did not answer"):
         await set_limit(hass, 10)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await advance(hass, clock_hands, 6)
     assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
 
 

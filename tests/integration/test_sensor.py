@@ -133,12 +133,12 @@ async def test_outage_and_recovery(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     await simulator.reboot(3600)
-    await advance(hass, clock_hands, 2)
+    await advance(hass, clock_hands, 6)
     assert hass.states.get("sensor.eno_one_power").state == STATE_UNAVAILABLE
     assert hass.states.get("sensor.eno_one_mode_3_state").state == STATE_UNAVAILABLE
     await simulator.stop()
     await simulator.start()
-    await advance(hass, clock_hands, 2)
+    await advance(hass, clock_hands, 6)
     assert hass.states.get("sensor.eno_one_power").state == "11040"
 
 

