@@ -45,8 +45,8 @@ class LimitChangeReport:
 
 type PutBack = Callable[[int, int], Coroutine[Any, Any, Exception | None]]
 
-# After the charger was away, a limit that changes within this long is what it came back with (the 1 s tier reads the
-# limit at least every 5 s, also on a slow link), not another controller's doing.
+# After the charger was away, a limit that turns to "no limit" within this long is what it came back with (the 1 s
+# tier reads the limit at least every 5 s, also on a slow link), not another controller's doing.
 BACK_CHECK_S: Final = 30.0
 # A put-back the charger did not take (its connection not yet steady after the reboot) is tried again this often.
 PUT_BACK_ATTEMPTS: Final = 3
@@ -136,7 +136,9 @@ class LimitRecord:
             self._report(port, LimitChangeReport(change=expected[1], limit_ma=limit_ma, previous_ma=previous))
             return
         wanted = self.wanted.get(port)
-        if back and limit_ma != previous and wanted is not None and limit_ma != wanted and self.put_back is not None:
+        # A reboot that forgets the limit leaves "no limit"; any other new limit was set by someone.
+        lost = back and limit_ma == NO_EMS_LIMIT != previous
+        if lost and wanted is not None and limit_ma != wanted and self.put_back is not None:
             self._put_back(self.put_back, port, limit_ma, wanted, "after the charger was unreachable")
             return
         if previous is not None and limit_ma != previous:
@@ -183,9 +185,8 @@ class LimitRecord:
         )
 
     async def _put_back_until_taken(self, put_back: PutBack, port: int, wanted_ma: int) -> None:
-        for attempt in range(1, PUT_BACK_ATTEMPTS + 1):
-            if (error := await put_back(port, wanted_ma)) is None:
-                return
+        attempt = 1
+        while (error := await put_back(port, wanted_ma)) is not None:
             if attempt == PUT_BACK_ATTEMPTS:
                 LOGGER.warning("Could not put back the EMS limit of %s port %s: %s", self._entry.title, port, error)
                 return
@@ -193,6 +194,7 @@ class LimitRecord:
             await asyncio.sleep(PUT_BACK_RETRY_S)
             if self.wanted.get(port) != wanted_ma or self._seen.get(port) == wanted_ma:
                 return  # no longer wanted (someone set another limit), or there already
+            attempt += 1
 
     def _report(self, port: int, report: LimitChangeReport) -> None:
         for listener in list(self._listeners.get(port, ())):

@@ -166,6 +166,27 @@ async def test_a_put_back_that_fails_is_logged(
     assert "Could not put back the EMS limit of ENO one port 1: refused" in caplog.text
 
 
+@pytest.mark.parametrize("profile", [RESET])
+async def test_a_put_back_stops_once_another_limit_is_set(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_limit(hass, 10)
+
+    async def refused_as_another_sets_its_own(*_args: object) -> None:
+        simulator.charger.set_ems_limit(1, 12000)
+        raise HomeAssistantError("refused")
+
+    with patch(
+        "custom_components.enovates.limits.async_set_ems_limit",
+        side_effect=refused_as_another_sets_its_own,
+    ) as write:
+        await reboot(hass, clock_hands, simulator)
+        await advance(hass, clock_hands, 20, step=5)
+    assert write.call_count == 1  # no more attempts: the limit is no longer Home Assistant's to put back
+    assert simulator.charger.port(1).ems_limit_ma == 12000
+    assert last_event(hass)[ATTR_EVENT_TYPE] == "ems_limit_set_elsewhere"
+
+
 async def test_a_session_that_ends_is_reported(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
