@@ -16,6 +16,7 @@ import pytest
 import yaml
 
 from custom_components.enovates import PLATFORMS, binary_sensor, event, number, sensor, switch
+from custom_components.enovates.smart import entities as smart_entities
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "enovates"
@@ -43,6 +44,9 @@ DESCRIPTIONS = {
         sensor.API_VERSION_SENSOR,
         sensor.STATUS_SENSOR,
         *sensor.SESSION_SENSORS,
+        smart_entities.QUARTER_AVERAGE,
+        smart_entities.MONTH_PEAK,
+        smart_entities.SMART_REASON,
     ],
     "binary_sensor": [
         *binary_sensor.STATE_BINARY_SENSORS,
@@ -51,7 +55,8 @@ DESCRIPTIONS = {
         binary_sensor.CAR_CONNECTED,
     ],
     "event": [event.EVENTS],
-    "number": [number.EMS_LIMIT_NUMBER],
+    "number": [number.EMS_LIMIT_NUMBER, smart_entities.PEAK_LIMIT],
+    "select": [smart_entities.CHARGING_MODE],
     "switch": [switch.CHARGING_ALLOWED],
 }
 
@@ -180,6 +185,15 @@ def test_config_flow_errors_and_aborts_match_the_code() -> None:
     for step in ("user", "reconfigure"):
         fields = STRINGS["config"]["step"][step]
         assert set(fields["data"]) == set(fields["data_description"]) == {"host", "port", "dual_port", "ems_control"}
+
+
+def test_options_flow_errors_and_fields_match_the_code() -> None:
+    flow = (INTEGRATION / "options_flow.py").read_text()
+    assert set(re.findall(r'\] = "(\w+)"', flow)) == set(STRINGS["options"]["error"])
+    fields = STRINGS["options"]["step"]["init"]
+    constants = (INTEGRATION / "smart" / "const.py").read_text()
+    options = set(re.findall(r'CONF_\w+: Final = "(\w+)"', constants))
+    assert set(fields["data"]) == set(fields["data_description"]) == options
 
 
 def test_quality_scale_lists_every_rule() -> None:

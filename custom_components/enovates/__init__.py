@@ -28,11 +28,14 @@ from .limit_record import LimitRecord
 from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
 from .services import async_setup_services
 from .session import SessionTracker
+from .smart import SmartCharging
+from .smart.const import CONF_SMART_CHARGING
 
 PLATFORMS: list[Platform] = [
     Platform.BINARY_SENSOR,
     Platform.EVENT,
     Platform.NUMBER,
+    Platform.SELECT,
     Platform.SENSOR,
     Platform.SWITCH,
 ]
@@ -111,6 +114,9 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     if limits is not None:
         # Limits set for a while before a restart come back in time (now, if overdue).
         await limits.async_load()
+        if entry.options.get(CONF_SMART_CHARGING, True):
+            entry.runtime_data.smart = SmartCharging(hass, entry, limits)
+            entry.async_on_unload(entry.runtime_data.smart.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _remove_stale_entities_and_devices(hass, entry)
     return True

@@ -7,8 +7,9 @@ import re
 from typing import Any
 
 from enovates_modbus.eno_one import Diagnostics, State
-from homeassistant.config_entries import ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.core import callback
 from homeassistant.helpers.selector import (
     BooleanSelector,
     NumberSelector,
@@ -20,6 +21,7 @@ import probatio
 
 from .charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DEFAULT_PORT, DOMAIN, LOGGER
+from .options_flow import EnovatesOptionsFlow
 
 # RFC 1123 host names: labels of letters, digits and inner hyphens.
 _HOSTNAME = re.compile(r"^(?=.{1,253}$)(?!-)[A-Za-z0-9-]{1,63}(?<!-)(\.(?!-)[A-Za-z0-9-]{1,63}(?<!-))*\.?$")
@@ -106,6 +108,12 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
 
     VERSION = 1
     MINOR_VERSION = 1
+
+    @staticmethod
+    @callback
+    def async_get_options_flow(config_entry: ConfigEntry) -> EnovatesOptionsFlow:
+        """Smart charging's options."""
+        return EnovatesOptionsFlow()
 
     async def _async_probe(
         self, user_input: dict[str, Any]

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 
     from .limit_record import LimitRecord
     from .limits import EnovatesLimits
+    from .smart import SmartCharging
 
 
 @dataclass(kw_only=True)
@@ -45,6 +46,7 @@ class EnovatesRuntimeData:
     limits: EnovatesLimits | None  # with EMS control only
     limit_record: LimitRecord  # who set each port's EMS limit
     sessions: dict[int, SessionTracker]  # per port
+    smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
     # Filled by the entities as they are created: what is registered but not in here is stale.
     entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 

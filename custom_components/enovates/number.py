@@ -12,6 +12,8 @@ from .control import limit_ma_for
 from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
+from .smart import async_user_took_over
+from .smart.entities import smart_numbers
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -79,7 +81,9 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
 
     async def async_set_native_value(self, value: float) -> None:
         """Write the limit: the maximum removes it, 0 pauses charging, 1-5 A is refused as ambiguous."""
-        await self._limits.async_set(self.port, limit_ma_for(value, self.native_max_value))
+        limit_ma = limit_ma_for(value, self.native_max_value)
+        async_user_took_over(self.coordinator.config_entry, self.port)
+        await self._limits.async_set(self.port, limit_ma)
 
 
 async def async_setup_entry(
@@ -95,3 +99,4 @@ async def async_setup_entry(
         EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, runtime.limits, EMS_LIMIT_NUMBER, port)
         for port in runtime.charger.ports
     )
+    async_add_entities(smart_numbers(entry))

@@ -51,6 +51,7 @@ from .coordinator import (
 )
 from .entity import EnovatesEntity, EnovatesMapEntity
 from .session import ChargingSession, TransactionReading
+from .smart.entities import smart_sensors
 from .status import ChargerStatus, car_connected, charger_status, pwm_offered
 
 if TYPE_CHECKING:
@@ -481,7 +482,7 @@ async def async_setup_entry(
     ]
     for port in runtime.charger.ports:
         entities.extend(_port_sensors(entry, port))
-    async_add_entities(entities)
+    async_add_entities([*entities, *smart_sensors(entry)])
 
 
 def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:

@@ -12,6 +12,7 @@ import probatio
 
 from .const import DOMAIN
 from .control import async_read_ems_limit, limit_ma_for
+from .smart import async_user_took_over
 
 if TYPE_CHECKING:
     from homeassistant.helpers.device_registry import AnyDeviceEntry
@@ -66,6 +67,7 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
     port = _port_of(device, entry)
     in_force_ma, maximum = await async_read_ems_limit(entry.runtime_data.realtime, port)
     limit_ma = limit_ma_for(call.data[ATTR_CURRENT], maximum)
+    async_user_took_over(entry, port)
     if (duration := call.data.get(ATTR_DURATION)) is None:
         await limits.async_set(port, limit_ma)
     else:
