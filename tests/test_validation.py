@@ -15,7 +15,7 @@ import zlib
 import pytest
 import yaml
 
-from custom_components.enovates import PLATFORMS, binary_sensor, number, sensor, switch
+from custom_components.enovates import PLATFORMS, binary_sensor, event, number, sensor, switch
 from custom_components.enovates.smart import entities as smart_entities
 
 ROOT = Path(__file__).parent.parent
@@ -36,6 +36,7 @@ DESCRIPTIONS = {
     "sensor": [
         *sensor.STATE_SENSORS,
         *sensor.MEASUREMENT_SENSORS,
+        *sensor.INSTALLATION_CURRENT_SENSORS,
         sensor.CURRENT_OFFERED_SENSOR,
         sensor.EMS_LIMIT_SENSOR,
         *sensor.MODE3_SENSORS,
@@ -53,6 +54,7 @@ DESCRIPTIONS = {
         binary_sensor.CHARGING,
         binary_sensor.CAR_CONNECTED,
     ],
+    "event": [event.EVENTS],
     "number": [number.EMS_LIMIT_NUMBER, smart_entities.PEAK_LIMIT],
     "select": [smart_entities.CHARGING_MODE],
     "switch": [switch.CHARGING_ALLOWED],
@@ -119,6 +121,11 @@ def test_entity_translations_match_the_code(platform: str) -> None:
         options = getattr(description, "options", None)
         if options:
             assert set(STRINGS["entity"][platform][description.translation_key]["state"]) == set(options)
+
+
+def test_event_types_are_translated() -> None:
+    translated = STRINGS["entity"]["event"]["events"]["state_attributes"]["event_type"]["state"]
+    assert set(translated) == set(event.EVENTS.event_types or [])
 
 
 def test_every_platform_is_set_up() -> None:

@@ -143,6 +143,8 @@ class EnovatesCharger:
         # Since when we have been waiting for the charger without hearing from it (None: nothing outstanding).
         self._waiting_since: float | None = None
         self.closed = False
+        # The registers of each map as last read, per (unit, map): for the diagnostics download, to replay.
+        self.raw_registers: dict[tuple[int, str], list[int]] = {}
 
     @property
     def connected(self) -> bool:
@@ -327,7 +329,9 @@ class EnovatesCharger:
             registers: list[int] = await client.read(register_map.BASE_ADDRESS, register_map.REGISTER_COUNT)
             return registers
 
-        return decode(register_map, await self._request(unit, read_map, priority=priority, what=register_map.__name__))
+        registers = await self._request(unit, read_map, priority=priority, what=register_map.__name__)
+        self.raw_registers[unit, register_map.__name__] = list(registers)
+        return decode(register_map, registers)
 
     async def check_version(self) -> bool:
         """Whether the charger's Modbus API is one the vendor library supports."""

@@ -87,7 +87,13 @@ async def _identify(charger: EnovatesCharger, expected_serial: str | None) -> Di
         identity = None  # another make of device, or a firmware too old to have them: the version tells
     if identity is not None and not identity.serial_nr.strip():
         raise ProbeError("not_enovates")
-    if not await charger.check_version():
+    try:
+        supported = await charger.check_version()
+    except ChargerRejectedError as err:
+        # Modbus answers, and refuses even the API version, which every ENO one serves unless its EMS mode is Off
+        # (a firmware may keep listening then and refuse everything).
+        raise ProbeError("ems_mode_off") from err
+    if not supported:
         raise ProbeError("unsupported_api_version")
     if identity is None:
         raise ProbeError("not_enovates")
@@ -101,7 +107,8 @@ async def _check_abilities(charger: EnovatesCharger, *, dual_port: bool, ems_con
     if dual_port:
         try:
             await charger.read(State, PORT_2)
-        except ChargerRejectedError as err:
+        except (ChargerRejectedError, ChargerConnectionError) as err:
+            # Port 1 has just answered: a unit 2 that refuses, or stays silent, is no second port.
             raise ProbeError("no_second_port") from err
     if ems_control:
         for unit in charger.ports:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from enovates_modbus.eno_one import State
@@ -92,9 +91,7 @@ async def async_set_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: in
         await charger.set_ems_limit(port, limit_ma)
         applied = await charger.read_ems_limit(port, priority=Priority.CONTROL)
     # Show what the charger holds now, without waiting for the next poll (which brings the current offered).
-    data = dict(coordinator.data)
-    data[port] = replace(data[port], ems_limit_ma=applied)
-    coordinator.async_set_updated_data(data)
+    coordinator.async_set_ems_limit_read(port, applied)
     if applied != limit_ma:
         # A charger in EMS mode "Monitoring Only" acknowledges the write and ignores it.
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ems_limit_not_applied")

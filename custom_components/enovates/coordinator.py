@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
 import math
@@ -29,6 +29,7 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from .limit_record import LimitRecord
     from .limits import EnovatesLimits
     from .smart import SmartCharging
 
@@ -44,6 +45,7 @@ class EnovatesRuntimeData:
     mode3: EnovatesMode3Coordinator
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     limits: EnovatesLimits | None  # with EMS control only
+    limit_record: LimitRecord  # who set each port's EMS limit
     sessions: dict[int, SessionTracker]  # per port
     smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
     # Filled by the entities as they are created: what is registered but not in here is stale.
@@ -166,6 +168,12 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
                 translation_key="communication_error",
                 translation_placeholders={"host": self.charger.host, "error": str(err)},
             ) from err
+        except ChargerRefusesEverythingError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="ems_mode_off",
+                translation_placeholders={"host": self.charger.host},
+            ) from err
         except ChargerRejectedError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -175,6 +183,10 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
 
     async def _fetch(self) -> DataT:
         raise NotImplementedError
+
+
+class ChargerRefusesEverythingError(ChargerRejectedError):
+    """The charger answers every request with an exception: its EMS mode is Off, on a firmware that keeps listening."""
 
 
 async def _or_none[T](read: Awaitable[T]) -> T | None:
@@ -253,6 +265,9 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._readings: dict[tuple[int, str], _MapReading] = {}
         self._cancel_watchdog: CALLBACK_TYPE | None = None
         self._poll_started = -math.inf
+        # This poll's reads and the refusals among them: a charger that refuses every one has its EMS mode Off.
+        self._reads = 0
+        self._refusals: list[ChargerRejectedError] = []
 
     async def _async_update_data(self) -> dict[int, RealtimeData]:
         try:
@@ -332,6 +347,19 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             wanted.update(name for context_port, name in context if context_port == port)
         return wanted
 
+    @callback
+    def async_set_ems_limit_read(self, port: int, limit_ma: int) -> None:
+        """Show the limit a write read back at once, and keep it as this map's reading.
+
+        The next poll may not read the map again (it gives way): the reading from before the write would bring the
+        old limit back.
+        """
+        reading = self._reading(port, EMS_LIMIT)
+        reading.value, reading.read_at, reading.unanswered = limit_ma, self.hass.loop.time(), 0
+        data = dict(self.data)
+        data[port] = replace(data[port], ems_limit_ma=limit_ma)
+        self.async_set_updated_data(data)
+
     def _reading(self, port: int, name: str) -> _MapReading:
         return self._readings.setdefault((port, name), _MapReading())
 
@@ -339,11 +367,13 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         """Read one map into its reading; raise only when the charger as a whole is unreachable."""
         reading = self._reading(port, name)
         loop_time = self.hass.loop.time
+        self._reads += 1
         try:
             value = await _READERS[name](self.charger, port)
         except ChargerRejectedError as err:
             LOGGER.debug("The charger refused %s of port %s: %s", name, port, err)
             reading.value, reading.read_at, reading.unanswered = None, loop_time(), 0
+            self._refusals.append(err)
         except ChargerConnectionError as err:
             if self.data is None or self.charger.silent or self.charger.closed:
                 raise
@@ -370,6 +400,7 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             wanted[charger.ports[0]] = {CURRENT_OFFERED}
         loop_time = self.hass.loop.time
         started = self._poll_started = loop_time()
+        self._reads, self._refusals = 0, []
 
         def due(port: int, name: str) -> bool:
             return name in wanted[port] and self._reading(port, name).retry_at <= loop_time()
@@ -392,6 +423,9 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
                 extra_request = extra_request or not fits
                 await self._read(port, name)
 
+        if self._refusals and len(self._refusals) == self._reads:
+            # Nothing but refusals: the charger is reachable and serves nothing, which no entity can tell alone.
+            raise ChargerRefusesEverythingError(str(self._refusals[-1]))
         now = loop_time()
 
         def value(port: int, name: str) -> Any:
@@ -466,10 +500,12 @@ class EnovatesDeviceCoordinator(EnovatesSlowCoordinator[DeviceData]):
         super().__init__(hass, entry, heartbeat, name="device", update_interval=DEVICE_INTERVAL)
 
     async def _fetch(self) -> DeviceData:
-        return DeviceData(
-            api_version=await self.charger.read_api_version(),
-            diagnostics=await self.charger.read_diagnostics(),
-        )
+        try:
+            api_version = await self.charger.read_api_version()
+        except ChargerRejectedError as err:
+            # Every ENO one serves its API version, unless its EMS mode is Off on a firmware that keeps listening.
+            raise ChargerRefusesEverythingError(str(err)) from err
+        return DeviceData(api_version=api_version, diagnostics=await self.charger.read_diagnostics())
 
 
 class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | None]]):
@@ -493,6 +529,9 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
     in Monitoring Only too. When the installer switched the charger back, a repair issue says what to do; it goes
     away by itself once Full Control is back.
     """
+
+    # A badge scanned starts the car: read the token when the contactor moves, not up to a minute later.
+    REFRESH_WHEN_A_CAR_MOVES = True
 
     def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every minute."""

@@ -8,6 +8,8 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 
+from .raw_registers import SERIAL_PLACEHOLDER, async_raw_registers
+
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
@@ -28,6 +30,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
     """Return the register maps as last read, per tier and port."""
     runtime = entry.runtime_data
     ems_control = runtime.ems_control
+    registers = await async_raw_registers(runtime.charger, {str(entry.unique_id): SERIAL_PLACEHOLDER})
     return async_redact_data(
         {
             "entry": entry.as_dict(),
@@ -43,6 +46,8 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
                 "allowed": ems_control.data.allowed,
                 "tokens": dict.fromkeys(ems_control.data.tokens, "**REDACTED**"),
             },
+            # What python -m enovates_simulator --replay serves: the charger as this download saw it.
+            "registers": registers,
             "last_update_success": {
                 coordinator.name: coordinator.last_update_success
                 for coordinator in (runtime.device, runtime.realtime, runtime.mode3, ems_control)

@@ -49,7 +49,7 @@ async def test_user_flow_creates_the_entry(
     user_input = form(simulator.port, host=" 127.0.0.1 ", dual_port=dual_port, ems_control=ems_control)
     result = await hass.config_entries.flow.async_configure(flow_id, user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "ENO one 0001"  # model and the tail of the serial: two chargers never look alike
+    assert result["title"] == "ENO one 479 0001"  # model and the tail of the serial: two chargers never look alike
     assert result["result"].unique_id == SERIAL
     assert result["data"] == form(simulator.port, dual_port=dual_port, ems_control=ems_control)
     # the probe's connection is closed, and no write was made
@@ -123,8 +123,15 @@ async def test_charger_that_does_not_answer(hass: HomeAssistant, simulator: Simu
     await _error_then_recover(hass, simulator, form(simulator.port), "cannot_connect")
 
 
-async def test_not_an_enovates_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+async def test_a_device_refusing_the_api_version_has_modbus_off(hass: HomeAssistant, simulator: Simulator) -> None:
+    # Every ENO one serves its API version unless its EMS mode is Off (on a firmware that keeps listening then):
+    # that is the likeliest cause, and the message names it (another kind of Modbus device reads the same).
     simulator.faults.exception(maps=["api_version"])
+    await _error_then_recover(hass, simulator, form(simulator.port), "ems_mode_off")
+
+
+async def test_a_device_refusing_the_identity_is_not_a_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.faults.exception(maps=["diagnostics"])
     await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
 
 

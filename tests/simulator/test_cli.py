@@ -27,13 +27,26 @@ def test_defaults() -> None:
 
 def test_options() -> None:
     args = build_parser().parse_args(
-        ["--port", "0", "--ems", "monitoring", "--dual-port", "--car", "cycle", "--serial", "ABC123"]
+        [
+            "--port",
+            "0",
+            "--ems",
+            "monitoring",
+            "--dual-port",
+            "--car",
+            "cycle",
+            "--serial",
+            "ABC123",
+            "--model",
+            "ENO one",
+        ]
     )
     simulator = build_simulator(args)
     charger = simulator.charger
     assert charger.ems_mode is EmsMode.MONITORING
     assert charger.scenarios == {1: CarScenario.CYCLE, 2: CarScenario.CYCLE}
     assert charger.identity.serial_number == "ABC123"
+    assert charger.identity.model_id == "ENO one"
 
 
 def test_a_slow_link() -> None:
