@@ -35,6 +35,10 @@ def charger(charger: Charger) -> Charger:
 
 
 async def set_limit(hass: HomeAssistant, value: float) -> None:
+    """Set the limit with the slider, or pause with the action (the slider starts at 6 A)."""
+    if value < 6:
+        await set_current_limit(hass, device_id(hass), value)
+        return
     await hass.services.async_call(
         NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LIMIT, ATTR_VALUE: value}, blocking=True
     )
@@ -136,7 +140,7 @@ async def test_a_limit_set_elsewhere_is_respected_and_shown(
     assert event[ATTR_EVENT_TYPE] == "ems_limit_set_elsewhere"
     assert (event["limit"], event["previous"]) == (12.0, 8.0 if ems_control else None)
     if ems_control:
-        assert hass.states.get(LIMIT).state == "12.0"  # type: ignore[union-attr]
+        assert hass.states.get(LIMIT).state == "12"  # type: ignore[union-attr]
     writes = len(simulator.stats.writes)
 
     # Home Assistant does not undo it: not when its own limit for a while ends, not after a reboot

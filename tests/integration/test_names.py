@@ -70,28 +70,28 @@ async def test_chargers_have_names_and_entity_ids_a_user_tells_apart(
     hass: HomeAssistant, three_chargers: list[str]
 ) -> None:
     entries = [hass.config_entries.async_get_entry(entry_id) for entry_id in three_chargers]
-    assert [entry.title for entry in entries if entry] == ["ENO one 0479", "ENO one 1234", "ENO one 0777"]
+    assert [entry.title for entry in entries if entry] == ["ENO one 479 0479", "ENO one 479 1234", "ENO one 479 0777"]
     devices = dr.async_get(hass)
     charger_names = {
         device.name for entry_id in three_chargers for device in dr.async_entries_for_config_entry(devices, entry_id)
     }
-    assert charger_names == {"ENO one 0479", "ENO one 1234", "ENO one 0777"}
+    assert charger_names == {"ENO one 479 0479", "ENO one 479 1234", "ENO one 479 0777"}
     # each charger's entities carry its name, whatever order they were added in
     for entity_id in (
-        "sensor.eno_one_0479_power",
-        "number.eno_one_0479_ems_current_limit",
-        "sensor.eno_one_0777_power",
-        "sensor.eno_one_0777_ems_current_limit",
-        "sensor.eno_one_1234_port_1_power",
-        "number.eno_one_1234_port_2_ems_current_limit",
+        "sensor.eno_one_479_0479_power",
+        "number.eno_one_479_0479_ems_current_limit",
+        "sensor.eno_one_479_0777_power",
+        "sensor.eno_one_479_0777_ems_current_limit",
+        "sensor.eno_one_479_1234_port_1_power",
+        "number.eno_one_479_1234_port_2_ems_current_limit",
     ):
         assert hass.states.get(entity_id) is not None, entity_id
     assert not [state.entity_id for state in hass.states.async_all() if state.entity_id.endswith("_2")]
     # a port is named with its charger where Home Assistant names it in full (pickers, more-info, entity ids)
     entities = er.async_get(hass)
-    port_power = entities.async_get("sensor.eno_one_1234_port_1_power")
+    port_power = entities.async_get("sensor.eno_one_479_1234_port_1_power")
     assert port_power is not None
-    assert er.async_get_full_entity_name(hass, port_power) == "ENO one 1234 Port 1 Power"
+    assert er.async_get_full_entity_name(hass, port_power) == "ENO one 479 1234 Port 1 Power"
 
 
 def offered_by_the_picker(hass: HomeAssistant) -> set[str]:
@@ -145,14 +145,14 @@ async def test_the_action_picker_offers_exactly_the_devices_the_action_accepts(
         accepted.add(device_id)
     names = {ours[device_id].name for device_id in accepted}
     # the chargers with EMS control and the dual-port charger's ports; not the charger without EMS control
-    assert names == {"ENO one 0479", "ENO one 1234", "Port 1", "Port 2"}
+    assert names == {"ENO one 479 0479", "ENO one 479 1234", "Port 1", "Port 2"}
     assert offered_by_the_picker(hass) == accepted
 
 
 @pytest.mark.parametrize(
     ("title", "expected"),
     [
-        ("ENO one", "ENO one 0001"),  # the default title of before: named by the serial's tail now
+        ("ENO one 479", "ENO one 479 0001"),  # the default title of before (the model): named by the serial's tail now
         ("Enovates charger", "Enovates charger 0001"),  # a charger that did not say its model
         ("Garage", "Garage"),  # the user's own title stays
     ],

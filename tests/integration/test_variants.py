@@ -36,6 +36,7 @@ from enovates_simulator import (
 )
 
 from ..conftest import advance
+from .test_services import device_id, set_current_limit
 
 # Every variant under which the key paths work, one unknown at a time.
 WORKING = {
@@ -57,10 +58,10 @@ WORKING = {
     "token_cleared": Profile(token=Token.CLEARED),
 }
 
-STATUS = "sensor.eno_one_479_status"
-POWER = "sensor.eno_one_479_power"
-LIMIT = "number.eno_one_479_ems_current_limit"
-SESSION_ENERGY = "sensor.eno_one_479_session_energy"
+STATUS = "sensor.eno_one_479_0001_status"
+POWER = "sensor.eno_one_479_0001_power"
+LIMIT = "number.eno_one_479_0001_ems_current_limit"
+SESSION_ENERGY = "sensor.eno_one_479_0001_session_energy"
 
 
 def form(simulator: Simulator, *, dual_port: bool = False, ems_control: bool = True) -> dict[str, object]:
@@ -82,6 +83,10 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 
 
 async def set_limit(hass: HomeAssistant, value: float) -> None:
+    """Set the limit with the slider, or pause with the action (the slider starts at 6 A)."""
+    if value < 6:
+        await set_current_limit(hass, device_id(hass), value)
+        return
     await hass.services.async_call(
         NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LIMIT, ATTR_VALUE: value}, blocking=True
     )
@@ -145,7 +150,7 @@ async def test_key_paths(
     await advance(hass, clock_hands, 2)
     assert state(hass, STATUS) == "charging"
     assert port.ems_limit_ma == 16000  # kept by the charger, or put back by Home Assistant
-    assert state(hass, LIMIT) == "16.0"
+    assert state(hass, LIMIT) == "16"
 
     # the car leaves: its session ends with what it took
     port.unplug()
@@ -179,7 +184,11 @@ async def test_a_phantom_second_port_mirrors_the_first(
     result = await add_charger(hass, form(simulator, dual_port=True))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await advance(hass, clock_hands, 2)
-    assert state(hass, "sensor.eno_one_479_port_2_power") == state(hass, "sensor.eno_one_479_port_1_power") != "0"
+    assert (
+        state(hass, "sensor.eno_one_479_0001_port_2_power")
+        == state(hass, "sensor.eno_one_479_0001_port_1_power")
+        != "0"
+    )
 
 
 @pytest.mark.parametrize(
