@@ -142,10 +142,6 @@ async def probe_charger(
     except ChargerConnectionError as err:
         LOGGER.debug("Cannot connect to %s:%s: %s", host, port, err)
         raise ProbeError("cannot_connect") from err
-    except ChargerRejectedError as err:
-        # Something speaks Modbus there, but not the ENO one's register map.
-        LOGGER.debug("%s:%s refused the Enovates registers: %s", host, port, err)
-        raise ProbeError("not_enovates") from err
     finally:
         charger.close()
     return diagnostics
