@@ -16,6 +16,9 @@ if TYPE_CHECKING:
     from types import TracebackType
 
 
+_LISTEN_ATTEMPTS = 50  # 5 s
+
+
 class Simulator:
     """An ENO one on host:port.
 
@@ -111,13 +114,32 @@ class Simulator:
         ems_on = self.charger.ems_mode is not EmsMode.OFF or self.charger.profile.ems_off is EmsOff.EXCEPTIONS
         should_listen = self._powered and ems_on
         if should_listen and self._server is None:
-            server = ChargerServer(self.charger, self.faults, self.stats, host=self.host, port=self._port)
-            await server.serve_forever(background=True)
+            server = await self._listen()
             self._server = server
             self._port = server.bound_port
         elif not should_listen and self._server is not None:
             server, self._server = self._server, None
             await server.shutdown()
+
+    async def _listen(self) -> ChargerServer:
+        """Listen on the port, waiting a moment while it is taken.
+
+        Powered up again after a reboot, the charger keeps its port, which another program's outgoing connection may
+        hold as its own for a while (an ephemeral port picked while nothing listened on it).
+        """
+        attempts = 0
+        while True:
+            server = ChargerServer(self.charger, self.faults, self.stats, host=self.host, port=self._port)
+            try:
+                await server.serve_forever(background=True)
+            except RuntimeError:  # pymodbus' "Could not start listen"
+                await server.shutdown()
+                attempts += 1
+                if attempts >= _LISTEN_ATTEMPTS:
+                    raise
+                await asyncio.sleep(0.1)
+            else:
+                return server
 
     async def __aenter__(self) -> Self:
         """Start on entering the context."""
