@@ -2,7 +2,8 @@
 // and the simulator on 127.0.0.1 and passes their addresses in E2E_* variables). Playwright (playwright-core, no
 // browser download) drives Debian's Chromium, headless, through what a user does: onboarding, adding the charger
 // through the config flow (a wrong port first), the device page, the EMS limit slider, the
-// enovates.set_current_limit action (over the REST API) and the suggested dashboard.
+// enovates.set_current_limit action (over the REST API), a second, dual-port charger told apart from the first (its
+// name, its ports under it, the action's device picker) and the suggested dashboard.
 // Values in the UI are compared with the simulator's registers, read directly over Modbus TCP (modbus.js).
 // The steps depend on each other and run in order; after a failure the rest are skipped. Every step saves a
 // screenshot to E2E_ARTIFACTS/NN-step.png.
@@ -17,6 +18,7 @@ import { readCharger } from './modbus.js';
 const REPO = path.resolve(import.meta.dirname, '..');
 const HA_URL = required('E2E_HA_URL');
 const SIM = { host: '127.0.0.1', port: Number(required('E2E_SIM_PORT')) };
+const SIM2 = { host: '127.0.0.1', port: Number(required('E2E_SIM2_PORT')) };
 const CLOSED_PORT = required('E2E_CLOSED_PORT');
 const ARTIFACTS = required('E2E_ARTIFACTS');
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -25,11 +27,11 @@ const HA_LOG = required('E2E_HA_LOG');
 const translations = readJson('custom_components/enovates/translations/en.json');
 const USER = { name: 'E2E Tester', username: 'e2e', password: 'e2e-password-not-secret' };
 const ENTITY = {
-  power: 'sensor.eno_one_power',
-  energy: 'sensor.eno_one_energy_imported',
-  currentOffered: 'sensor.eno_one_current_offered',
-  mode3: 'sensor.eno_one_mode_3_state',
-  emsLimit: 'number.eno_one_ems_current_limit',
+  power: 'sensor.eno_one_0001_power',
+  energy: 'sensor.eno_one_0001_energy_imported',
+  currentOffered: 'sensor.eno_one_0001_current_offered',
+  mode3: 'sensor.eno_one_0001_mode_3_state',
+  emsLimit: 'number.eno_one_0001_ems_current_limit',
 };
 const EMS_LIMIT_A = 10;
 
@@ -101,6 +103,16 @@ async function haApi(method, urlPath, body, status = 200) {
   const text = await response.text();
   assert.equal(response.status, status, `${method} ${urlPath}: ${text}`);
   return response.headers.get('content-type')?.includes('json') ? JSON.parse(text) : text;
+}
+
+// Go to a page of the frontend as its own links do, without reloading: a reload closes the websocket while Home
+// Assistant may be writing to it, which it logs as an error.
+async function navigate(urlPath) {
+  await page.evaluate((target) => {
+    history.pushState(null, '', target);
+    window.dispatchEvent(new CustomEvent('location-changed', { detail: { replace: false } }));
+  }, urlPath);
+  await page.waitForURL((url) => url.pathname === urlPath, { waitUntil: 'commit' });
 }
 
 async function accessToken() {
@@ -385,6 +397,70 @@ step('the enovates.set_current_limit action: a limit for a few seconds, then the
   const expected = translations.exceptions.ems_limit_below_minimum.message.replace('{value}', '4').replace('{minimum}', '6');
   assert.equal(refused.message, expected);
   assert.equal((await readCharger(SIM)).emsLimitA, EMS_LIMIT_A);
+});
+
+step('a second charger, dual port: a name of its own, its ports under it, the action picker offers what it takes', async () => {
+  // Added as the first one was, through the config flow (here over Home Assistant's flow API).
+  const flow = await haApi('POST', '/api/config/config_entries/flow', { handler: 'enovates', show_advanced_options: false });
+  const created = await haApi('POST', `/api/config/config_entries/flow/${flow.flow_id}`, {
+    host: '127.0.0.1',
+    port: SIM2.port,
+    dual_port: true,
+    ems_control: true,
+  });
+  assert.equal(created.type, 'create_entry');
+  assert.equal(created.title, 'ENO one 0479');
+
+  // The integration page lists both chargers, each by its own name.
+  await navigate(`/config/integrations/integration/enovates`);
+  await page.getByText('ENO one 0001', { exact: true }).first().waitFor();
+  await page.getByText('ENO one 0479', { exact: true }).first().waitFor();
+  await screenshot('two-chargers');
+
+  // Each port's entities carry their charger's name, and its device sits under the charger.
+  for (const port of [1, 2]) {
+    const entityId = `sensor.eno_one_0479_port_${port}_power`;
+    await until(`${entityId} has a value`, async () => !['unavailable', 'unknown'].includes((await haState(entityId)).state) || (await haState(entityId)).state);
+    const device = await haApi('POST', '/api/template', {
+      template: `{{ device_attr(device_id('${entityId}'), 'name') }} of {{ device_attr(device_attr(device_id('${entityId}'), 'via_device_id') or device_attr(device_id('${entityId}'), 'parent_device_id'), 'name') }}`,
+    });
+    assert.equal(device, `Port ${port} of ENO one 0479`);
+  }
+  await navigate(`/config/devices/dashboard`);
+  await page.getByText('ENO one 0479', { exact: true }).first().waitFor();
+  // the ports are listed under their charger
+  await until('two ports listed as part of ENO one 0479', async () => (await page.getByText('Part of ENO one 0479').count()) === 2 || (await page.getByText('Part of ENO one 0479').count()));
+  await page.setViewportSize({ width: 1280, height: 1250 });
+  await screenshot('device-list', { fullPage: true });
+  const portOne = await haApi('POST', '/api/template', { template: "{{ device_id('sensor.eno_one_0479_port_1_power') }}" });
+  await navigate(`/config/devices/device/${portOne}`);
+  await page.getByText('Power', { exact: true }).first().waitFor();
+  await page.getByRole('link', { name: 'ENO one 0479' }).first().waitFor(); // "Part of ENO one 0479"
+  await screenshot('port-device-page', { fullPage: true });
+
+  // The action's device picker.
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await navigate(`/developer-tools/action`);
+  const picker = page.locator('ha-service-picker');
+  await picker.click();
+  const search = picker.locator('input').first();
+  await search.fill('Set current limit');
+  await page.getByText('Set current limit', { exact: true }).first().click();
+  await page.getByText('Select a device', { exact: true }).first().click();
+  await page.locator('ha-device-picker ha-combo-box-item').filter({ hasText: 'Port 2' }).first().waitFor();
+  await screenshot('device-picker');
+  // Every charger with EMS control and every port of one, each once; the action accepts them all (a dual-port
+  // charger's own device gives the limit to each of its ports).
+  const items = page.locator('ha-device-picker ha-combo-box-item');
+  const offered = [...new Set((await items.allTextContents()).map((text) => text.replace(/\s+/g, ' ').trim()))];
+  assert.deepEqual(offered.filter((text) => text !== 'Select a device').sort(), [
+    'ENO one 0001 Enovates',
+    'ENO one 0479 Enovates',
+    'Port 1 Enovates',
+    'Port 2 Enovates',
+  ]);
+  await page.keyboard.press('Escape');
+  await navigate('/config/devices/dashboard'); // away from the picker, for the next step's sidebar link
 });
 
 step('the suggested dashboard renders the charger card', async () => {

@@ -9,11 +9,14 @@ import argparse
 import asyncio
 import contextlib
 import logging
+from pathlib import Path
 import signal
 
 from .model import CarScenario, Charger, EmsMode, Identity
+from .replay import Replay
 from .server import Stats
 from .simulator import Simulator
+from .variants import Profile
 
 _LOGGER = logging.getLogger("enovates_simulator")
 
@@ -39,6 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
         help="what the car at each port does (default: %(default)s)",
     )
     parser.add_argument("--serial", default=Identity.serial_number, help="serial number (default: %(default)s)")
+    parser.add_argument("--model", default=Identity.model_id, help="model id (default: %(default)s)")
+    parser.add_argument(
+        "--variant",
+        action="append",
+        default=[],
+        metavar="FIELD=VALUE",
+        help="behave one way where the real charger is not known, e.g. unknown_unit=silence, max_clients=1, "
+        "ems_off=exceptions, authorisation=true, boot_s=120 (repeat for more; see enovates_simulator/variants.py)",
+    )
+    parser.add_argument(
+        "--replay",
+        type=Path,
+        metavar="FILE",
+        help="serve the registers of a diagnostics download of the integration (a user's charger, as it was read)",
+    )
     slow = parser.add_argument_group("a slow link", "answers held back, as on weak Wi-Fi or powerline")
     slow.add_argument("--latency", type=float, default=0, metavar="SECONDS", help="answer every request this late")
     slow.add_argument("--jitter", type=float, default=0, metavar="SECONDS", help="plus up to this much more, at random")
@@ -66,15 +84,19 @@ def _spikes(text: str) -> tuple[float, float]:
 
 def build_simulator(args: argparse.Namespace) -> Simulator:
     """Return the simulator the arguments describe."""
-    charger = Charger(
-        dual_port=args.dual_port,
-        ems_mode=EmsMode(args.ems),
-        identity=Identity(serial_number=args.serial),
-    )
-    for number in charger.ports:
-        charger.scenarios[number] = CarScenario(args.car)
-    charger.sync()
-    simulator = Simulator(charger, host=args.host, port=args.port)
+    if args.replay is not None:
+        simulator = Replay.load(args.replay).simulator(host=args.host, port=args.port)
+    else:
+        charger = Charger(
+            dual_port=args.dual_port,
+            ems_mode=EmsMode(args.ems),
+            identity=Identity(serial_number=args.serial, model_id=args.model),
+            profile=Profile.parse(args.variant),
+        )
+        for number in charger.ports:
+            charger.scenarios[number] = CarScenario(args.car)
+        charger.sync()
+        simulator = Simulator(charger, host=args.host, port=args.port)
     spike_probability, spike_seconds = args.spikes
     if args.latency or args.jitter or spike_probability:
         simulator.faults.slow_down(
@@ -105,15 +127,21 @@ async def serve(simulator: Simulator, stop: asyncio.Event, report_seconds: float
     """Serve until `stop` is set; every `report_seconds` (if not 0) log the traffic."""
     async with simulator, asyncio.TaskGroup() as tasks:
         reporter = tasks.create_task(_report(simulator, report_seconds)) if report_seconds > 0 else None
-        where = f"{simulator.host}:{simulator.port}" if simulator.listening else "nowhere (EMS mode off)"
+        if simulator.listening:
+            where = f"{simulator.host}:{simulator.port}"
+        elif simulator.booting:
+            where = f"{simulator.host}:{simulator.port} once booted (in {simulator.charger.profile.boot_s:g} s)"
+        else:
+            where = "nowhere (EMS mode off)"
         charger = simulator.charger
         _LOGGER.info(
-            "ENO one %s on %s: EMS %s, ports %s, car %s",
+            "ENO one %s on %s: EMS %s, ports %s, car %s, variants: %s",
             charger.identity.serial_number,
             where,
             charger.ems_mode,
             list(charger.ports),
             charger.scenarios.get(1, "none"),
+            charger.profile.describe() or "none",
         )
         await stop.wait()
         if reporter is not None:
@@ -131,7 +159,14 @@ async def _main(args: argparse.Namespace) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the command line."""
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        Profile.parse(args.variant)
+        if args.replay is not None:
+            Replay.load(args.replay)
+    except (OSError, ValueError) as err:
+        parser.error(str(err) if args.replay is not None else f"--variant {err}")
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(asctime)s %(message)s")
     if not args.verbose:
         logging.getLogger("pymodbus").setLevel(logging.WARNING)

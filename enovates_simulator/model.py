@@ -12,6 +12,7 @@ import enum
 import math
 
 from .clock import Clock, MonotonicClock
+from .variants import AfterReboot, LimitWrite, Profile, Token
 
 # IEC 61851-1: a car may only draw current while the PWM offers at least 6 A.
 MIN_CHARGE_CURRENT_MA = 6000
@@ -131,24 +132,45 @@ class Port:
     fault: PortFault | None = None
     transaction_token: str = ""
     sessions: int = 0
+    # The owner's RFID badge (its UID, 7 bytes in hex), scanned for every car: the same one day after day.
+    badge: str = ""
+    # A cable left in the socket without a car: PP still reports its rating.
+    cable_in_socket: bool = False
+    # Whether the charger may offer current to the car plugged in (a badge or the back office started it).
+    authorised: bool = False
     # Set by the charger: counts the energy up to now, so that a car that comes or goes does so at this instant
     # (not at the next read, which would credit or lose the time in between).
     catch_up: Callable[[], None] = field(default=lambda: None, repr=False, compare=False)
+    profile: Profile = field(default_factory=Profile, repr=False, compare=False)
 
-    def plug_in(self, car: Car | None = None) -> Car:
-        """Connect a car; a new transaction (and its token) starts."""
+    def __post_init__(self) -> None:
+        """Give the port its owner's badge."""
+        self.badge = self.badge or f"04A1B2C3D4E5{self.number:02X}"
+
+    def plug_in(self, car: Car | None = None, *, badge: str | None = None) -> Car:
+        """Connect a car; unless the charger waits for authorisation, `badge` (the owner's) is scanned at once."""
         self.catch_up()
         self.car = car if car is not None else Car()
         self.sessions += 1
-        # Shaped like the RFID tag UID that authorised the session (7 bytes, hex).
-        self.transaction_token = f"04{self.number:02X}{self.sessions:010X}"
+        self.authorised = False
+        if not self.profile.authorisation:
+            self.authorise(badge if badge is not None else self.badge)
         return self.car
 
+    def authorise(self, badge: str | None = None) -> None:
+        """Start the transaction of the car plugged in: a badge scanned (the token), or the back office (None)."""
+        self.catch_up()
+        self.authorised = True
+        if badge is not None:
+            self.transaction_token = badge
+
     def unplug(self) -> None:
-        """Disconnect the car; the transaction ends."""
+        """Disconnect the car; the transaction ends (its token stays, as last scanned, unless the profile clears it)."""
         self.catch_up()
         self.car = None
-        self.transaction_token = ""
+        self.authorised = False
+        if self.profile.token is Token.CLEARED:
+            self.transaction_token = ""
 
 
 @dataclass(frozen=True)
@@ -158,8 +180,9 @@ class Identity:
     manufacturer: str = "Enovates NV"
     vendor_id: str = "Enovates"
     serial_number: str = "SIM0000000001"
-    model_id: str = "ENO one"
-    firmware_version: str = "2.13.4"
+    # Shaped like the real ones: the vendor's test data and integration.
+    model_id: str = "ENO one 479"
+    firmware_version: str = "2.15.1.0@3.3.0.1.3"
     api_version: tuple[int, int] = (1, 2)
 
 
@@ -197,8 +220,11 @@ class Charger:
     load_shedding_present: bool = False
     has_lock: bool = True
     nominal_voltages_v: tuple[float, float, float] = (230.0, 231.0, 229.0)
+    # What the rest of the installation draws per phase (negative: solar panels export), as the load-shedding
+    # device measures it at the grid connection, with the ports' own currents added.
     house_load_ma: tuple[int, int, int] = (4200, 2100, 3300)
     identity: Identity = field(default_factory=Identity)
+    profile: Profile = field(default_factory=Profile)
     scenarios: dict[int, CarScenario] = field(default_factory=dict)
     ports: dict[int, Port] = field(init=False)
     _time: float = field(init=False)
@@ -208,7 +234,9 @@ class Charger:
 
     def __post_init__(self) -> None:
         """Create the ports and start the clock of the model."""
-        self.ports = {n: Port(n, catch_up=self.sync) for n in ((1, 2) if self.dual_port else (1,))}
+        self.ports = {
+            n: Port(n, catch_up=self.sync, profile=self.profile) for n in ((1, 2) if self.dual_port else (1,))
+        }
         self._epoch = self._time = self.clock.now()
         self._catching_up = True
         for number in self.ports:
@@ -229,10 +257,12 @@ class Charger:
         try:
             target = self.clock.now()
             while self._time < target:
-                step = min(target - self._time, MAX_STEP_S, self._time_to_next_scenario_change())
+                # Step to an instant, never by an amount: far from the clock's zero a tiny step adds nothing to the
+                # time, and a loop stepping by it would never end. Every candidate is later than now.
+                end = min(target, self._time + MAX_STEP_S, self._next_scenario_change())
                 for port in self.ports.values():
-                    self._integrate(port, step)
-                self._time += step
+                    self._integrate(port, end - self._time)
+                self._time = end
                 for number in self.ports:
                     self._apply_scenario(number)
         finally:
@@ -248,29 +278,34 @@ class Charger:
     def _elapsed(self) -> float:
         return self._time - self._epoch
 
-    def _time_to_next_scenario_change(self) -> float:
+    def _next_scenario_change(self) -> float:
         if CarScenario.CYCLE not in self.scenarios.values():
             return math.inf
+        return self._cycle_now()[1]
+
+    def _cycle_now(self) -> tuple[CarScenario, float]:
+        """Return the cycle scenario's car state now and the instant it next changes, always later than now.
+
+        Each instant of change is the epoch plus a whole number of periods plus an offset into the script, never a
+        sum of steps: rounding cannot pile up, and the state changes exactly at the instant sync stops at.
+        """
         period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
-        position = self._elapsed() % period
-        boundary = 0.0
-        for seconds, _ in CYCLE_SCRIPT:
-            boundary += seconds
-            if position < boundary:
-                return boundary - position
-        return period - position  # pragma: no cover - position < period always hits a boundary above
+        # One period early, in case the division rounded up into the next cycle.
+        cycle = math.floor(self._elapsed() / period) - 1
+        while True:
+            start = self._epoch + cycle * period
+            offset = 0.0
+            for seconds, state in CYCLE_SCRIPT:
+                offset += seconds
+                if self._time < start + offset:
+                    return state, start + offset
+            cycle += 1
 
     def _scenario_now(self, number: int) -> CarScenario | None:
         scenario = self.scenarios.get(number)
         if scenario is not CarScenario.CYCLE:
             return scenario
-        period = sum(seconds for seconds, _ in CYCLE_SCRIPT)
-        position = self._elapsed() % period
-        for seconds, state in CYCLE_SCRIPT:
-            if position < seconds:
-                return state
-            position -= seconds
-        return CYCLE_SCRIPT[-1][1]  # pragma: no cover - float rounding at the very end of a period
+        return self._cycle_now()[0]
 
     def _apply_scenario(self, number: int) -> None:
         scenario = self._scenario_now(number)
@@ -283,16 +318,21 @@ class Charger:
             return
         car = port.car if port.car is not None else port.plug_in()
         car.wants_to_charge = scenario is CarScenario.CHARGING
+        if car.wants_to_charge and not port.authorised:
+            port.authorise(port.badge)  # the owner scans the badge
         if car.wants_to_charge and not car.requests_power:
             car.energy_received_wh = 0.0  # a scenario car never fills up: the loop goes on
 
     # --- what the port reports ---------------------------------------------------------------------------------
 
     def current_offered_ma(self, port: Port) -> int:
-        """Return the current the charger offers: the smallest of its own, the cable's and the EMS limit."""
-        limits = [self.max_amp_per_phase * 1000]
-        if port.car is not None:
-            limits.append(port.cable_max_a * 1000)
+        """Return the current the charger offers: the smallest of its own, the cable's and the EMS limit.
+
+        Nothing at all without a car that was authorised (the vendor's data reads 0 then).
+        """
+        if port.car is None or not port.authorised or port.fault is not None:
+            return 0
+        limits = [self.max_amp_per_phase * 1000, port.cable_max_a * 1000]
         if port.ems_limit_ma >= 0:
             limits.append(port.ems_limit_ma)
         return min(limits)
@@ -321,20 +361,18 @@ class Charger:
         offering = port.car is not None and port.fault is None and offered >= MIN_CHARGE_CURRENT_MA
         state = self._mode3_state(port, offering)
         charging = state in (Mode3State.C2, Mode3State.D2)
-        letter = state.name[0]
         pwm_on = state.name.endswith("2")
-        cp_positive = _CP_POSITIVE_V[letter]
+        cp_positive = _CP_POSITIVE_V[state.name[0]]
 
-        currents = [0, 0, 0]
-        if charging and port.car is not None:
-            draw = min(offered, round(port.car.max_current_a * 1000))
-            for phase in range(min(port.car.phases, self.phases)):
-                currents[phase] = draw
+        currents = self._currents(port)
         voltages = self._voltages()
         powers = [round(v * i / 1000) for v, i in zip(voltages, currents, strict=True)]
         installation = [0, 0, 0]
         if self.load_shedding_present:
-            installation = [house + i for house, i in zip(self.house_load_ma, currents, strict=True)]
+            # Charger-wide: measured at the grid connection, so every port reports the same, signed values.
+            installation = list(self.house_load_ma)
+            for other in self.ports.values():
+                installation = [total + i for total, i in zip(installation, self._currents(other), strict=True)]
 
         if port.fault is not None:
             led = LedColor.RED
@@ -353,8 +391,9 @@ class Charger:
         return PortReading(
             mode3_state=state,
             pwm_current_ma=offered if pwm_on else 0,
-            pwm_permille=pwm_duty_permille(offered) if pwm_on else 0,
-            pp_a=port.cable_max_a if port.car is not None else 0,
+            # Without PWM the pilot is a steady DC level: a duty cycle of 100 % (the vendor's data shows 1000 in A1).
+            pwm_permille=pwm_duty_permille(offered) if pwm_on else (0 if port.fault is not None else 1000),
+            pp_a=port.cable_max_a if port.car is not None or port.cable_in_socket else 0,
             cp_positive_v=cp_positive,
             # With PWM the pilot swings to -12 V; without it the pilot is DC and both peaks are equal.
             cp_negative_v=-12 if pwm_on else cp_positive,
@@ -375,13 +414,45 @@ class Charger:
 
     # --- control ---------------------------------------------------------------------------------------------
 
-    def ems_limit_in_range(self, limit_ma: int) -> bool:
-        """Whether the charger accepts this EMS limit: -1 (no limit) or 0 up to its own maximum."""
-        return limit_ma == -1 or 0 <= limit_ma <= self.max_amp_per_phase * 1000
+    def _currents(self, port: Port) -> list[int]:
+        currents = [0, 0, 0]
+        offered = self.current_offered_ma(port)
+        car = port.car
+        if car is not None and car.requests_power and port.fault is None and offered >= MIN_CHARGE_CURRENT_MA:
+            draw = min(offered, round(car.max_current_a * 1000))
+            for phase in range(min(car.phases, self.phases)):
+                currents[phase] = draw
+        return currents
+
+    def ems_limit_accepted(self, limit_ma: int) -> int | None:
+        """Return the EMS limit the charger holds when `limit_ma` is written, or None if it refuses it.
+
+        -1 (no limit) and 0 (pause) are always taken; 1..5999 mA and values above the maximum as the profile says.
+        """
+        maximum = self.max_amp_per_phase * 1000
+        if limit_ma in (-1, 0) or MIN_CHARGE_CURRENT_MA <= limit_ma <= maximum:
+            return limit_ma
+        if 0 < limit_ma < MIN_CHARGE_CURRENT_MA:
+            rule, nearest = self.profile.low_limit, MIN_CHARGE_CURRENT_MA
+        elif limit_ma > maximum:
+            rule, nearest = self.profile.high_limit, maximum
+        else:
+            return None  # negative values other than -1
+        if rule is LimitWrite.REJECTED:
+            return None
+        return nearest if rule is LimitWrite.CLAMPED else limit_ma
 
     def set_ems_limit(self, number: int, limit_ma: int) -> None:
         """Apply an EMS limit to a port, after catching up with the clock so energy so far uses the old one."""
-        if not self.ems_limit_in_range(limit_ma):
+        accepted = self.ems_limit_accepted(limit_ma)
+        if accepted is None:
             raise ValueError(f"EMS limit {limit_ma} mA is out of range")
         self.sync()
-        self.ports[number].ems_limit_ma = limit_ma
+        self.ports[number].ems_limit_ma = accepted
+
+    def power_cycle(self) -> None:
+        """Reboot (or lose power): the EMS limits survive or not, as the profile says."""
+        self.sync()
+        if self.profile.after_reboot is AfterReboot.RESET:
+            for port in self.ports.values():
+                port.ems_limit_ma = -1

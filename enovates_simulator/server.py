@@ -11,13 +11,14 @@ from typing import TYPE_CHECKING, cast
 
 from pymodbus.constants import ExcCodes
 from pymodbus.datastore import ModbusServerContext
-from pymodbus.pdu import ExceptionResponse
+from pymodbus.pdu import ExceptionResponse, ModbusPDU
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 
 from .faults import FaultKind, Faults
 from .model import EmsMode
 from .registers import EMS_LIMIT, TRANSACTION_TOKEN, decode_int16, is_mapped, maps_touched, read_registers
+from .variants import ExtraClient, MonitoringWrite, UnknownUnit
 
 if TYPE_CHECKING:
     from .model import Charger
@@ -63,11 +64,23 @@ class ChargerContext(ModbusServerContext):
         """Return the unit ids the charger answers: one per port."""
         return list(self._charger.ports)
 
+    @property
+    def ems_off(self) -> bool:
+        """Whether the installer turned Modbus off (a server still listening refuses every request then)."""
+        return self._charger.ems_mode is EmsMode.OFF
+
+    def port_for(self, device_id: int) -> int | None:
+        """Return the port a unit id reaches: its own, port 1 for any unit if the charger ignores unit ids, or None."""
+        if device_id in self._charger.ports:
+            return device_id
+        return 1 if self._charger.profile.unknown_unit is UnknownUnit.AS_UNIT_1 else None
+
     async def async_getValues(  # noqa: N802 - pymodbus' name
         self, device_id: int, func_code: int, address: int, count: int = 1
     ) -> list[int] | list[bool] | ExcCodes:
         """Answer a read of `count` holding registers from `address` on unit `device_id`."""
-        if device_id not in self._charger.ports:
+        unit = self.port_for(device_id)
+        if unit is None:
             return ExcCodes.GATEWAY_NO_RESPONSE
         if func_code == WRITE_SINGLE_REGISTER:
             # The reply to a single-register write echoes the request, whatever the charger did with it.
@@ -78,14 +91,15 @@ class ChargerContext(ModbusServerContext):
             return ExcCodes.ILLEGAL_ADDRESS
         if self._charger.ems_mode is not EmsMode.FULL and TRANSACTION_TOKEN.overlaps(address, count):
             return ExcCodes.ILLEGAL_ADDRESS
-        values = read_registers(self._charger, device_id, address, count)
-        return self._faults.apply_overrides(device_id, address, values)
+        values = read_registers(self._charger, unit, address, count)
+        return self._faults.apply_overrides(unit, address, values)
 
     async def async_setValues(  # noqa: N802 - pymodbus' name
         self, device_id: int, func_code: int, address: int, values: list[int] | list[bool]
     ) -> ExcCodes | None:
         """Apply a write: only the EMS limit is writable, and only Full Control applies it."""
-        if device_id not in self._charger.ports:
+        unit = self.port_for(device_id)
+        if unit is None:
             return ExcCodes.GATEWAY_NO_RESPONSE
         if func_code not in (WRITE_SINGLE_REGISTER, WRITE_MULTIPLE_REGISTERS):
             return ExcCodes.ILLEGAL_FUNCTION
@@ -93,10 +107,12 @@ class ChargerContext(ModbusServerContext):
             return ExcCodes.ILLEGAL_ADDRESS
         limit = decode_int16(int(values[0]))
         if self._charger.ems_mode is EmsMode.FULL:
-            if not self._charger.ems_limit_in_range(limit):
+            if self._charger.ems_limit_accepted(limit) is None:
                 return ExcCodes.ILLEGAL_VALUE
-            self._charger.set_ems_limit(device_id, limit)
-        # In Monitoring Only the charger accepts the write and ignores it.
+            self._charger.set_ems_limit(unit, limit)
+        elif self._charger.profile.monitoring_write is MonitoringWrite.EXCEPTION:
+            return ExcCodes.ILLEGAL_FUNCTION
+        # Else (Monitoring Only) the charger accepts the write and ignores it.
         self._stats.writes.append((device_id, limit))
         self._stats.write_times.append(time.perf_counter())
         self._echo[device_id] = int(values[0])
@@ -134,10 +150,39 @@ class FaultInjectingHandler(ServerRequestHandler):
     """One client connection; consults the fault rules before answering each request."""
 
     server: ChargerServer
+    _idle_timer: asyncio.TimerHandle | None = None
     _answer_due = 0.0  # when the previous answer leaves: a slow link delivers answers in order
 
+    def callback_connected(self) -> None:
+        """Admit the connection, or not, as the charger's client limit says; start counting idle time."""
+        super().callback_connected()
+        self.server.admit(self)
+        self._touch()
+
+    def callback_data(self, data: bytes, addr: tuple[str, int] | None = None) -> int:
+        """Take request bytes; the connection is not idle."""
+        self._touch()
+        return super().callback_data(data, addr)
+
+    def callback_disconnected(self, exc: Exception | None) -> None:
+        """Stop the idle timer."""
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        super().callback_disconnected(exc)
+
+    def _touch(self) -> None:
+        idle = self.server.profile.idle_timeout_s
+        if idle is None or not self.is_active():
+            return
+        if self._idle_timer is not None:
+            self._idle_timer.cancel()
+        self._idle_timer = asyncio.get_running_loop().call_later(idle, self.close)
+
     async def handle_request(self) -> None:
-        """Answer the last request, late if the link is slow, or stall, drop or refuse it as a fault rule says."""
+        """Answer the last request, late if the link is slow, or stall, drop or refuse it.
+
+        As a fault rule says, or the charger's profile (a unit id that is not a port, EMS mode Off).
+        """
         pdu, addr = self.last_pdu, self.last_addr
         if pdu is None:  # pragma: no cover - pymodbus only schedules this with a request in hand
             return
@@ -148,14 +193,19 @@ class FaultInjectingHandler(ServerRequestHandler):
         stats.requests += 1
         for touched in maps_touched(address, count):
             stats.requests_by_map[pdu.dev_id, touched.name] += 1
-        if (delay := self.server.faults.answer_delay()) > 0:
-            loop = asyncio.get_running_loop()
-            due = self._answer_due = max(loop.time() + delay, self._answer_due)
-            await asyncio.sleep(due - loop.time())
-            if not self.is_active():
-                return  # the client hung up meanwhile
+        loop = asyncio.get_running_loop()
+        delay = self.server.faults.answer_delay()
+        if delay > 0 or self._answer_due > loop.time():  # late, or behind an answer that is
+            # A millisecond after the answer before it at the earliest: the link keeps their order.
+            due = self._answer_due = max(loop.time() + delay, self._answer_due + 0.001)
+            with suppress(TimeoutError):
+                await asyncio.wait_for(self.server.stopping.wait(), due - loop.time())
+            if self.server.stopping.is_set() or not self.is_active():
+                return  # powered off, or the client hung up meanwhile
             # Another request may have arrived while this one waited: answer this one.
             self.last_pdu, self.last_addr = pdu, addr
+        if self._handled_by_profile(pdu, addr):
+            return
         rule = self.server.faults.take(pdu.dev_id, address, count)
         if rule is None:
             await super().handle_request()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
@@ -167,7 +217,24 @@ class FaultInjectingHandler(ServerRequestHandler):
         if rule.kind is FaultKind.DROP:
             self.close()
             return
-        response = ExceptionResponse(pdu.function_code, rule.exception_code)
+        self._send_exception(pdu, addr, rule.exception_code)
+
+    def _handled_by_profile(self, pdu: ModbusPDU, addr: tuple[str, int] | None) -> bool:
+        """Whether the charger's profile decides the answer (and gave it).
+
+        No answer for a unit that is not a port (if silent), an exception to everything in EMS mode Off (if the
+        charger keeps listening then).
+        """
+        context = cast("ChargerContext", self.server.context)
+        if context.port_for(pdu.dev_id) is None and self.server.profile.unknown_unit is UnknownUnit.SILENCE:
+            return True
+        if context.ems_off:
+            self._send_exception(pdu, addr, ExcCodes.ILLEGAL_FUNCTION)
+            return True
+        return False
+
+    def _send_exception(self, pdu: ModbusPDU, addr: tuple[str, int] | None, code: ExcCodes) -> None:
+        response = ExceptionResponse(pdu.function_code, code)
         response.transaction_id = pdu.transaction_id
         response.dev_id = pdu.dev_id
         self.server_send(response, addr)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
@@ -178,6 +245,7 @@ class ChargerServer(ModbusTcpServer):
 
     def __init__(self, charger: Charger, faults: Faults, stats: Stats, *, host: str, port: int) -> None:
         """Serve `charger` on host:port (port 0: any free port)."""
+        self.profile = charger.profile
         self.faults = faults
         self.stats = stats
         self.stopping = asyncio.Event()
@@ -198,6 +266,19 @@ class ChargerServer(ModbusTcpServer):
         """Create the handler for a new client connection."""
         self.stats.connections_opened += 1
         return FaultInjectingHandler(self, self.trace_packet, self.trace_pdu, self.trace_connect)  # type: ignore[no-untyped-call]  # unannotated in pymodbus
+
+    def admit(self, handler: FaultInjectingHandler) -> None:
+        """Apply the charger's client limit to a new connection: refuse it, or drop the oldest to make room."""
+        limit = self.profile.max_clients
+        if limit is None:
+            return
+        others = [h for h in self.active_connections.values() if h is not handler and h.is_active()]
+        if len(others) < limit:
+            return
+        if self.profile.extra_client is ExtraClient.REFUSED:
+            handler.close()
+        else:
+            others[0].close()
 
     @property
     def bound_port(self) -> int:

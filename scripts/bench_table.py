@@ -1,4 +1,4 @@
-"""Print benchmarks/results.json as a Markdown table (the README quotes it)."""
+"""Print benchmarks/results.json (and slow_link_results.json, if given) as Markdown tables (the README quotes them)."""
 
 from __future__ import annotations
 
@@ -25,8 +25,31 @@ ROWS = [
 ]
 
 
+SLOW_LINK_COLUMNS = [
+    ("unavailable, % of the time", "unavailable_percent", "{:.1f}"),
+    ("connections opened (after the first)", "connections_opened", "{:d}"),
+    ("worst age of the power value, s", "worst_power_age_s", "{:.1f}"),
+    ("requests/s", "requests_per_s", "{:.2f}"),
+    ("event-loop CPU, ms per s", "loop_cpu_ms_per_s", "{:.2f}"),
+    ("a 30 s stall: new connections", "stall_connections_opened", "{:d}"),
+    ("back after the stall, s", "stall_recovery_s", "{:.1f}"),
+    ("setup, s", "setup_s", "{:.1f}"),
+]
+
+
+def slow_link_table(path: Path) -> None:
+    """Print one row per link: how late the charger answers."""
+    results = json.loads(path.read_text())
+    print("\n| answers | " + " | ".join(label for label, _, _ in SLOW_LINK_COLUMNS) + " |")
+    print("|---|" + "---|" * len(SLOW_LINK_COLUMNS))
+    for link, result in results.items():
+        print(f"| {link} | " + " | ".join(fmt.format(result[key]) for _, key, fmt in SLOW_LINK_COLUMNS) + " |")
+    first = next(iter(results.values()))
+    print(f"\n{first['seconds']:.0f} s watched per link after setup, then a 30 s stall; one single-port charger.")
+
+
 def main() -> None:
-    """Print one column per number of chargers."""
+    """Print one column per number of chargers, then the slow-link table."""
     results = json.loads(Path(sys.argv[1]).read_text())
     counts = sorted(results, key=int)
     print("| | " + " | ".join(f"N = {n}" for n in counts) + " |")
@@ -48,6 +71,8 @@ def main() -> None:
         print(f"| {label} | " + " | ".join(cells) + " |")
     first = results[counts[0]]
     print(f"\n{first['seconds']:.0f} s at the real polling rates per run; {first['machine']}.")
+    if len(sys.argv) > 2 and Path(sys.argv[2]).exists():
+        slow_link_table(Path(sys.argv[2]))
 
 
 if __name__ == "__main__":

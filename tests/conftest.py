@@ -21,7 +21,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
-from enovates_simulator import Charger, EmsMode, Identity, ManualClock, Simulator
+from enovates_simulator import Charger, EmsMode, Identity, ManualClock, Profile, Simulator
 
 # Every Modbus client in the simulator tests: one try, a short timeout, so a fault shows in well under a second.
 CLIENT_TIMEOUT_S = 0.5
@@ -88,9 +88,21 @@ def ems_control() -> bool:
 
 
 @pytest.fixture
-def charger(clock: ManualClock, dual_port: bool, ems_mode: EmsMode) -> Charger:
+def profile() -> Profile:
+    """How the charger behaves where the evidence leaves it open (override with parametrize)."""
+    return Profile()
+
+
+@pytest.fixture
+def charger(clock: ManualClock, dual_port: bool, ems_mode: EmsMode, profile: Profile) -> Charger:
     """An ENO one on the manual clock."""
-    return Charger(clock=clock, dual_port=dual_port, ems_mode=ems_mode, identity=Identity(serial_number=SERIAL))
+    return Charger(
+        clock=clock,
+        dual_port=dual_port,
+        ems_mode=ems_mode,
+        identity=Identity(serial_number=SERIAL),
+        profile=profile,
+    )
 
 
 @pytest.fixture
@@ -124,6 +136,7 @@ def mock_config_entry(simulator: Simulator, dual_port: bool, ems_control: bool) 
         domain=DOMAIN,
         title="ENO one",
         unique_id=SERIAL,
+        minor_version=2,  # an entry of today, titled "ENO one" (tests read entity ids such as sensor.eno_one_power)
         data={
             CONF_HOST: "127.0.0.1",
             CONF_PORT: simulator.port,

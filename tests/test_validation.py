@@ -15,7 +15,8 @@ import zlib
 import pytest
 import yaml
 
-from custom_components.enovates import PLATFORMS, binary_sensor, number, sensor, switch
+from custom_components.enovates import PLATFORMS, binary_sensor, event, number, sensor, switch
+from custom_components.enovates.smart import entities as smart_entities
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "enovates"
@@ -35,6 +36,7 @@ DESCRIPTIONS = {
     "sensor": [
         *sensor.STATE_SENSORS,
         *sensor.MEASUREMENT_SENSORS,
+        *sensor.INSTALLATION_CURRENT_SENSORS,
         sensor.CURRENT_OFFERED_SENSOR,
         sensor.EMS_LIMIT_SENSOR,
         *sensor.MODE3_SENSORS,
@@ -42,6 +44,9 @@ DESCRIPTIONS = {
         sensor.API_VERSION_SENSOR,
         sensor.STATUS_SENSOR,
         *sensor.SESSION_SENSORS,
+        smart_entities.QUARTER_AVERAGE,
+        smart_entities.MONTH_PEAK,
+        smart_entities.SMART_REASON,
     ],
     "binary_sensor": [
         *binary_sensor.STATE_BINARY_SENSORS,
@@ -49,7 +54,9 @@ DESCRIPTIONS = {
         binary_sensor.CHARGING,
         binary_sensor.CAR_CONNECTED,
     ],
-    "number": [number.EMS_LIMIT_NUMBER],
+    "event": [event.EVENTS],
+    "number": [number.EMS_LIMIT_NUMBER, smart_entities.PEAK_LIMIT],
+    "select": [smart_entities.CHARGING_MODE],
     "switch": [switch.CHARGING_ALLOWED],
 }
 
@@ -116,6 +123,11 @@ def test_entity_translations_match_the_code(platform: str) -> None:
             assert set(STRINGS["entity"][platform][description.translation_key]["state"]) == set(options)
 
 
+def test_event_types_are_translated() -> None:
+    translated = STRINGS["entity"]["event"]["events"]["state_attributes"]["event_type"]["state"]
+    assert set(translated) == set(event.EVENTS.event_types or [])
+
+
 def test_every_platform_is_set_up() -> None:
     assert {platform.value for platform in PLATFORMS} == set(DESCRIPTIONS)
 
@@ -165,7 +177,7 @@ def test_issue_and_device_translations_match_the_code() -> None:
 
 def test_config_flow_errors_and_aborts_match_the_code() -> None:
     flow = (INTEGRATION / "config_flow.py").read_text()
-    errors = set(re.findall(r'ProbeError\("(\w+)"\)', flow)) | set(re.findall(r'"base": "(\w+)"', flow))
+    errors = set(re.findall(r'ProbeError\("(\w+)"[,)]', flow)) | set(re.findall(r'"base": "(\w+)"', flow))
     errors |= set(re.findall(r'CONF_HOST: "(\w+)"', flow))
     assert errors == set(STRINGS["config"]["error"])
     aborts = set(re.findall(r'reason="(\w+)"', flow)) | {"already_configured", "reconfigure_successful"}
@@ -173,6 +185,15 @@ def test_config_flow_errors_and_aborts_match_the_code() -> None:
     for step in ("user", "reconfigure"):
         fields = STRINGS["config"]["step"][step]
         assert set(fields["data"]) == set(fields["data_description"]) == {"host", "port", "dual_port", "ems_control"}
+
+
+def test_options_flow_errors_and_fields_match_the_code() -> None:
+    flow = (INTEGRATION / "options_flow.py").read_text()
+    assert set(re.findall(r'\] = "(\w+)"', flow)) == set(STRINGS["options"]["error"])
+    fields = STRINGS["options"]["step"]["init"]
+    constants = (INTEGRATION / "smart" / "const.py").read_text()
+    options = set(re.findall(r'CONF_\w+: Final = "(\w+)"', constants))
+    assert set(fields["data"]) == set(fields["data_description"]) == options
 
 
 def test_quality_scale_lists_every_rule() -> None:

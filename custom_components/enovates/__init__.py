@@ -25,17 +25,47 @@ from .coordinator import (
     EnovatesRealtimeCoordinator,
     EnovatesRuntimeData,
 )
+from .limit_record import LimitRecord
 from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
+from .naming import UNNAMED_MODEL, charger_title
+from .outage import OutageRepair
 from .services import async_setup_services
 from .session import SessionTracker
+from .smart import SmartCharging
+from .smart.const import CONF_SMART_CHARGING
 
-PLATFORMS: list[Platform] = [Platform.BINARY_SENSOR, Platform.NUMBER, Platform.SENSOR, Platform.SWITCH]
+PLATFORMS: list[Platform] = [
+    Platform.BINARY_SENSOR,
+    Platform.EVENT,
+    Platform.NUMBER,
+    Platform.SELECT,
+    Platform.SENSOR,
+    Platform.SWITCH,
+]
 CONFIG_SCHEMA = cv.config_entry_only_config_schema(DOMAIN)
 
 
 async def async_setup(hass: HomeAssistant, config: ConfigType) -> bool:
     """Register the actions, so that automations using them validate even while a charger is not loaded."""
     async_setup_services(hass)
+    return True
+
+
+async def async_migrate_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
+    """Name chargers set up before 1.2 by their serial's tail, unless the user chose the title.
+
+    Home Assistant calls this for entries 1.1 only (the one migration so far; it refuses entries of a newer major
+    version itself). Only the title (and with it the device names) changes: entity ids stay as the registry holds
+    them.
+    """
+    title = entry.title
+    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, str(entry.unique_id)), entry.entry_id)
+    default_titles = {UNNAMED_MODEL} | ({device.model} if device is not None and device.model else set())
+    if entry.unique_id and title in default_titles:
+        model = "" if title == UNNAMED_MODEL else title
+        taken = {other.title for other in hass.config_entries.async_entries(DOMAIN) if other is not entry}
+        title = charger_title(model, entry.unique_id, taken)
+    hass.config_entries.async_update_entry(entry, title=title, minor_version=2)
     return True
 
 
@@ -74,16 +104,19 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         sw_version=diagnostics.firmware_version or None,
     )
 
+    _migrate_unique_ids(hass, entry)
     mode3 = EnovatesMode3Coordinator(hass, entry, realtime)
     ems_control = EnovatesEmsControlCoordinator(hass, entry, realtime) if entry.data[CONF_EMS_CONTROL] else None
     for coordinator in (realtime, mode3, ems_control):
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
+    limit_record = LimitRecord(entry, realtime)
+    entry.async_on_unload(limit_record.async_start(read_limits=ems_control is not None))
     limits = None
     if ems_control is not None:
         # Whether the charger still allows EMS control is watched even with the token sensors disabled.
         entry.async_on_unload(ems_control.async_add_listener(lambda: None))
-        limits = EnovatesLimits(hass, entry, realtime)
+        limits = EnovatesLimits(hass, entry, realtime, limit_record)
         entry.async_on_unload(limits.async_shutdown)
     entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, f"ems_control_unavailable_{entry.entry_id}"))
 
@@ -95,15 +128,36 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         mode3=mode3,
         ems_control=ems_control,
         limits=limits,
+        limit_record=limit_record,
         sessions={port: SessionTracker() for port in charger.ports},
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
+    entry.async_on_unload(OutageRepair(hass, entry, realtime).async_start())
     if limits is not None:
         # Limits set for a while before a restart come back in time (now, if overdue).
         await limits.async_load()
+        if entry.options.get(CONF_SMART_CHARGING, True):
+            entry.runtime_data.smart = SmartCharging(hass, entry, limits)
+            entry.async_on_unload(entry.runtime_data.smart.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _remove_stale_entities_and_devices(hass, entry)
     return True
+
+
+@callback
+def _migrate_unique_ids(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
+    """Keep the history of what moved from port 1 to the charger: the installation currents are charger-wide.
+
+    Port 2's copies are left to the stale-entity clean-up: they showed the same values.
+    """
+    entities = er.async_get(hass)
+    old_prefix = f"{entry.unique_id}_port1_installation_current_"
+    for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
+        if entity.unique_id.startswith(old_prefix):
+            # The stale-entity clean-up removes the charger-wide id at every start of an older release, so the
+            # new id is never taken already.
+            new_unique_id = entity.unique_id.replace("_port1_", "_", 1)
+            entities.async_update_entity(entity.entity_id, new_unique_id=new_unique_id)
 
 
 @callback

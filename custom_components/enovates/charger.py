@@ -11,7 +11,6 @@ import asyncio
 import contextvars
 import inspect
 import logging
-import math
 import typing
 
 from enovates_modbus import EnoOneClient
@@ -26,6 +25,7 @@ from .link import LinkHealth, Priority, ReconnectPolicy, TurnTaking
 
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
+_PYMODBUS_PAUSE_AFTER_CONNECT_S: typing.Final = 0.2  # it sleeps 0.1 s after every connect
 _MBAP_LENGTH: typing.Final = 7  # a Modbus TCP frame's header: transaction id, protocol id (0), length, unit id
 
 # Set while this integration talks to a charger: pymodbus' own log lines about it are then left out, since the
@@ -120,12 +120,12 @@ class EnovatesCharger:
         self.port = port
         self.ports: tuple[int, ...] = (PORT_1, PORT_2) if dual_port else (PORT_1,)
         # No automatic reconnect (the ReconnectPolicy decides) and no retries (the next poll is the retry). The
-        # request timeout is enforced in _attempt; pymodbus' own is only a backstop.
+        # request timeout is enforced here; pymodbus' own is only a backstop.
         self._modbus = AsyncModbusTcpClient(
             host,
             port=port,
             name=f"enovates {host}:{port}",
-            timeout=REQUEST_TIMEOUT_S,
+            timeout=REQUEST_TIMEOUT_S + 1,  # a backstop: _connect and _attempt enforce REQUEST_TIMEOUT_S
             retries=0,
             reconnect_delay=0,
             reconnect_delay_max=0,
@@ -140,9 +140,11 @@ class EnovatesCharger:
         self.link = LinkHealth()
         self._in_flight: asyncio.Task[typing.Any] | None = None
         self._in_flight_failure: type[Exception] | None = None
-        self._hanging_up = False
-        self._last_answer: float | None = None
+        # Since when we have been waiting for the charger without hearing from it (None: nothing outstanding).
+        self._waiting_since: float | None = None
         self.closed = False
+        # The registers of each map as last read, per (unit, map): for the diagnostics download, to replay.
+        self.raw_registers: dict[tuple[int, str], list[int]] = {}
 
     @property
     def connected(self) -> bool:
@@ -151,15 +153,23 @@ class EnovatesCharger:
 
     @property
     def silent_for(self) -> float:
-        """Return the seconds since the charger last answered anything (infinite before its first answer)."""
-        if self._last_answer is None:
-            return math.inf
-        return asyncio.get_running_loop().time() - self._last_answer
+        """Return how long the charger has not answered what it was asked (0 while nothing is outstanding).
+
+        Time in which nothing was asked does not count: the charger cannot be silent while nobody talks to it.
+        """
+        if self._waiting_since is None:
+            return 0.0
+        return asyncio.get_running_loop().time() - self._waiting_since
 
     @property
     def silent(self) -> bool:
         """Whether the charger has not answered for OUTAGE_AFTER_S: it is unreachable, not merely slow."""
         return self.silent_for >= OUTAGE_AFTER_S
+
+    @property
+    def requests_waiting(self) -> int:
+        """Return how many requests wait for the one in flight."""
+        return self._turns.waiting
 
     @property
     def contended(self) -> bool:
@@ -169,24 +179,28 @@ class EnovatesCharger:
     def _on_packet(self, sending: bool, data: bytes) -> bytes:
         if sending:
             return data
-        # pymodbus hands over all it has not consumed yet; look at the first frame once it is complete.
-        if len(data) >= _MBAP_LENGTH and data[2:4] != b"\0\0":
-            self.link.not_modbus += 1
-            self._interrupt(ChargerProtocolError)
-        elif len(data) >= _MBAP_LENGTH and len(data) >= 6 + int.from_bytes(data[4:6]):
+        # pymodbus hands over what it has not consumed yet: the complete frames in it are new (it consumes every
+        # frame up to the answer it takes, and late answers always come before that one); a partial one waits.
+        # Late answers count as signs of life too: pymodbus skips an answer whose transaction id is not the
+        # request's, so an answer to a request that timed out is never taken for a later one's.
+        rest = data
+        while len(rest) >= _MBAP_LENGTH:
+            if rest[2:4] != b"\0\0":
+                self.link.not_modbus += 1
+                self._interrupt(ChargerProtocolError)
+                break
+            length = 6 + int.from_bytes(rest[4:6])
+            if len(rest) < length:
+                break
             self.link.answers += 1
-            self._last_answer = asyncio.get_running_loop().time()
-            if self._in_flight is None or int.from_bytes(data[0:2]) != self._modbus.ctx.request_transaction_id:
-                # pymodbus skips it: an answer to a request that timed out is never taken for a later one's.
-                self.link.late_answers += 1
+            self._waiting_since = asyncio.get_running_loop().time()  # what is still outstanding is waited for anew
+            rest = rest[length:]
         return data
 
     def _on_connection_change(self, connected: bool) -> None:
         if connected:
             self.link.connections_opened += 1
             self._reconnect.connected()
-            return
-        if self._hanging_up:
             return
         self.link.drops += 1
         self._reconnect.dropped(asyncio.get_running_loop().time())
@@ -200,11 +214,8 @@ class EnovatesCharger:
             self._in_flight.cancel()
 
     def _hang_up(self) -> None:
-        self._hanging_up = True
-        try:
-            self._modbus.close()
-        finally:
-            self._hanging_up = False
+        # pymodbus reports only the ends it did not cause itself: this one is never taken for a drop.
+        self._modbus.close()
 
     async def _request[T](
         self,
@@ -244,14 +255,21 @@ class EnovatesCharger:
         # A connection closed a moment ago reports its end on the next turn of the loop; pymodbus reuses one
         # protocol object for every connection, so that report would otherwise end the new connection.
         await asyncio.sleep(0)
-        if not await self._modbus.connect():
+        try:
+            async with asyncio.timeout(REQUEST_TIMEOUT_S + _PYMODBUS_PAUSE_AFTER_CONNECT_S):
+                connected = await self._modbus.connect()
+        except TimeoutError:
+            connected = False
+        if not connected:
             self.link.connect_failures += 1
             delay = self._reconnect.connect_failed(loop.time())
             raise ChargerConnectionError(f"cannot connect; next attempt in {delay:.0f} s")
 
     async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]], what: str) -> T:
-        await self._connect()
         loop = asyncio.get_running_loop()
+        if self._waiting_since is None:
+            self._waiting_since = loop.time()
+        await self._connect()
         self._in_flight_failure = None
         self.link.requests += 1
         sent = loop.time()
@@ -282,8 +300,10 @@ class EnovatesCharger:
             raise self._failure(interruption, err) from err
         except ModbusException as err:
             self.link.exception_answers[what] += 1
+            self._waiting_since = None
             raise ChargerRejectedError(str(err)) from err
         self.link.answered(loop.time() - sent)
+        self._waiting_since = None
         return result
 
     def _take_interruption(self) -> type[Exception] | None:
@@ -309,7 +329,9 @@ class EnovatesCharger:
             registers: list[int] = await client.read(register_map.BASE_ADDRESS, register_map.REGISTER_COUNT)
             return registers
 
-        return decode(register_map, await self._request(unit, read_map, priority=priority, what=register_map.__name__))
+        registers = await self._request(unit, read_map, priority=priority, what=register_map.__name__)
+        self.raw_registers[unit, register_map.__name__] = list(registers)
+        return decode(register_map, registers)
 
     async def check_version(self) -> bool:
         """Whether the charger's Modbus API is one the vendor library supports."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from enovates_modbus.eno_one import State
@@ -29,7 +28,14 @@ def limit_ma_for(value: float, maximum: float) -> int:
     Raises a translated ServiceValidationError for a value out of 0..maximum, a fraction, or 1-5 A (which would
     pause as ambiguously as 0).
     """
-    if not 0 <= value <= maximum or value != int(value):
+    if 0 <= value <= maximum and value != int(value):
+        # In range but not whole: say so, rather than "out of range" for a value that is in it.
+        raise ServiceValidationError(
+            translation_domain=DOMAIN,
+            translation_key="ems_limit_not_whole",
+            translation_placeholders={"value": f"{value:g}", "rounded": f"{round(value):d}"},
+        )
+    if not 0 <= value <= maximum:
         raise ServiceValidationError(
             translation_domain=DOMAIN,
             translation_key="ems_limit_out_of_range",
@@ -85,9 +91,7 @@ async def async_set_ems_limit(coordinator: EnovatesRealtimeCoordinator, port: in
         await charger.set_ems_limit(port, limit_ma)
         applied = await charger.read_ems_limit(port, priority=Priority.CONTROL)
     # Show what the charger holds now, without waiting for the next poll (which brings the current offered).
-    data = dict(coordinator.data)
-    data[port] = replace(data[port], ems_limit_ma=applied)
-    coordinator.async_set_updated_data(data)
+    coordinator.async_set_ems_limit_read(port, applied)
     if applied != limit_ma:
         # A charger in EMS mode "Monitoring Only" acknowledges the write and ignores it.
         raise HomeAssistantError(translation_domain=DOMAIN, translation_key="ems_limit_not_applied")

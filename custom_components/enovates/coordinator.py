@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 import logging
 import math
@@ -20,6 +20,7 @@ from homeassistant.util import dt as dt_util
 
 from .charger import ChargerConnectionError, ChargerRejectedError, ChargerTimeoutError, EnovatesCharger
 from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, OUTAGE_AFTER_S, REALTIME_INTERVAL, TOKEN_INTERVAL
+from .last_error import StampsLastFailure
 from .link import Priority
 from .session import SessionTracker
 
@@ -28,7 +29,9 @@ if TYPE_CHECKING:
 
     from homeassistant.core import HomeAssistant
 
+    from .limit_record import LimitRecord
     from .limits import EnovatesLimits
+    from .smart import SmartCharging
 
 
 @dataclass(kw_only=True)
@@ -42,7 +45,9 @@ class EnovatesRuntimeData:
     mode3: EnovatesMode3Coordinator
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     limits: EnovatesLimits | None  # with EMS control only
+    limit_record: LimitRecord  # who set each port's EMS limit
     sessions: dict[int, SessionTracker]  # per port
+    smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
     # Filled by the entities as they are created: what is registered but not in here is stale.
     entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 
@@ -118,7 +123,7 @@ HEARTBEAT_LOGGER = LOGGER.getChild("connection")
 HEARTBEAT_LOGGER.addFilter(_OutageAsWarning())
 
 
-class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
+class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]):
     """A polling tier: turns the charger's errors into translated update failures."""
 
     config_entry: EnovatesConfigEntry
@@ -163,6 +168,12 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
                 translation_key="communication_error",
                 translation_placeholders={"host": self.charger.host, "error": str(err)},
             ) from err
+        except ChargerRefusesEverythingError as err:
+            raise UpdateFailed(
+                translation_domain=DOMAIN,
+                translation_key="ems_mode_off",
+                translation_placeholders={"host": self.charger.host},
+            ) from err
         except ChargerRejectedError as err:
             raise UpdateFailed(
                 translation_domain=DOMAIN,
@@ -172,6 +183,10 @@ class EnovatesCoordinator[DataT](DataUpdateCoordinator[DataT]):
 
     async def _fetch(self) -> DataT:
         raise NotImplementedError
+
+
+class ChargerRefusesEverythingError(ChargerRejectedError):
+    """The charger answers every request with an exception: its EMS mode is Off, on a firmware that keeps listening."""
 
 
 async def _or_none[T](read: Awaitable[T]) -> T | None:
@@ -213,6 +228,7 @@ GIVE_WAY_MAX_AGE_S: Final = 5.0
 # A map that goes unanswered twice in a row while the charger answers the others is asked again only this much later,
 # so that the other maps stay fresh.
 SILENT_MAP_RETRY_S: Final = 5.0
+_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
 
 
 @dataclass
@@ -249,6 +265,9 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._readings: dict[tuple[int, str], _MapReading] = {}
         self._cancel_watchdog: CALLBACK_TYPE | None = None
         self._poll_started = -math.inf
+        # This poll's reads and the refusals among them: a charger that refuses every one has its EMS mode Off.
+        self._reads = 0
+        self._refusals: list[ChargerRejectedError] = []
 
     async def _async_update_data(self) -> dict[int, RealtimeData]:
         try:
@@ -268,6 +287,10 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             for follower in self.followers:
                 if follower.REFRESH_WHEN_A_CAR_MOVES:
                     follower.refresh_soon()
+        # A poll that took its whole second (a slow link) is followed by the next at once, not at the next whole
+        # second: polls never overlap, and power, energy and current offered stay as fresh as the link allows.
+        took = self.hass.loop.time() - self._poll_started
+        self.update_interval = REALTIME_INTERVAL if took < REALTIME_INTERVAL.total_seconds() else _AT_ONCE
         self._arm_watchdog()
         return data
 
@@ -324,6 +347,19 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             wanted.update(name for context_port, name in context if context_port == port)
         return wanted
 
+    @callback
+    def async_set_ems_limit_read(self, port: int, limit_ma: int) -> None:
+        """Show the limit a write read back at once, and keep it as this map's reading.
+
+        The next poll may not read the map again (it gives way): the reading from before the write would bring the
+        old limit back.
+        """
+        reading = self._reading(port, EMS_LIMIT)
+        reading.value, reading.read_at, reading.unanswered = limit_ma, self.hass.loop.time(), 0
+        data = dict(self.data)
+        data[port] = replace(data[port], ems_limit_ma=limit_ma)
+        self.async_set_updated_data(data)
+
     def _reading(self, port: int, name: str) -> _MapReading:
         return self._readings.setdefault((port, name), _MapReading())
 
@@ -331,11 +367,13 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         """Read one map into its reading; raise only when the charger as a whole is unreachable."""
         reading = self._reading(port, name)
         loop_time = self.hass.loop.time
+        self._reads += 1
         try:
             value = await _READERS[name](self.charger, port)
         except ChargerRejectedError as err:
             LOGGER.debug("The charger refused %s of port %s: %s", name, port, err)
             reading.value, reading.read_at, reading.unanswered = None, loop_time(), 0
+            self._refusals.append(err)
         except ChargerConnectionError as err:
             if self.data is None or self.charger.silent or self.charger.closed:
                 raise
@@ -362,26 +400,32 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             wanted[charger.ports[0]] = {CURRENT_OFFERED}
         loop_time = self.hass.loop.time
         started = self._poll_started = loop_time()
+        self._reads, self._refusals = 0, []
 
         def due(port: int, name: str) -> bool:
             return name in wanted[port] and self._reading(port, name).retry_at <= loop_time()
 
-        for name in FIRST_MAPS:
-            for port in charger.ports:
-                if due(port, name):
-                    await self._read(port, name)
+        requests_before = charger.link.requests
+        first_reads = [(port, name) for name in FIRST_MAPS for port in charger.ports if due(port, name)]
+        for port, name in first_reads:
+            await self._read(port, name)
         waiting = sorted(
             ((port, name) for name in GIVE_WAY_MAPS for port in charger.ports if due(port, name)),
             key=lambda key: self._reading(*key).read_at,
         )
-        overdue_read = False
+        # On a slow link at most one request besides the first maps comes between two polls' first maps: an
+        # overdue map, or a slower tier's request that took its turn meanwhile or waits for it.
+        extra_request = charger.link.requests - requests_before > len(first_reads) or charger.requests_waiting > 0
         for port, name in waiting:
             fits = loop_time() - started + charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
             overdue = loop_time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
-            if fits or (overdue and not overdue_read):
-                overdue_read = overdue_read or not fits
+            if fits or (overdue and not extra_request):
+                extra_request = extra_request or not fits
                 await self._read(port, name)
 
+        if self._refusals and len(self._refusals) == self._reads:
+            # Nothing but refusals: the charger is reachable and serves nothing, which no entity can tell alone.
+            raise ChargerRefusesEverythingError(str(self._refusals[-1]))
         now = loop_time()
 
         def value(port: int, name: str) -> Any:
@@ -456,10 +500,12 @@ class EnovatesDeviceCoordinator(EnovatesSlowCoordinator[DeviceData]):
         super().__init__(hass, entry, heartbeat, name="device", update_interval=DEVICE_INTERVAL)
 
     async def _fetch(self) -> DeviceData:
-        return DeviceData(
-            api_version=await self.charger.read_api_version(),
-            diagnostics=await self.charger.read_diagnostics(),
-        )
+        try:
+            api_version = await self.charger.read_api_version()
+        except ChargerRejectedError as err:
+            # Every ENO one serves its API version, unless its EMS mode is Off on a firmware that keeps listening.
+            raise ChargerRefusesEverythingError(str(err)) from err
+        return DeviceData(api_version=api_version, diagnostics=await self.charger.read_diagnostics())
 
 
 class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | None]]):
@@ -483,6 +529,9 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
     in Monitoring Only too. When the installer switched the charger back, a repair issue says what to do; it goes
     away by itself once Full Control is back.
     """
+
+    # A badge scanned starts the car: read the token when the contactor moves, not up to a minute later.
+    REFRESH_WHEN_A_CAR_MOVES = True
 
     def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every minute."""

@@ -32,13 +32,17 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
         port: int | None = None,
         maps: frozenset[str] = frozenset(),
         follows: tuple[EnovatesCoordinator[Any], ...] = (),
+        *,
+        maps_port: int | None = None,
     ) -> None:
         """Describe the entity of `coordinator`'s charger, or of its port `port`.
 
         `maps` names the register maps of the 1 s tier this entity shows: that tier reads only the maps of entities
-        that are enabled (their listener contexts). `follows` names other tiers whose updates change this entity.
+        that are enabled (their listener contexts), of `port` or, for a charger-wide value, of `maps_port`.
+        `follows` names other tiers whose updates change this entity.
         """
-        super().__init__(coordinator, frozenset((port, name) for name in maps) or None)
+        read_from = port if maps_port is None else maps_port
+        super().__init__(coordinator, frozenset((read_from, name) for name in maps) or None)
         entry = coordinator.config_entry
         runtime = entry.runtime_data
         serial = entry.unique_id
@@ -91,9 +95,11 @@ class EnovatesMapEntity[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT
         source_fn: Callable[[DataT], SourceT | None],
         port: int | None = None,
         maps: frozenset[str] = frozenset(),
+        *,
+        maps_port: int | None = None,
     ) -> None:
         """Describe the entity; `source_fn` picks its register map out of the coordinator's data."""
-        super().__init__(coordinator, description, port, maps)
+        super().__init__(coordinator, description, port, maps, maps_port=maps_port)
         self._source_fn = source_fn
 
     @property

@@ -15,9 +15,11 @@ from homeassistant.util import dt as dt_util
 
 from .const import DOMAIN, LOGGER
 from .control import async_set_ems_limit
+from .limit_record import LimitChange
 
 if TYPE_CHECKING:
     from .coordinator import EnovatesConfigEntry, EnovatesRealtimeCoordinator
+    from .limit_record import LimitRecord
 
 STORAGE_VERSION: Final = 1
 # A previous limit that could not be put back (the charger was unreachable) is tried again this much later.
@@ -45,15 +47,23 @@ class EnovatesLimits:
     """
 
     def __init__(
-        self, hass: HomeAssistant, entry: EnovatesConfigEntry, coordinator: EnovatesRealtimeCoordinator
+        self,
+        hass: HomeAssistant,
+        entry: EnovatesConfigEntry,
+        coordinator: EnovatesRealtimeCoordinator,
+        record: LimitRecord,
     ) -> None:
-        """Set the limits of `coordinator`'s charger."""
+        """Set the limits of `coordinator`'s charger, telling `record` what Home Assistant writes."""
         self._hass = hass
         self._entry = entry
         self._coordinator = coordinator
+        self._record = record
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
         self.pending: dict[int, PendingRestore] = {}
         self._timers: dict[int, CALLBACK_TYPE] = {}
+        record.put_back = self._put_back
+        record.forget_pending = self._cancel
+        record.wanted_changed = self._save
 
     async def async_load(self) -> None:
         """Take back the restores pending before Home Assistant restarted; those overdue run now."""
@@ -63,6 +73,9 @@ class EnovatesLimits:
             at = dt_util.parse_datetime(pending["at"])
             if port in self._coordinator.charger.ports and at is not None:
                 self._schedule(port, PendingRestore(at=at, limit_ma=pending["limit_ma"]))
+        ports = self._coordinator.charger.ports
+        wanted = {int(port): int(limit) for port, limit in stored.get("wanted", {}).items() if int(port) in ports}
+        self._record.restore_wanted(wanted)
 
     @callback
     def async_shutdown(self) -> None:
@@ -71,10 +84,25 @@ class EnovatesLimits:
             cancel()
         self._timers.clear()
 
+    async def _write(self, port: int, limit_ma: int, change: LimitChange = LimitChange.SET_BY_HOME_ASSISTANT) -> None:
+        self._record.expect(port, limit_ma, change)
+        try:
+            await async_set_ems_limit(self._coordinator, port, limit_ma)
+        finally:
+            self._record.done(port)
+
+    async def _put_back(self, port: int, limit_ma: int) -> HomeAssistantError | None:
+        """Put back the limit Home Assistant set, after the charger came back without it; return why it failed."""
+        try:
+            await self._write(port, limit_ma, LimitChange.RESTORED)
+        except HomeAssistantError as err:
+            return err
+        return None
+
     async def async_set(self, port: int, limit_ma: int) -> None:
         """Set the limit of `port` for good."""
         self._cancel(port)
-        await async_set_ems_limit(self._coordinator, port, limit_ma)
+        await self._write(port, limit_ma)
 
     async def async_set_for(self, port: int, limit_ma: int, duration: timedelta, in_force_ma: int) -> None:
         """Set the limit of `port` for `duration`, then put back `in_force_ma`, the limit in force before.
@@ -83,7 +111,7 @@ class EnovatesLimits:
         """
         pending = self.pending.get(port)
         previous = pending.limit_ma if pending is not None else in_force_ma
-        await async_set_ems_limit(self._coordinator, port, limit_ma)
+        await self._write(port, limit_ma)
         self._schedule(port, PendingRestore(at=dt_util.utcnow() + duration, limit_ma=previous))
 
     @callback
@@ -106,7 +134,7 @@ class EnovatesLimits:
         self._timers.pop(port, None)
         pending = self.pending[port]
         try:
-            await async_set_ems_limit(self._coordinator, port, pending.limit_ma)
+            await self._write(port, pending.limit_ma)
         except HomeAssistantError as err:
             LOGGER.warning(
                 "Could not put back the EMS limit of %s port %s, trying again in %s: %s",
@@ -126,7 +154,9 @@ class EnovatesLimits:
                 "pending": {
                     str(port): {"at": pending.at.isoformat(), "limit_ma": pending.limit_ma}
                     for port, pending in self.pending.items()
-                }
+                },
+                # What Home Assistant set and still wants: put back if the charger lost it (see LimitRecord).
+                "wanted": {str(port): limit_ma for port, limit_ma in self._record.wanted.items()},
             },
             delay=0,
         )

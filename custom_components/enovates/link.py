@@ -8,6 +8,7 @@ client takes its place), and the turn-taking that lets a user's write go before 
 
 from __future__ import annotations
 
+from array import array
 import asyncio
 from collections import Counter, deque
 from collections.abc import AsyncIterator
@@ -68,7 +69,7 @@ class TurnTaking:
             except asyncio.CancelledError:
                 if turn.done() and not turn.cancelled():
                     self._hand_on()  # the turn came, but the caller gave up: the next one gets it
-                else:
+                elif entry in self._waiting:
                     self._waiting.remove(entry)
                     heapq.heapify(self._waiting)
                 raise
@@ -82,7 +83,7 @@ class TurnTaking:
     def _hand_on(self) -> None:
         while self._waiting:
             _, _, turn = heapq.heappop(self._waiting)
-            if not turn.done():
+            if not turn.done():  # a waiter cancelled a moment ago has not left the queue yet
                 turn.set_result(None)
                 return
         self._busy = False
@@ -94,7 +95,6 @@ class LinkHealth:
 
     requests: int = 0
     answers: int = 0  # Modbus frames received, late ones included
-    late_answers: int = 0  # answers to a request that had already timed out
     timeouts: int = 0
     exception_answers: Counter[str] = field(default_factory=Counter)  # per register map
     timeouts_by_map: Counter[str] = field(default_factory=Counter)
@@ -102,18 +102,34 @@ class LinkHealth:
     connections_opened: int = 0
     connect_failures: int = 0
     drops: int = 0  # connections the charger (or the network) closed
-    round_trips_s: deque[float] = field(default_factory=lambda: deque(maxlen=RTT_SAMPLES))
+    # The last RTT_SAMPLES round trips, oldest overwritten first: a fixed 8 KiB, however long the entry runs.
+    _round_trips_s: array[float] = field(default_factory=lambda: array("d", bytes(8 * RTT_SAMPLES)))
+    _answered: int = 0
     round_trip_max_s: float = 0.0
 
     def answered(self, seconds: float) -> None:
         """Count a request answered after `seconds`."""
-        self.round_trips_s.append(seconds)
+        self._round_trips_s[self._answered % RTT_SAMPLES] = seconds
+        self._answered += 1
         self.round_trip_max_s = max(self.round_trip_max_s, seconds)
+
+    @property
+    def late_answers(self) -> int:
+        """Return how many answers came for a request that had already timed out (every other answered one)."""
+        return self.answers - self._answered - self.exception_answers.total()
+
+    @property
+    def round_trips_s(self) -> list[float]:
+        """Return the round trips kept, oldest first."""
+        if self._answered <= RTT_SAMPLES:
+            return self._round_trips_s[: self._answered].tolist()
+        start = self._answered % RTT_SAMPLES
+        return (self._round_trips_s[start:] + self._round_trips_s[:start]).tolist()
 
     @property
     def typical_round_trip_s(self) -> float:
         """Return the median of the last few round trips (0 before any)."""
-        recent = list(itertools.islice(reversed(self.round_trips_s), 10))
+        recent = self.round_trips_s[-10:]
         return statistics.median(recent) if recent else 0.0
 
     def as_diagnostics(self) -> dict[str, Any]:

@@ -12,6 +12,8 @@ from .control import limit_ma_for
 from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
 from .sensor import effective_ems_limit
+from .smart import async_user_took_over
+from .smart.entities import smart_numbers
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -28,14 +30,26 @@ EMS_LIMIT_NUMBER = NumberEntityDescription(
     translation_key="ems_limit",
     device_class=NumberDeviceClass.CURRENT,
     native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-    native_min_value=0,
+    # Only limits a car can charge at: pausing (0 A) is the charging-allowed switch's and the action's job, and
+    # 1-5 A would pause as well, ambiguously.
+    native_min_value=MIN_CHARGING_CURRENT_A,
     native_step=1,
     mode=NumberMode.SLIDER,
 )
 
 
+def whole_if_whole(amperes: float) -> float:
+    """Return whole amperes as an int: the state reads "16" whether the limit came from the charger or a write."""
+    return int(amperes) if amperes == int(amperes) else amperes
+
+
 class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], NumberEntity):
-    """The EMS current limit of a port, in A: 0 pauses charging, the charger's maximum means no limit."""
+    """The EMS current limit of a port, in A, from 6 A to the charger's maximum (which means no limit).
+
+    While the port is paused (a limit under 6 A: 0 from the switch or the action, or another EMS's 1-5 A) the
+    number still reads the limit in force, below the slider's range: the state tells the truth, and moving the
+    slider resumes charging at the limit chosen.
+    """
 
     PLATFORM = Platform.NUMBER
 
@@ -74,12 +88,15 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
 
     @property
     def native_value(self) -> float | None:
-        """Return the limit in force; with none set, the charger's maximum."""
-        return effective_ems_limit(self.coordinator.data[self.port])
+        """Return the limit in force, in whole amperes when whole; with none set, the charger's maximum."""
+        limit = effective_ems_limit(self.coordinator.data[self.port])
+        return None if limit is None else whole_if_whole(limit)
 
     async def async_set_native_value(self, value: float) -> None:
-        """Write the limit: the maximum removes it, 0 pauses charging, 1-5 A is refused as ambiguous."""
-        await self._limits.async_set(self.port, limit_ma_for(value, self.native_max_value))
+        """Write the limit (6 A to the maximum, Home Assistant checked): the maximum removes it."""
+        limit_ma = limit_ma_for(value, self.native_max_value)
+        async_user_took_over(self.coordinator.config_entry, self.port)
+        await self._limits.async_set(self.port, limit_ma)
 
 
 async def async_setup_entry(
@@ -95,3 +112,4 @@ async def async_setup_entry(
         EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, runtime.limits, EMS_LIMIT_NUMBER, port)
         for port in runtime.charger.ports
     )
+    async_add_entities(smart_numbers(entry))

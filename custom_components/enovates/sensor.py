@@ -32,6 +32,7 @@ from homeassistant.core import callback
 from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 
+from .charger import PORT_1
 from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
 from .coordinator import (
     CURRENT_OFFERED,
@@ -50,7 +51,8 @@ from .coordinator import (
 )
 from .entity import EnovatesEntity, EnovatesMapEntity
 from .session import ChargingSession, TransactionReading
-from .status import ChargerStatus, car_connected, charger_status
+from .smart.entities import smart_sensors
+from .status import ChargerStatus, car_connected, charger_status, pwm_offered
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -88,7 +90,7 @@ def effective_ems_limit(data: RealtimeData) -> float | None:
     if limit is None or limit < NO_EMS_LIMIT:
         return None
     if limit == NO_EMS_LIMIT:
-        return None if data.state is None else data.state.max_amp_per_phase
+        return None if data.state is None else float(data.state.max_amp_per_phase)
     return milli(limit)
 
 
@@ -158,7 +160,8 @@ STATE_SENSORS: tuple[EnovatesSensorDescription[State], ...] = (
         translation_key="max_current_per_phase",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
-        entity_category=EntityCategory.DIAGNOSTIC,
+        # Not a diagnostic: the most a car can draw here is what a user looks for first among the charger's sensors.
+        suggested_display_precision=1,
         value_fn=lambda state: state.max_amp_per_phase,
     ),
 )
@@ -187,16 +190,18 @@ MEASUREMENT_SENSORS: tuple[EnovatesSensorDescription[Measurements], ...] = (
     ),
     *_per_phase("voltage", "voltage_l", _field, SensorDeviceClass.VOLTAGE, UnitOfElectricPotential.VOLT, enabled=False),
     *_per_phase("power", "charger_active_power_l", _field, SensorDeviceClass.POWER, UnitOfPower.WATT, enabled=False),
-    # Installation currents are only meaningful with an installation monitor (load-shedding device) fitted.
-    *_per_phase(
-        "installation_current",
-        "installation_current_l",
-        _milli_field,
-        SensorDeviceClass.CURRENT,
-        UnitOfElectricCurrent.AMPERE,
-        precision=1,
-        enabled=False,
-    ),
+)
+
+# Charger-wide, read from port 1 as the vendor does: what the installation monitor (load-shedding device) measures
+# at the grid connection, signed (negative: exported). Only meaningful with such a monitor fitted.
+INSTALLATION_CURRENT_SENSORS = _per_phase(
+    "installation_current",
+    "installation_current_l",
+    _milli_field,
+    SensorDeviceClass.CURRENT,
+    UnitOfElectricCurrent.AMPERE,
+    precision=1,
+    enabled=False,
 )
 
 CURRENT_OFFERED_SENSOR = EnovatesSensorDescription[RealtimeData](
@@ -254,6 +259,7 @@ MODE3_SENSORS: tuple[EnovatesSensorDescription[Mode3Details], ...] = (
         translation_key="cable_max_current",
         device_class=SensorDeviceClass.CURRENT,
         native_unit_of_measurement=UnitOfElectricCurrent.AMPERE,
+        suggested_display_precision=1,
         entity_category=EntityCategory.DIAGNOSTIC,
         entity_registry_enabled_default=False,
         value_fn=lambda mode3: mode3.pp,
@@ -313,9 +319,8 @@ class EnovatesStatusSensor(EnovatesEntity[EnovatesRealtimeCoordinator], SensorEn
 
     def __init__(self, realtime: EnovatesRealtimeCoordinator, mode3: EnovatesMode3Coordinator, port: int) -> None:
         """Combine the 1 s tier's data of `port` with its Mode 3 details."""
-        super().__init__(
-            realtime, STATUS_SENSOR, port, frozenset({STATE, MEASUREMENTS, CURRENT_OFFERED}), follows=(mode3,)
-        )
+        maps = frozenset({STATE, MEASUREMENTS, EMS_LIMIT, CURRENT_OFFERED})
+        super().__init__(realtime, STATUS_SENSOR, port, maps, follows=(mode3,))
         self._mode3 = mode3
 
     @property
@@ -426,6 +431,7 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
             None if data.measurements is None else data.measurements.active_energy_import_total,
             dt_util.utcnow(),
             transaction,
+            offering=mode3 is not None and pwm_offered(mode3),
         )
 
     @callback
@@ -468,10 +474,17 @@ async def async_setup_entry(
 ) -> None:
     """Add the sensors of the charger and of each of its ports."""
     runtime = entry.runtime_data
-    entities: list[SensorEntity] = [EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device)]
+    realtime = runtime.realtime
+    entities: list[SensorEntity] = [
+        EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device),
+        *(
+            EnovatesSensor(realtime, d, port_measurements(PORT_1), maps=frozenset({MEASUREMENTS}), maps_port=PORT_1)
+            for d in INSTALLATION_CURRENT_SENSORS
+        ),
+    ]
     for port in runtime.charger.ports:
         entities.extend(_port_sensors(entry, port))
-    async_add_entities(entities)
+    async_add_entities([*entities, *smart_sensors(entry)])
 
 
 def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:

@@ -12,6 +12,7 @@ from homeassistant.helpers import config_validation as cv
 from .compat import async_get_device_and_config_entry, vol
 from .const import DOMAIN
 from .control import async_read_ems_limit, limit_ma_for
+from .smart import async_user_took_over
 
 if TYPE_CHECKING:
     from homeassistant.helpers.device_registry import AnyDeviceEntry
@@ -31,23 +32,23 @@ SET_CURRENT_LIMIT_SCHEMA: Final = vol.Schema(
 )
 
 
-def _port_of(device: AnyDeviceEntry, entry: EnovatesConfigEntry) -> int:
-    """Return the port a device stands for: a port of a dual-port charger, or a single-port charger."""
-    ports = entry.runtime_data.charger.ports
+def _ports_of(device: AnyDeviceEntry, entry: EnovatesConfigEntry) -> list[int]:
+    """Return the ports a device stands for: a port of a dual-port charger, or every port of a charger.
+
+    Home Assistant's device picker offers a dual-port charger along with its ports (it counts its ports' entities
+    as its own), so the charger is accepted too, with a plain rule: each of its ports gets the limit.
+    """
     for domain, identifier in device.identifiers:
         if domain == DOMAIN and identifier.startswith(f"{entry.unique_id}_port"):
-            return int(identifier.removeprefix(f"{entry.unique_id}_port"))
-    if len(ports) == 1:
-        return ports[0]
-    raise ServiceValidationError(
-        translation_domain=DOMAIN,
-        translation_key="port_required",
-        translation_placeholders={"device": device.name_by_user or device.name or device.id},
-    )
+            return [int(identifier.removeprefix(f"{entry.unique_id}_port"))]
+    return list(entry.runtime_data.charger.ports)
 
 
 async def _async_set_current_limit(call: ServiceCall) -> None:
-    """Set the EMS limit of a port, for good or for `duration` (then the limit in force before comes back)."""
+    """Set the EMS limit of a port (or of each port of a charger), for good or for `duration`.
+
+    After `duration` the limit in force before comes back, port by port.
+    """
     device, any_entry = async_get_device_and_config_entry(call.hass, DOMAIN, call.data[ATTR_DEVICE_ID])
     entry = cast("EnovatesConfigEntry", any_entry)
     limits, ems_control = entry.runtime_data.limits, entry.runtime_data.ems_control
@@ -63,13 +64,14 @@ async def _async_set_current_limit(call: ServiceCall) -> None:
             translation_key="ems_control_not_allowed",
             translation_placeholders={"title": entry.title},
         )
-    port = _port_of(device, entry)
-    in_force_ma, maximum = await async_read_ems_limit(entry.runtime_data.realtime, port)
-    limit_ma = limit_ma_for(call.data[ATTR_CURRENT], maximum)
-    if (duration := call.data.get(ATTR_DURATION)) is None:
-        await limits.async_set(port, limit_ma)
-    else:
-        await limits.async_set_for(port, limit_ma, duration, in_force_ma)
+    for port in _ports_of(device, entry):
+        in_force_ma, maximum = await async_read_ems_limit(entry.runtime_data.realtime, port)
+        limit_ma = limit_ma_for(call.data[ATTR_CURRENT], maximum)
+        async_user_took_over(entry, port)
+        if (duration := call.data.get(ATTR_DURATION)) is None:
+            await limits.async_set(port, limit_ma)
+        else:
+            await limits.async_set_for(port, limit_ma, duration, in_force_ma)
 
 
 @callback

@@ -92,13 +92,25 @@ class SessionTracker:
         self.session: ChargingSession | None = None
         self._restored = False
         self._restored_open = False
-        self._last_reading: tuple[bool, int, datetime, TransactionReading | None] | None = None
+        self._last_reading: tuple[bool, int, datetime, TransactionReading | None, bool] | None = None
+        self._waiting_seen: datetime | None = None  # when the car of the session was last seen offered nothing
         self._on_restore: list[Callable[[], None]] = []
+        self._on_end: list[Callable[[ChargingSession], None]] = []
 
     def on_restore(self, listener: Callable[[], None]) -> Callable[[], None]:
         """Call `listener` when a restored session replaces what the sensors show; return the remover."""
         self._on_restore.append(listener)
         return lambda: self._on_restore.remove(listener)
+
+    def on_end(self, listener: Callable[[ChargingSession], None]) -> Callable[[], None]:
+        """Call `listener` with each session that ends (as it is seen to); return the remover."""
+        self._on_end.append(listener)
+        return lambda: self._on_end.remove(listener)
+
+    def _ended(self, session: ChargingSession) -> None:
+        self.session = session
+        for listener in list(self._on_end):
+            listener(session)
 
     def restore(self, session: ChargingSession) -> None:
         """Take back the session kept before the restart, as the first session sensor to have it offers it.
@@ -114,7 +126,8 @@ class SessionTracker:
         self.session = session
         self._restored_open = session.end is None
         if self._last_reading is not None:
-            self.observe(*self._last_reading)
+            connected, energy_wh, now, transaction, offering = self._last_reading
+            self.observe(connected, energy_wh, now, transaction, offering=offering)
         for listener in self._on_restore:
             listener()
 
@@ -124,26 +137,34 @@ class SessionTracker:
         energy_wh: int | None,
         now: datetime,
         transaction: TransactionReading | None = None,
+        *,
+        offering: bool = True,
     ) -> None:
-        """Follow what the port reads now: whether a car is plugged in, its energy counter and its transaction."""
+        """Follow what the port reads now: whether a car is plugged in, its energy counter and its transaction.
+
+        `offering`: whether the charger offers the car current (PWM on), which it does only once the car was started.
+        """
         if connected is None or energy_wh is None:
             return  # unknown (an error state, a map not read): nothing to conclude
-        self._last_reading = (connected, energy_wh, now, transaction)
+        self._last_reading = (connected, energy_wh, now, transaction, offering)
         session = self.session
         restored_open, self._restored_open = self._restored_open, False
         if connected:
-            digest = None if session is None or transaction is None else transaction.digest_for(session)
+            if not offering:
+                self._waiting_seen = now
+            digest = self._transaction_of(session, transaction, offering=offering)
             if session is not None and session.end is None and digest is not None and digest != session.transaction:
                 if session.transaction is None:
                     session = self.session = replace(session, transaction=digest)
                 else:
                     # Another transaction while the car seemed never to leave: the car we followed left unseen
                     # (while Home Assistant was down; last seen then) and another came, or a new one began.
-                    self.session = replace(session, end=session.last_seen)
+                    self._ended(replace(session, end=session.last_seen))
                     session = None
             if session is None or session.end is not None:
                 # Its transaction is taken at the next reading of the token (the one read so far is older).
                 self.session = ChargingSession(start=now, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
+                self._waiting_seen = None if offering else now
             elif energy_wh < session.start_wh:
                 # The counter went back (a replaced meter): count from here rather than show negative energy.
                 self.session = replace(session, start_wh=energy_wh, last_wh=energy_wh, last_seen=now)
@@ -152,7 +173,22 @@ class SessionTracker:
         elif session is not None and session.end is None:
             # Without a car the counter does not move: what it reads now is what the session took.
             end = session.last_seen if restored_open else now
-            self.session = replace(session, last_wh=max(energy_wh, session.start_wh), end=end)
+            self._ended(replace(session, last_wh=max(energy_wh, session.start_wh), end=end))
+
+    def _transaction_of(
+        self, session: ChargingSession | None, transaction: TransactionReading | None, *, offering: bool
+    ) -> str | None:
+        """Return the digest of the transaction of `session` as `transaction` read it, if it can tell.
+
+        The register holds the badge scanned last, kept after the car left: until this car is offered current (a
+        badge or the back office started it), it may still show the one before; so may a token read while the car
+        was last seen waiting.
+        """
+        if session is None or transaction is None or not offering:
+            return None
+        if self._waiting_seen is not None and transaction.read_at <= self._waiting_seen:
+            return None
+        return transaction.digest_for(session)
 
     def stored(self, now: datetime) -> ChargingSession | None:
         """Return the session to keep across a restart: an open one was seen until now."""

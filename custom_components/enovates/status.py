@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from enovates_modbus.eno_one import Mode3State
 
 from .const import MIN_CHARGING_CURRENT_A
+from .control import pauses
 
 if TYPE_CHECKING:
     from enovates_modbus.eno_one import Mode3Details
@@ -27,6 +28,7 @@ class ChargerStatus(enum.StrEnum):
 
 _CONNECTED = {Mode3State.B1, Mode3State.B2, Mode3State.C1, Mode3State.C2, Mode3State.D1, Mode3State.D2}
 _ERROR = {Mode3State.E, Mode3State.F}
+_PWM_ON = {Mode3State.A2, Mode3State.B2, Mode3State.C2, Mode3State.D2}
 
 
 def car_connected(mode3: Mode3Details) -> bool | None:
@@ -37,6 +39,11 @@ def car_connected(mode3: Mode3Details) -> bool | None:
     if state in (Mode3State.A1, Mode3State.A2):
         return False
     return None
+
+
+def pwm_offered(mode3: Mode3Details) -> bool:
+    """Whether the charger offers the car current (PWM on: A2, B2, C2, D2), which it does once the car was started."""
+    return mode3.state_num in _PWM_ON
 
 
 def charging(data: RealtimeData) -> bool | None:
@@ -60,8 +67,17 @@ def charger_status(data: RealtimeData, mode3: Mode3Details | None) -> ChargerSta
         return None
     if not connected:
         return ChargerStatus.AVAILABLE
+    return ChargerStatus.PAUSED if _paused_by_limit(data) else ChargerStatus.PLUGGED_IN
+
+
+def _paused_by_limit(data: RealtimeData) -> bool:
+    """Whether the EMS limit holds the offer under what a car may charge with.
+
+    A car offered nothing although the limit allows it waits (plugged in): for a badge or the back office (the
+    charger offers 0 A until then), for the load-shedding device, or it is full.
+    """
+    if data.ems_limit_ma is not None:
+        return pauses(data.ems_limit_ma)
+    # The limit unknown: an offer under 6 A is the likeliest a pause.
     offered = data.current_offered_ma
-    if offered is not None and offered < MIN_CHARGING_CURRENT_A * 1000:
-        # The EMS limit (or a load-shedding device) holds the offer under what a car may charge with.
-        return ChargerStatus.PAUSED
-    return ChargerStatus.PLUGGED_IN
+    return offered is not None and offered < MIN_CHARGING_CURRENT_A * 1000

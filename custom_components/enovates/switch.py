@@ -13,6 +13,7 @@ from .const import NO_EMS_LIMIT
 from .control import pauses
 from .coordinator import EMS_LIMIT, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .entity import EnovatesEntity
+from .smart import async_user_took_over
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -93,10 +94,12 @@ class EnovatesChargingAllowedSwitch(EnovatesEntity[EnovatesRealtimeCoordinator],
         current = self.coordinator.data[self.port].ems_limit_ma
         if current is not None and not pauses(current):
             self._resume_ma = current
+        async_user_took_over(self.coordinator.config_entry, self.port)
         await self._limits.async_set(self.port, 0)
 
     async def async_turn_on(self, **kwargs: Any) -> None:
         """Resume charging with the limit in force before the pause (none, if it was not known)."""
+        async_user_took_over(self.coordinator.config_entry, self.port)
         await self._limits.async_set(self.port, self._resume_ma)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import replace
+import logging
+import socket
+from typing import Any, cast
 from unittest.mock import patch
 
 from homeassistant.config_entries import SOURCE_USER
@@ -11,6 +14,8 @@ from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType, InvalidData
 from homeassistant.helpers import device_registry as dr, entity_registry as er
+from pymodbus.datastore import ModbusServerContext
+from pymodbus.server import ModbusTcpServer
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
@@ -45,7 +50,7 @@ async def test_user_flow_creates_the_entry(
     user_input = form(simulator.port, host=" 127.0.0.1 ", dual_port=dual_port, ems_control=ems_control)
     result = await hass.config_entries.flow.async_configure(flow_id, user_input)
     assert result["type"] is FlowResultType.CREATE_ENTRY
-    assert result["title"] == "ENO one"
+    assert result["title"] == "ENO one 479 0001"  # model and the tail of the serial: two chargers never look alike
     assert result["result"].unique_id == SERIAL
     assert result["data"] == form(simulator.port, dual_port=dual_port, ems_control=ems_control)
     # the probe's connection is closed, and no write was made
@@ -69,6 +74,30 @@ async def test_host_names_and_ipv6_are_accepted(hass: HomeAssistant, socket_enab
         result = await hass.config_entries.flow.async_configure(flow_id, form(502, host=host))
     # past the host check, into the probe (which is stubbed here: these names lead nowhere on a test machine)
     assert result["errors"] == {"base": "unknown"}
+
+
+async def test_a_host_name_that_does_not_resolve_says_so(
+    hass: HomeAssistant, simulator: Simulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    looked_up: list[str] = []
+
+    async def no_such_name(host: str, port: int, **kwargs: Any) -> list[Any]:
+        # What the resolver says of a name under .invalid (RFC 6761), without asking any DNS server.
+        looked_up.append(host)
+        raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
+
+    caplog.set_level(logging.DEBUG, logger="custom_components.enovates")
+    flow_id = await start(hass)
+    with patch.object(hass.loop, "getaddrinfo", no_such_name):
+        result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, host="charger.invalid"))
+    assert result["errors"] == {CONF_HOST: "cannot_resolve_host"}
+    assert looked_up == ["charger.invalid"]
+    assert "Cannot resolve the host name charger.invalid: [Errno -2] Name or service not known" in caplog.text
+    assert simulator.stats.connections_opened == 0  # nothing was tried past the name
+    # a name that resolves (to the simulator) goes on to the charger
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, host="localhost"))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    assert result["data"][CONF_HOST] == "localhost"
 
 
 async def _error_then_recover(
@@ -95,8 +124,15 @@ async def test_charger_that_does_not_answer(hass: HomeAssistant, simulator: Simu
     await _error_then_recover(hass, simulator, form(simulator.port), "cannot_connect")
 
 
-async def test_not_an_enovates_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+async def test_a_device_refusing_the_api_version_has_modbus_off(hass: HomeAssistant, simulator: Simulator) -> None:
+    # Every ENO one serves its API version unless its EMS mode is Off (on a firmware that keeps listening then):
+    # that is the likeliest cause, and the message names it (another kind of Modbus device reads the same).
     simulator.faults.exception(maps=["api_version"])
+    await _error_then_recover(hass, simulator, form(simulator.port), "ems_mode_off")
+
+
+async def test_a_device_refusing_the_identity_is_not_a_charger(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.faults.exception(maps=["diagnostics"])
     await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
 
 
@@ -106,6 +142,48 @@ async def test_no_serial_number_is_not_a_charger(hass: HomeAssistant, simulator:
     flow_id = await start(hass)
     result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
     assert result["errors"] == {"base": "not_enovates"}
+
+
+class _AllZeros(ModbusServerContext):
+    """A Modbus server of another make: every holding register it is asked for reads 0."""
+
+    def __init__(self) -> None:
+        self.simdevices = []
+
+    async def async_getValues(  # noqa: N802 - pymodbus' name
+        self, device_id: int, func_code: int, address: int, count: int = 1
+    ) -> list[int]:
+        return [0] * count
+
+
+async def test_a_modbus_server_of_another_make_is_not_a_charger(hass: HomeAssistant, socket_enabled: None) -> None:
+    server = ModbusTcpServer(_AllZeros(), address=("127.0.0.1", 0))
+    await server.listen()
+    port = cast("asyncio.Server", server.transport).sockets[0].getsockname()[1]
+    try:
+        flow_id = await start(hass)
+        result = await hass.config_entries.flow.async_configure(flow_id, form(port))
+    finally:
+        await server.shutdown()
+    # its API version reads 0.0 too: what it is comes before what version it speaks
+    assert result["errors"] == {"base": "not_enovates"}
+
+
+async def test_an_older_firmware_without_identity_registers_is_told_to_update(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    simulator.charger.identity = replace(simulator.charger.identity, api_version=(1, 1))
+    simulator.faults.exception(maps=["diagnostics"])
+    flow_id = await start(hass)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port))
+    assert result["errors"] == {"base": "unsupported_api_version"}
+
+
+async def test_a_current_api_without_identity_registers_is_not_a_charger(
+    hass: HomeAssistant, simulator: Simulator
+) -> None:
+    simulator.faults.exception(maps=["diagnostics"])
+    await _error_then_recover(hass, simulator, form(simulator.port), "not_enovates")
 
 
 async def test_unsupported_api_version(hass: HomeAssistant, simulator: Simulator) -> None:
@@ -143,6 +221,19 @@ async def test_same_charger_at_a_new_address_updates_the_entry(
     assert mock_config_entry.data[CONF_HOST] == "127.0.0.1"
 
 
+async def test_a_configured_charger_is_recognised_before_what_it_cannot_do(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, data={**mock_config_entry.data, CONF_HOST: "10.0.0.9"})
+    flow_id = await start(hass)
+    # the same charger, with "dual port" ticked by mistake: it is the charger already there (at a new address)
+    result = await hass.config_entries.flow.async_configure(flow_id, form(simulator.port, dual_port=True))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert mock_config_entry.data[CONF_HOST] == "127.0.0.1"
+
+
 async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
     result = await init_integration.start_reconfigure_flow(hass)
     assert result["type"] is FlowResultType.FORM
@@ -154,6 +245,8 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port, ems_control=False))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "reconfigure_successful"
+    # the integration's own, translated text (strings.json), not Home Assistant's generic one
+    assert result.get("translation_domain") is None
     assert init_integration.data[CONF_EMS_CONTROL] is False
     await hass.async_block_till_done(wait_background_tasks=True)
     # reloaded without EMS control: the limit is a sensor now
@@ -161,12 +254,15 @@ async def test_reconfigure(hass: HomeAssistant, simulator: Simulator, init_integ
     assert hass.states.get("sensor.eno_one_ems_current_limit") is not None
 
 
+@pytest.mark.parametrize("ems_mode", [EmsMode.FULL, EmsMode.MONITORING])
 async def test_reconfigure_to_another_charger_is_refused(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, ems_mode: EmsMode
 ) -> None:
     simulator.charger.identity = replace(simulator.charger.identity, serial_number="ANOTHER")
+    await simulator.set_ems_mode(ems_mode)
     result = await init_integration.start_reconfigure_flow(hass)
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port))
+    # with EMS control asked for: that it is another charger comes first, whatever else that one cannot do
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], form(simulator.port, ems_control=True))
     assert result["type"] is FlowResultType.ABORT
     assert result["reason"] == "wrong_charger"
     assert init_integration.unique_id == SERIAL

@@ -102,12 +102,12 @@ async def test_firmware_update_reaches_the_device_registry(
 ) -> None:
     device = device_registry.async_get(init_integration.runtime_data.device_id)
     assert device is not None
-    assert device.sw_version == "2.13.4"
-    simulator.charger.identity = replace(simulator.charger.identity, firmware_version="2.14.0")
+    assert device.sw_version == "2.15.1.0@3.3.0.1.3"
+    simulator.charger.identity = replace(simulator.charger.identity, firmware_version="2.16.0.0@3.3.0.1.4")
     await advance(hass, clock_hands, 24 * 3600 + 60, step=3600)
     device = device_registry.async_get(init_integration.runtime_data.device_id)
     assert device is not None
-    assert device.sw_version == "2.14.0"
+    assert device.sw_version == "2.16.0.0@3.3.0.1.4"
 
 
 async def test_a_charger_that_refuses_its_identity_is_retried(
@@ -141,9 +141,58 @@ async def test_maps_whose_entities_are_all_disabled_are_not_read(
         await advance(hass, clock_hands, 10)
         return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
 
-    # only the power sensor of the 1 s tier left: measurements, nothing else of that tier
+    # only the power sensor of the 1 s tier left: measurements, and with EMS control the limit (one register: a
+    # limit the charger lost in a reboot is put back whatever entities are enabled), nothing else of that tier
     disable(lambda unique_id: unique_id.endswith(("_power", "_mode3_state")) or "port" not in unique_id)
-    assert await requests_in_ten_seconds() == {"measurements", "mode3"}
-    # no entity of the 1 s tier at all: it still reads the smallest map, as the heartbeat of the others
+    assert await requests_in_ten_seconds() == {"measurements", "ems_limit", "mode3"}
+    # no entity of the 1 s tier at all: the limit only
     disable(lambda unique_id: unique_id.endswith("_mode3_state"))
-    assert await requests_in_ten_seconds() == {"current_offered", "mode3"}
+    assert await requests_in_ten_seconds() == {"ems_limit", "mode3"}
+
+
+@pytest.mark.parametrize("ems_control", [False])
+async def test_without_ems_control_the_heartbeat_reads_the_smallest_map(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    for entity in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id):
+        if not entity.unique_id.endswith("_mode3_state"):
+            entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    simulator.stats.reset()
+    await advance(hass, clock_hands, 10)
+    assert {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count} == {
+        "current_offered",
+        "mode3",
+    }
+
+
+@pytest.mark.parametrize("dual_port", [True])
+async def test_installation_currents_move_to_the_charger_keeping_their_history(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    # Before, every port had its own copy: port 1's keeps its entity (and history), port 2's goes.
+    mock_config_entry.add_to_hass(hass)
+    old = {
+        port: entity_registry.async_get_or_create(
+            "sensor",
+            DOMAIN,
+            f"{SERIAL}_port{port}_installation_current_l1",
+            config_entry=mock_config_entry,
+            suggested_object_id=f"eno_one_port_{port}_installation_current_l1",
+        )
+        for port in (1, 2)
+    }
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    moved = entity_registry.async_get(old[1].entity_id)
+    assert moved is not None
+    assert moved.unique_id == f"{SERIAL}_installation_current_l1"
+    charger_device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, SERIAL), mock_config_entry.entry_id)
+    assert charger_device is not None
+    assert moved.device_id == charger_device.id
+    assert entity_registry.async_get(old[2].entity_id) is None

@@ -56,13 +56,9 @@ async def test_setting_the_limit_changes_what_the_car_draws(
     assert simulator.stats.writes == [(1, 10000)]
     assert simulator.charger.read_port(1).currents_ma == (10000, 10000, 10000)
     # the limit the charger holds shows at once, without waiting for the next poll; the current offered with it
-    assert hass.states.get(LIMIT).state == "10.0"
+    assert hass.states.get(LIMIT).state == "10"  # whole amperes, as "32" above: templates compare strings
     await advance(hass, clock_hands, 1)
     assert hass.states.get("sensor.eno_one_current_offered").state == "10.0"
-
-    await set_limit(hass, 0)
-    assert port.ems_limit_ma == 0
-    assert simulator.charger.read_port(1).currents_ma == (0, 0, 0)
 
     await set_limit(hass, 32)  # the maximum means: no limit
     assert port.ems_limit_ma == -1
@@ -73,16 +69,47 @@ async def test_limits_set_elsewhere_show(
 ) -> None:
     simulator.charger.set_ems_limit(1, 16000)
     await advance(hass, clock_hands, 1)
-    assert hass.states.get(LIMIT).state == "16.0"
+    assert hass.states.get(LIMIT).state == "16"
+    simulator.charger.set_ems_limit(1, 16500)  # another EMS may set milliamperes
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(LIMIT).state == "16.5"
+
+
+@pytest.mark.parametrize("limit_ma", [0, 3000])
+async def test_a_paused_port_reads_its_limit_below_the_sliders_range(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    limit_ma: int,
+) -> None:
+    state = hass.states.get(LIMIT)
+    # the slider holds only limits a car can charge at: 6 A up to the charger's maximum
+    assert (state.attributes["min"], state.attributes["max"], state.attributes["step"]) == (6, 32, 1)
+    simulator.charger.set_ems_limit(1, limit_ma)  # paused by the switch, the action or another EMS
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get(LIMIT).state == str(limit_ma // 1000)  # the truth, below the range
+    assert hass.states.get("switch.eno_one_charging_allowed").state == "off"
+    await set_limit(hass, 12)  # moving the slider resumes charging at that limit
+    assert simulator.charger.port(1).ems_limit_ma == 12000
+    await advance(hass, clock_hands, 1)
+    assert hass.states.get("switch.eno_one_charging_allowed").state == "on"
 
 
 @pytest.mark.parametrize(
     ("value", "domain", "message"),
     [
         # above the charger's maximum: Home Assistant's number platform refuses it already
-        (33, NUMBER_DOMAIN, "Value 33.0 for number.eno_one_ems_current_limit is outside valid range 0 - 32.0"),
-        (3, DOMAIN, "An EMS current limit of 3 A cannot charge a car (the minimum is 6 A): use 0 to pause charging"),
-        (6.5, DOMAIN, "An EMS current limit of 6.5 A is out of range: use 0 to 32 A"),
+        (33, NUMBER_DOMAIN, "Value 33.0 for number.eno_one_ems_current_limit is outside valid range 6 - 32.0"),
+        # below 6 A, pausing included: the slider does not go there (the switch and the action pause)
+        (0, NUMBER_DOMAIN, "Value 0.0 for number.eno_one_ems_current_limit is outside valid range 6 - 32.0"),
+        (5, NUMBER_DOMAIN, "Value 5.0 for number.eno_one_ems_current_limit is outside valid range 6 - 32.0"),
+        (
+            6.5,
+            DOMAIN,
+            "An EMS current limit of 6.5 A is not a whole number of amperes: the charger takes whole amperes only, "
+            "such as 6 A",
+        ),
     ],
 )
 async def test_values_the_charger_cannot_take_are_refused_before_sending(

@@ -6,18 +6,20 @@ swapped for the simulator's), so an example that stops working, or an entity id 
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 import re
 from typing import Any
 
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.const import STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.setup import async_setup_component
+from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 import yaml
 
+from custom_components.enovates.smart.const import CONF_GRID_SENSOR
 from enovates_simulator import Car, Charger, ManualClock, Simulator
 
 from ..conftest import advance
@@ -57,6 +59,18 @@ async def load_automations(hass: HomeAssistant, *aliases: str) -> None:
 
 
 @pytest.fixture
+def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
+    """The entry with a grid power sensor for smart charging (its Solar modes)."""
+    return MockConfigEntry(
+        domain=mock_config_entry.domain,
+        title=mock_config_entry.title,
+        unique_id=mock_config_entry.unique_id,
+        data=mock_config_entry.data,
+        options={CONF_GRID_SENSOR: "sensor.grid_power"},
+    )
+
+
+@pytest.fixture
 def charger(charger: Charger) -> Charger:
     """A car that can take 16 A per phase is charging, under an EMS limit of 16 A."""
     charger.port(1).plug_in(Car(max_current_a=16, energy_wanted_wh=100_000))
@@ -65,52 +79,33 @@ def charger(charger: Charger) -> Charger:
 
 
 def test_the_readme_has_the_examples_these_tests_run() -> None:
-    assert set(examples("automation")) == {
-        "Charge the car on solar surplus",
-        "Hold the charger while the quarter-hour peak is high",
-        "Charging session summary",
-        "Cap the charger during a household peak",
-        "Lift the cap after the peak",
-    }
+    assert set(examples("automation")) == {"Solar by day, fast at night", "Charging session summary"}
     assert set(examples("script")) == {"charge_boost"}
 
 
-async def test_solar_surplus_follows_the_sun(
+async def test_solar_by_day_fast_at_night(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    house_w = 500.0
-
-    async def sunshine(solar_w: float, seconds: int) -> None:
-        """The grid meter sees the house and the car, minus the panels; it is read each second."""
-        for _ in range(seconds):
-            car_w = sum(simulator.charger.read_port(1).powers_w)
-            hass.states.async_set("sensor.grid_power", str(round(house_w + car_w - solar_w)))
-            await advance(hass, clock_hands, 1)
-
-    await load_automations(hass, "Charge the car on solar surplus")
+    hass.states.async_set("sensor.grid_power", "-9000", {"unit_of_measurement": "W"})
+    morning = dt_util.now().replace(hour=7, minute=0, second=1, microsecond=0)
+    if dt_util.now() < morning:
+        # From before 7:00 the jump to 22:00 below would make both triggers due at once, in no set order.
+        clock_hands.move_to(morning)
+        await advance(hass, clock_hands, 1)
+    await load_automations(hass, "Solar by day, fast at night")
+    night = dt_util.now().replace(hour=22, minute=0, second=0, microsecond=0)
+    if night <= dt_util.now():
+        night += timedelta(days=1)
     try:
-        await sunshine(9000, 90)  # 8.5 kW to spare: 12 A on three phases at 230 V
-        assert limit_ma(simulator) == 12000
-        assert simulator.charger.read_port(1).currents_ma == (12000,) * 3
-        await sunshine(3000, 60)  # a cloud: 2.5 kW is not enough for the 6 A a car needs, so charging pauses
-        assert limit_ma(simulator) == 0
-        assert simulator.charger.read_port(1).currents_ma == (0,) * 3
-        assert hass.states.get("sensor.eno_one_status").state == "paused"  # type: ignore[union-attr]
-        await sunshine(9000, 60)  # the sun is back
-        assert limit_ma(simulator) == 12000
-        # Readings missed change nothing (taken as 0 A drawn, they would pause the car): the charger refuses
-        # its measurements for a minute, then the grid meter is away for one.
-        simulator.stats.reset()
-        simulator.faults.exception(maps=["measurements"])
-        await sunshine(9000, 60)
-        assert hass.states.get("sensor.eno_one_current_l1").state == STATE_UNAVAILABLE  # type: ignore[union-attr]
-        simulator.faults.clear()
-        hass.states.async_set("sensor.grid_power", STATE_UNAVAILABLE)
-        await advance(hass, clock_hands, 60)
-        assert simulator.stats.writes == []
-        assert limit_ma(simulator) == 12000
+        clock_hands.move_to(night - timedelta(seconds=1))
+        await advance(hass, clock_hands, 3)
+        assert hass.states.get("select.eno_one_charging_mode").state == "fast"  # type: ignore[union-attr]
+        assert limit_ma(simulator) == -1  # the charger's maximum
+        clock_hands.move_to(night + timedelta(hours=9) - timedelta(seconds=1))
+        await advance(hass, clock_hands, 3)
+        assert hass.states.get("select.eno_one_charging_mode").state == "solar"  # type: ignore[union-attr]
     finally:
-        # Its time pattern would outlive the test otherwise.
+        # Its time triggers would outlive the test otherwise.
         await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
 
 
@@ -125,35 +120,6 @@ async def test_boost_for_an_hour(
     assert limit_ma(simulator) == -1
     await advance(hass, clock_hands, 60, step=60)
     assert limit_ma(simulator) == 16000  # the EMS's limit from before
-
-
-async def test_peak_shaving_with_a_safety_net(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
-) -> None:
-    hass.states.async_set("sensor.quarter_hour_average_power", "1800")
-    await load_automations(hass, "Hold the charger while the quarter-hour peak is high")
-    hass.states.async_set("sensor.quarter_hour_average_power", "2700")
-    await advance(hass, clock_hands, 1)
-    assert limit_ma(simulator) == 6000
-    assert simulator.charger.read_port(1).currents_ma == (6000,) * 3
-    await advance(hass, clock_hands, 15 * 60, step=60)  # nothing lifted it: the net brings the 16 A back
-    assert limit_ma(simulator) == 16000
-
-
-async def test_a_household_peak_caps_the_charger_until_it_is_over(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
-) -> None:
-    hass.states.async_set("sensor.house_power", "2000")
-    await load_automations(hass, "Cap the charger during a household peak", "Lift the cap after the peak")
-    hass.states.async_set("sensor.house_power", "5600")
-    await advance(hass, clock_hands, 1)
-    assert limit_ma(simulator) == 6000
-    hass.states.async_set("sensor.house_power", "2800")
-    await hass.async_block_till_done()  # the trigger sees the drop now, before the clock moves (2025.10 defers it)
-    await advance(hass, clock_hands, 4 * 60, step=60)
-    assert limit_ma(simulator) == 6000  # not yet five minutes below 3 kW
-    await advance(hass, clock_hands, 60, step=60)
-    assert limit_ma(simulator) == -1  # 32 A, the charger's maximum: the cap is lifted
 
 
 async def test_session_summary_when_the_car_leaves(

@@ -150,7 +150,7 @@ async def test_ems_limit_sensor_without_ems_control(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     # No limit: the charger's own maximum is what limits the car.
-    assert hass.states.get("sensor.eno_one_ems_current_limit").state == "32"
+    assert hass.states.get("sensor.eno_one_ems_current_limit").state == "32.0"  # as "10.0" below
     assert hass.states.get("binary_sensor.eno_one_ems_limit_active").state == "off"
     simulator.charger.set_ems_limit(1, 10000)  # set by another EMS, e.g. over OCPP
     await advance(hass, clock_hands, 1)
@@ -160,3 +160,18 @@ async def test_ems_limit_sensor_without_ems_control(
     await advance(hass, clock_hands, 1)
     assert hass.states.get("sensor.eno_one_ems_current_limit").state == STATE_UNKNOWN
     assert hass.states.get("binary_sensor.eno_one_ems_limit_active").state == STATE_UNKNOWN
+
+
+@pytest.mark.usefixtures("entity_registry_enabled_by_default")
+@pytest.mark.parametrize("dual_port", [True])
+async def test_installation_currents_are_the_chargers_and_signed(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    charger = simulator.charger
+    charger.load_shedding_present = True
+    charger.house_load_ma = (-30000, 2100, 3300)  # solar panels export 30 A on L1
+    await advance(hass, clock_hands, 2)
+    # port 1 draws 16 A a phase, port 2's car is full: at the grid connection L1 exports 14 A
+    assert hass.states.get("sensor.eno_one_installation_current_l1").state == "-14.0"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.eno_one_installation_current_l2").state == "18.1"  # type: ignore[union-attr]
+    assert hass.states.get("sensor.eno_one_port_2_installation_current_l1") is None

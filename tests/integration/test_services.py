@@ -62,7 +62,7 @@ def limit_ma(simulator: Simulator, port: int = 1) -> int:
 async def test_set_for_good(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
     await set_current_limit(hass, device_id(hass), 10)
     assert limit_ma(simulator) == 10000
-    assert hass.states.get("number.eno_one_ems_current_limit").state == "10.0"
+    assert hass.states.get("number.eno_one_ems_current_limit").state == "10"
     await set_current_limit(hass, device_id(hass), 32)  # the charger's maximum: no limit
     assert limit_ma(simulator) == -1
     await set_current_limit(hass, device_id(hass), 0)  # pause
@@ -85,7 +85,7 @@ async def test_set_for_a_while_then_the_previous_limit_comes_back(
     assert limit_ma(simulator) == 8000
     await advance(hass, clock_hands, 60, step=60)
     assert limit_ma(simulator) == 16000
-    assert hass.states.get("number.eno_one_ems_current_limit").state == "16.0"
+    assert hass.states.get("number.eno_one_ems_current_limit").state == "16"
     await advance(hass, clock_hands, 1)
     assert hass_storage[storage_key(init_integration.entry_id)]["data"]["pending"] == {}
 
@@ -183,8 +183,19 @@ async def test_a_port_of_a_dual_port_charger(
 ) -> None:
     await set_current_limit(hass, device_id(hass, 2), 10)
     assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (16000, 10000)
-    with pytest.raises(ServiceValidationError, match="ENO one has two charge ports: choose the port"):
-        await set_current_limit(hass, device_id(hass), 10)
+
+
+@pytest.mark.parametrize("dual_port", [True])
+async def test_a_dual_port_charger_gives_the_limit_to_each_port(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    await set_current_limit(hass, device_id(hass, 2), 10)
+    # the charger's own device, as Home Assistant's device picker offers it along with its ports
+    await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 5})
+    assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (8000, 8000)
+    await advance(hass, clock_hands, 5 * 60, step=60)
+    # each port gets back its own limit from before
+    assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (16000, 10000)
 
 
 @pytest.mark.parametrize(
@@ -192,7 +203,10 @@ async def test_a_port_of_a_dual_port_charger(
     [
         (40, "An EMS current limit of 40 A is out of range: use 0 to 32 A"),
         (3, "An EMS current limit of 3 A cannot charge a car"),
-        (6.5, "An EMS current limit of 6.5 A is out of range"),
+        # in range but not whole: it says so, with the whole number nearby (not "out of range")
+        (10.5, r"An EMS current limit of 10.5 A is not a whole number of amperes: .* such as 10 A"),
+        (6.7, r"An EMS current limit of 6.7 A is not a whole number of amperes: .* such as 7 A"),
+        (40.5, "An EMS current limit of 40.5 A is out of range: use 0 to 32 A"),
     ],
 )
 async def test_a_limit_out_of_range_is_refused(

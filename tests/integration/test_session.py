@@ -18,13 +18,14 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
-from enovates_simulator import Car, ManualClock, PortFault, Simulator
+from enovates_simulator import Car, ManualClock, PortFault, Profile, Simulator
 
 from ..conftest import advance
 
 ENERGY = "sensor.eno_one_session_energy"
 DURATION = "sensor.eno_one_session_duration"
 START = "sensor.eno_one_session_start"
+VISITOR = "04000000000099"  # a badge other than the owner's
 
 
 def value(hass: HomeAssistant, entity_id: str) -> str:
@@ -197,9 +198,9 @@ async def test_a_car_swapped_while_home_assistant_was_down(
 ) -> None:
     port = simulator.charger.port(1)
     async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=10)):
-        clock.advance(300)  # five more minutes, then the car leaves and another takes its place: a new transaction
+        clock.advance(300)  # five more minutes, then the car leaves and a visitor's takes its place: a new badge
         port.unplug()
-        port.plug_in(Car(max_current_a=16))
+        port.plug_in(Car(max_current_a=16), badge=VISITOR)
         clock.advance(300)
 
     if ems_control:
@@ -239,7 +240,7 @@ async def test_the_token_of_the_car_before_is_not_taken_for_the_next(
     # It is this car's transaction that the session keeps: a third car found after a restart is told apart.
     async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=5)):
         port.unplug()
-        port.plug_in(Car(max_current_a=16))
+        port.plug_in(Car(max_current_a=16), badge=VISITOR)
     assert start(hass) > next_start
 
 
@@ -359,3 +360,31 @@ async def test_a_car_found_at_start_after_an_ended_session_starts_its_own(
     await start_again(hass, mock_config_entry)
     assert start(hass) > earlier
     assert float(value(hass, ENERGY)) == 0
+
+
+@pytest.mark.parametrize("profile", [Profile(authorisation=True)])
+async def test_a_car_waiting_for_its_badge_keeps_one_session(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # The token still holds the badge scanned before (the owner's) while the visitor's car waits for its own.
+    port = simulator.charger.port(1)
+    port.plug_in(Car(max_current_a=16))
+    port.authorise(port.badge)
+    await advance(hass, clock_hands, 2)
+    port.unplug()
+    await advance(hass, clock_hands, 2)
+    port.plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    visitor_start = start(hass)
+    await advance(hass, clock_hands, 120, step=60)  # the owner's badge is read during the visitor's session
+    port.authorise(VISITOR)
+    await advance(hass, clock_hands, 120, step=60)  # then the visitor's: still the same session
+    assert start(hass) == visitor_start
+    assert value(hass, DURATION) == "4"
+
+    # It is the visitor's badge that the session keeps: the owner's car found after a restart is told apart.
+    async with home_assistant_down(hass, clock_hands, init_integration, timedelta(minutes=5)):
+        port.unplug()
+        port.plug_in(Car(max_current_a=16))
+        port.authorise(port.badge)
+    assert start(hass) > visitor_start

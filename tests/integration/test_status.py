@@ -5,9 +5,10 @@ from __future__ import annotations
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.const import STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
+import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from enovates_simulator import Car, PortFault, Simulator
+from enovates_simulator import Car, PortFault, Profile, Simulator
 
 from ..conftest import advance
 
@@ -61,3 +62,32 @@ async def test_an_unknown_mode3_state_leaves_the_status_unknown(
     simulator.faults.override(300, 77)  # a Mode 3 state from a newer firmware
     await advance(hass, clock_hands, 10)
     assert glance(hass) == (STATE_UNKNOWN, STATE_UNKNOWN, "off")
+
+
+@pytest.mark.parametrize("profile", [Profile(authorisation=True)])
+async def test_a_car_waiting_for_a_badge_is_not_paused(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # The charger offers 0 A until a badge starts the car, although no EMS limit holds it.
+    port = simulator.charger.port(1)
+    port.plug_in(Car())
+    await advance(hass, clock_hands, 2)
+    assert glance(hass) == ("plugged_in", "on", "off")
+    assert hass.states.get("sensor.eno_one_current_offered").state == "0.0"  # type: ignore[union-attr]
+
+    port.authorise(port.badge)
+    await advance(hass, clock_hands, 2)
+    assert glance(hass) == ("charging", "on", "on")
+
+
+async def test_without_the_limit_an_offer_under_six_amps_reads_as_paused(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.exception(maps=["ems_limit"])
+    charger = simulator.charger
+    charger.port(1).plug_in(Car(wants_to_charge=False))
+    await advance(hass, clock_hands, 2)
+    assert glance(hass) == ("plugged_in", "on", "off")
+    charger.set_ems_limit(1, 0)
+    await advance(hass, clock_hands, 2)
+    assert glance(hass) == ("paused", "on", "off")

@@ -27,13 +27,40 @@ def test_defaults() -> None:
 
 def test_options() -> None:
     args = build_parser().parse_args(
-        ["--port", "0", "--ems", "monitoring", "--dual-port", "--car", "cycle", "--serial", "ABC123"]
+        [
+            "--port",
+            "0",
+            "--ems",
+            "monitoring",
+            "--dual-port",
+            "--car",
+            "cycle",
+            "--serial",
+            "ABC123",
+            "--model",
+            "ENO one",
+        ]
     )
     simulator = build_simulator(args)
     charger = simulator.charger
     assert charger.ems_mode is EmsMode.MONITORING
     assert charger.scenarios == {1: CarScenario.CYCLE, 2: CarScenario.CYCLE}
     assert charger.identity.serial_number == "ABC123"
+    assert charger.identity.model_id == "ENO one"
+
+
+def test_a_slow_link() -> None:
+    args = build_parser().parse_args(["--latency", "0.4", "--jitter", "0.1", "--spikes", "0.05:1.2"])
+    latency = build_simulator(args).faults.latency
+    assert latency is not None
+    assert (latency.seconds, latency.jitter, latency.spike_probability, latency.spike_seconds) == (0.4, 0.1, 0.05, 1.2)
+    assert build_simulator(build_parser().parse_args([])).faults.latency is None
+
+
+def test_bad_spikes_are_refused(capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--spikes", "often"])
+    assert "SHARE:SECONDS" in capsys.readouterr().err
 
 
 def test_bad_options_are_refused(capsys: pytest.CaptureFixture[str]) -> None:

@@ -63,8 +63,8 @@ async def test_every_map_reads_what_the_model_says(
     assert diagnostics.manufacturer == "Enovates NV"
     assert diagnostics.vendor_id == "Enovates"
     assert diagnostics.serial_nr == "SIM0000000001"
-    assert diagnostics.model_id == "ENO one"
-    assert diagnostics.firmware_version == "2.13.4"
+    assert diagnostics.model_id == "ENO one 479"
+    assert diagnostics.firmware_version == "2.15.1.0@3.3.0.1.3"
 
 
 async def test_negative_and_32_bit_values_reach_the_library(socket_enabled: None, clock: ManualClock) -> None:

@@ -1,0 +1,95 @@
+"""The options of an Enovates entry: smart charging, where its power readings come from, and how it behaves."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from homeassistant.components.sensor import SensorDeviceClass
+from homeassistant.config_entries import ConfigFlowResult, OptionsFlowWithReload
+from homeassistant.helpers.selector import (
+    BooleanSelector,
+    EntitySelector,
+    EntitySelectorConfig,
+    NumberSelector,
+    NumberSelectorConfig,
+    NumberSelectorMode,
+)
+import probatio
+
+from .smart.const import (
+    CONF_BATTERY_SENSOR,
+    CONF_GRID_EXPORT_SENSOR,
+    CONF_GRID_SENSOR,
+    CONF_HYSTERESIS,
+    CONF_MAX_CURRENT,
+    CONF_SMART_CHARGING,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
+    DEFAULT_SETTINGS,
+)
+
+_POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER))
+
+
+def _seconds(maximum: int) -> NumberSelector:
+    return NumberSelector(
+        NumberSelectorConfig(min=0, max=maximum, step=10, unit_of_measurement="s", mode=NumberSelectorMode.BOX)
+    )
+
+
+def _optional(key: str, values: dict[str, Any]) -> probatio.Optional:
+    """Return an optional field showing its value, if any (an empty default would not let a user clear it)."""
+    if key in values:
+        return probatio.Optional(key, description={"suggested_value": values[key]})
+    return probatio.Optional(key)
+
+
+def _schema(values: dict[str, Any]) -> probatio.Schema:
+    return probatio.Schema(
+        {
+            probatio.Required(CONF_SMART_CHARGING, default=values.get(CONF_SMART_CHARGING, True)): BooleanSelector(),
+            _optional(CONF_GRID_SENSOR, values): _POWER_SENSOR,
+            _optional(CONF_GRID_EXPORT_SENSOR, values): _POWER_SENSOR,
+            _optional(CONF_BATTERY_SENSOR, values): _POWER_SENSOR,
+            probatio.Required(
+                CONF_START_DELAY, default=values.get(CONF_START_DELAY, DEFAULT_SETTINGS.start_delay_s)
+            ): probatio.All(_seconds(1800), probatio.Coerce(int)),
+            probatio.Required(
+                CONF_STOP_DELAY, default=values.get(CONF_STOP_DELAY, DEFAULT_SETTINGS.stop_delay_s)
+            ): probatio.All(_seconds(3600), probatio.Coerce(int)),
+            probatio.Required(
+                CONF_HYSTERESIS, default=values.get(CONF_HYSTERESIS, DEFAULT_SETTINGS.hysteresis_w)
+            ): probatio.All(
+                NumberSelector(
+                    NumberSelectorConfig(min=0, max=5000, step=50, unit_of_measurement="W", mode=NumberSelectorMode.BOX)
+                ),
+                probatio.Coerce(int),
+            ),
+            _optional(CONF_MAX_CURRENT, values): probatio.All(
+                NumberSelector(
+                    NumberSelectorConfig(min=6, max=80, step=1, unit_of_measurement="A", mode=NumberSelectorMode.BOX)
+                ),
+                probatio.Coerce(int),
+            ),
+        }
+    )
+
+
+class EnovatesOptionsFlow(OptionsFlowWithReload):
+    """Smart charging: on or off, the grid (and battery) power sensors, the delays and the hysteresis."""
+
+    async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
+        """Show the options; the entry reloads with the new ones."""
+        errors: dict[str, str] = {}
+        if user_input is not None:
+            if CONF_GRID_SENSOR not in user_input and (
+                CONF_GRID_EXPORT_SENSOR in user_input or CONF_BATTERY_SENSOR in user_input
+            ):
+                errors[CONF_GRID_SENSOR] = "grid_sensor_required"
+            elif user_input.get(CONF_GRID_SENSOR) == user_input.get(CONF_GRID_EXPORT_SENSOR):
+                errors[CONF_GRID_EXPORT_SENSOR] = "same_sensor"
+            else:
+                return self.async_create_entry(data=user_input)
+        return self.async_show_form(
+            step_id="init", data_schema=_schema(user_input or dict(self.config_entry.options)), errors=errors
+        )

@@ -1,0 +1,10 @@
+"""Smart charging: charging modes per port (Fast, Solar, Solar + minimum, Off, Manual) and a quarter-hour peak guard.
+
+The decisions are pure arithmetic (controller.py, quarter.py); manager.py feeds them from the charger's data and
+the grid sensor once a second and writes through the integration's one write path (limits.py, control.py).
+"""
+
+from .controller import ChargingMode, Reason
+from .manager import SmartCharging, async_user_took_over
+
+__all__ = ["ChargingMode", "Reason", "SmartCharging", "async_user_took_over"]

@@ -1,0 +1,24 @@
+"""The options of smart charging (the entry's options flow) and their defaults."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Final
+
+from .controller import Settings
+
+CONF_SMART_CHARGING: Final = "smart_charging"
+CONF_GRID_SENSOR: Final = "grid_sensor"
+CONF_GRID_EXPORT_SENSOR: Final = "grid_export_sensor"
+CONF_BATTERY_SENSOR: Final = "battery_sensor"
+CONF_START_DELAY: Final = "start_delay"
+CONF_STOP_DELAY: Final = "stop_delay"
+CONF_HYSTERESIS: Final = "hysteresis"
+CONF_MAX_CURRENT: Final = "max_current"
+
+DEFAULT_SETTINGS: Final = Settings()  # start after 120 s, stop after 240 s, 500 W hysteresis
+
+# The controller decides once a second, on the realtime tier's fresh data.
+SMART_INTERVAL: Final = timedelta(seconds=1)
+# A grid reading not reported again for this long is stale: as good as missing.
+GRID_STALE_AFTER: Final = timedelta(seconds=60)

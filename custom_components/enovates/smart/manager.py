@@ -1,0 +1,272 @@
+"""Smart charging in Home Assistant: the controller fed each second, its decisions written through the limits."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from enovates_modbus.eno_one import LockState
+from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
+from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.util import dt as dt_util
+from homeassistant.util.unit_conversion import PowerConverter
+
+from ..const import LOGGER, NO_EMS_LIMIT
+from ..coordinator import EMS_LIMIT, MEASUREMENTS, STATE
+from ..status import car_connected
+from .const import (
+    CONF_BATTERY_SENSOR,
+    CONF_GRID_EXPORT_SENSOR,
+    CONF_GRID_SENSOR,
+    CONF_HYSTERESIS,
+    CONF_MAX_CURRENT,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
+    DEFAULT_SETTINGS,
+    GRID_STALE_AFTER,
+    SMART_INTERVAL,
+)
+from .controller import ChargingMode, Inputs, PortDecision, PortInput, Settings, SmartController
+
+if TYPE_CHECKING:
+    from homeassistant.core import State
+
+    from ..coordinator import EnovatesConfigEntry, RealtimeData
+    from ..limits import EnovatesLimits
+
+
+def settings_from(options: dict[str, Any]) -> Settings:
+    """Return the controller's settings from the entry's options (the defaults where a user set nothing)."""
+    return Settings(
+        start_delay_s=float(options.get(CONF_START_DELAY, DEFAULT_SETTINGS.start_delay_s)),
+        stop_delay_s=float(options.get(CONF_STOP_DELAY, DEFAULT_SETTINGS.stop_delay_s)),
+        hysteresis_w=float(options.get(CONF_HYSTERESIS, DEFAULT_SETTINGS.hysteresis_w)),
+        max_current_a=int(options[CONF_MAX_CURRENT]) if options.get(CONF_MAX_CURRENT) else None,
+    )
+
+
+def power_w(state: State | None, now: datetime) -> float | None:
+    """Return a power sensor's reading in W; None when it is missing, not a number, or not reported lately."""
+    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        return None
+    if now - state.last_reported > GRID_STALE_AFTER:
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or UnitOfPower.WATT
+    if unit not in PowerConverter.VALID_UNITS:
+        return None
+    return PowerConverter.convert(value, unit, UnitOfPower.WATT)
+
+
+def month_of(timestamp: float) -> str:
+    """Return the month (local time) a quarter starting at `timestamp` belongs to, as "YYYY-MM"."""
+    return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).strftime("%Y-%m")
+
+
+class SmartCharging:
+    """The smart charging of one charger: modes per port, the peak limit, and the controller deciding each second."""
+
+    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, limits: EnovatesLimits) -> None:
+        """Steer `entry`'s charger through `limits`; nothing is written until a port's mode is not Manual."""
+        self._hass = hass
+        self._entry = entry
+        self._limits = limits
+        options = dict(entry.options)
+        self.grid_sensor: str | None = options.get(CONF_GRID_SENSOR)
+        self._export_sensor: str | None = options.get(CONF_GRID_EXPORT_SENSOR)
+        self._battery_sensor: str | None = options.get(CONF_BATTERY_SENSOR)
+        self.controller = SmartController(settings_from(options))
+        self.modes: dict[int, ChargingMode] = {}
+        self.peak_limit_w: float | None = None
+        self.decisions: dict[int, PortDecision] = {}
+        self.month_peak: tuple[str, float] | None = None  # (month, highest quarter average in W)
+        self._listeners: list[CALLBACK_TYPE] = []
+        self._maps_wanted: list[CALLBACK_TYPE] = []
+        self._failing: set[int] = set()  # ports whose last write failed
+
+    @property
+    def modes_available(self) -> list[ChargingMode]:
+        """Return the modes a user can pick: the Solar modes need a grid sensor."""
+        if self.grid_sensor is None:
+            return [ChargingMode.MANUAL, ChargingMode.FAST, ChargingMode.OFF]
+        return list(ChargingMode)
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Decide every second; return what stops it."""
+        stop_timer = async_track_time_interval(
+            self._hass, self._async_tick, SMART_INTERVAL, name="enovates smart charging", cancel_on_shutdown=True
+        )
+
+        @callback
+        def stop() -> None:
+            stop_timer()
+            self._want_maps(steering=False)
+
+        return stop
+
+    @callback
+    def _want_maps(self, *, steering: bool) -> None:
+        """While a port is steered, have the maps the controller reads polled, even with their entities disabled."""
+        if steering and not self._maps_wanted:
+            realtime = self._entry.runtime_data.realtime
+            self._maps_wanted = [
+                realtime.async_add_listener(
+                    lambda: None, frozenset({(port, STATE), (port, MEASUREMENTS), (port, EMS_LIMIT)})
+                )
+                for port in realtime.charger.ports
+            ]
+        elif not steering:
+            for remove in self._maps_wanted:
+                remove()
+            self._maps_wanted = []
+
+    @callback
+    def async_add_listener(self, update: CALLBACK_TYPE) -> CALLBACK_TYPE:
+        """Call `update` after each decision and each change of a mode; return what removes it."""
+        self._listeners.append(update)
+        return lambda: self._listeners.remove(update)
+
+    @callback
+    def _notify(self) -> None:
+        for update in list(self._listeners):
+            update()
+
+    @callback
+    def set_mode(self, port: int, mode: ChargingMode) -> None:
+        """Charge `port` in `mode` from now on."""
+        self.modes[port] = mode
+        self._want_maps(steering=any(mode is not ChargingMode.MANUAL for mode in self.modes.values()))
+        self._notify()
+
+    @callback
+    def user_took_over(self, port: int) -> None:
+        """Switch `port` to Manual: a user set its limit by hand (the slider, the switch, the action)."""
+        if self.modes.get(port, ChargingMode.MANUAL) is not ChargingMode.MANUAL:
+            LOGGER.info("%s port %s: the limit was set by hand, charging mode is now Manual", self._entry.title, port)
+            self.set_mode(port, ChargingMode.MANUAL)
+
+    @callback
+    def set_peak_limit(self, limit_w: float | None) -> None:
+        """Keep the quarter-hour average import under `limit_w` (None: no guard)."""
+        self.peak_limit_w = limit_w or None
+        self._notify()
+
+    @callback
+    def restore_month_peak(self, month: str, average_w: float) -> None:
+        """Take back the month's highest quarter, as known before a restart."""
+        if month == month_of(dt_util.utcnow().timestamp()) and (
+            self.month_peak is None or self.month_peak[1] < average_w
+        ):
+            self.month_peak = (month, average_w)
+
+    def _grid_w(self, now: datetime) -> tuple[float | None, float, float | None]:
+        """Return the grid power (import positive; None: missing), a home battery's (discharge positive), and when.
+
+        The time is that of the oldest of the readings: a decision is only as fresh as that.
+        """
+        sensors = [self.grid_sensor, self._export_sensor, self._battery_sensor]
+        states = [self._hass.states.get(entity_id) if entity_id else None for entity_id in sensors]
+        grid_state, export_state, battery_state = states
+        reported = [state.last_reported.timestamp() for state in states if state is not None]
+        at = min(reported) if reported else None
+        grid = power_w(grid_state, now)
+        if grid is not None and self._export_sensor is not None:
+            export = power_w(export_state, now)
+            grid = None if export is None else grid - export
+        battery = 0.0
+        if self._battery_sensor is not None:
+            # Without the battery's reading, its power could pass for surplus: no reading then.
+            reading = power_w(battery_state, now)
+            grid, battery = (grid, reading) if reading is not None else (None, 0.0)
+        return grid, battery, at
+
+    def _port_input(self, port: int, data: RealtimeData) -> PortInput | None:
+        state, measurements, limit_ma = data.state, data.measurements, data.ems_limit_ma
+        if state is None or measurements is None or limit_ma is None:
+            return None
+        mode3 = self._entry.runtime_data.mode3.data.get(port)
+        plugged = car_connected(mode3) if mode3 is not None else None
+        if plugged is None:
+            plugged = state.lock_state is LockState.LOCKED or state.contactor_state
+        currents = (measurements.current_l1, measurements.current_l2, measurements.current_l3)
+        voltages = [v for v in (measurements.voltage_l1, measurements.voltage_l2, measurements.voltage_l3) if v > 0]
+        return PortInput(
+            mode=self.modes.get(port, ChargingMode.MANUAL),
+            plugged=plugged,
+            power_w=float(measurements.charger_active_power_total),
+            currents_a=tuple(current / 1000 for current in currents),
+            voltage_v=sum(voltages) / len(voltages) if voltages else 0.0,
+            charger_phases=state.number_of_phases,
+            max_current_a=state.max_amp_per_phase,
+            limit_a=state.max_amp_per_phase if limit_ma == NO_EMS_LIMIT else limit_ma // 1000,
+        )
+
+    @callback
+    def _async_tick(self, now: datetime) -> None:
+        runtime = self._entry.runtime_data
+        realtime = runtime.realtime
+        grid_w, battery_w, grid_at = self._grid_w(now)
+        ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
+        allowed = runtime.ems_control is not None and runtime.ems_control.data.allowed
+        if not realtime.last_update_success or None in ports.values() or not allowed:
+            # Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the next
+            # second, then. The quarter goes on.
+            self._close_quarter(self.controller.quarter.add(now.timestamp(), grid_w))
+            self._notify()
+            return
+        readings = {port: reading for port, reading in ports.items() if reading is not None}
+        decisions, closed = self.controller.step(
+            Inputs(
+                now=now.timestamp(),
+                grid_w=grid_w,
+                grid_at=grid_at,
+                battery_w=battery_w,
+                peak_limit_w=self.peak_limit_w,
+                ports=readings,
+            )
+        )
+        self._close_quarter(closed)
+        self.decisions = decisions
+        for port, decision in decisions.items():
+            if decision.write_a is not None:
+                self._entry.async_create_background_task(
+                    self._hass,
+                    self._async_write(port, decision.write_a, readings[port].max_current_a),
+                    "enovates smart limit",
+                )
+        self._notify()
+
+    def _close_quarter(self, closed: tuple[float, float] | None) -> None:
+        """Keep the month's highest quarter: a quarter of a new month starts the month afresh."""
+        if closed is None:
+            return
+        start, average_w = closed
+        month = month_of(start)
+        if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
+            self.month_peak = (month, average_w)
+
+    async def _async_write(self, port: int, amps: int, maximum: int) -> None:
+        try:
+            await self._limits.async_set(port, NO_EMS_LIMIT if amps >= maximum else amps * 1000)
+        except HomeAssistantError as err:
+            # The controller tries again after its write interval: say so once, not every 5 s.
+            log = LOGGER.debug if port in self._failing else LOGGER.warning
+            log("Smart charging could not set the limit of %s port %s: %s", self._entry.title, port, err)
+            self._failing.add(port)
+            return
+        if port in self._failing:
+            self._failing.discard(port)
+            LOGGER.info("Smart charging sets the limit of %s port %s again", self._entry.title, port)
+
+
+@callback
+def async_user_took_over(entry: EnovatesConfigEntry, port: int) -> None:
+    """Tell smart charging (if it runs) that a user set `port`'s limit by hand."""
+    if (smart := entry.runtime_data.smart) is not None:
+        smart.user_took_over(port)

@@ -1,0 +1,464 @@
+"""A slow or flaky link never makes a working charger unavailable: late answers, a silent map, a busy connection.
+
+The charger-level tests run in real time with the simulator's latency fault (scaled down where the rule is about
+proportions, so that the suite stays fast); the Home Assistant tests jump the clock as the others do.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from unittest.mock import patch
+
+from enovates_modbus.eno_one import CurrentOffered, Measurements, State
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.config_entries import SOURCE_USER
+from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.util import dt as dt_util
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.enovates.charger import (
+    ChargerConnectionError,
+    ChargerTimeoutError,
+    EnovatesCharger,
+)
+from custom_components.enovates.const import (
+    CONF_DUAL_PORT,
+    CONF_EMS_CONTROL,
+    DOMAIN,
+    OUTAGE_AFTER_S,
+    STALE_CONNECTION_AFTER_S,
+)
+from custom_components.enovates.link import (
+    CONTENDED_DELAYS_S,
+    CONTENDED_WINDOW_S,
+    RECONNECT_DELAYS_S,
+    RTT_SAMPLES,
+    LinkHealth,
+    Priority,
+    ReconnectPolicy,
+    TurnTaking,
+)
+from enovates_simulator import Car, Charger, Latency, Simulator
+
+from ..conftest import advance
+
+POWER = "sensor.eno_one_power"
+OFFERED = "sensor.eno_one_current_offered"
+LIMIT = "number.eno_one_ems_current_limit"
+STATUS = "sensor.eno_one_status"
+
+
+@pytest.fixture
+def charger(charger: Charger) -> Charger:
+    """A charger with a car charging on port 1."""
+    charger.port(1).plug_in(Car(max_current_a=16))
+    return charger
+
+
+@pytest.fixture
+async def connection(simulator: Simulator) -> asyncio.AsyncIterator[EnovatesCharger]:
+    """The integration's connection to the simulator, closed afterwards."""
+    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
+    yield charger
+    charger.close()
+
+
+def warnings_of_ours(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [
+        r.getMessage()
+        for r in caplog.records
+        if r.levelno >= logging.WARNING and r.name.startswith(("custom_components.enovates", "pymodbus"))
+    ]
+
+
+# --- the connection ------------------------------------------------------------------------------------------
+
+
+async def test_an_answer_two_seconds_late_is_waited_for_on_the_same_connection(
+    simulator: Simulator, connection: EnovatesCharger
+) -> None:
+    simulator.faults.slow_down(2.0)
+    with patch("custom_components.enovates.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
+        measurements = await connection.read(Measurements)
+    assert measurements.charger_active_power_total == 11040
+    assert simulator.stats.connections_opened == 1
+    assert connection.link.round_trip_max_s >= 2.0
+    assert connection.link.timeouts == 0
+
+
+@pytest.mark.parametrize("request_timeout", [0.2])
+async def test_a_late_answer_is_never_taken_for_the_next_request(
+    simulator: Simulator, connection: EnovatesCharger, caplog: pytest.LogCaptureFixture
+) -> None:
+    await connection.read(State)  # connected
+    simulator.faults.slow_down(0.3)
+    with pytest.raises(ChargerTimeoutError):
+        await connection.read(Measurements)
+    simulator.faults.clear()
+    # The measurements' answer is still on its way when current offered is asked: it is skipped, not decoded as
+    # the answer to current offered (it would read 16000 mA, the car's current on L1), and the connection stays.
+    offered = await connection.read(CurrentOffered)
+    assert offered.active_current_offered == 32000
+    assert connection.link.late_answers == 1
+    assert simulator.stats.connections_opened == 1
+    assert connection.connected
+    assert warnings_of_ours(caplog) == []
+
+
+@pytest.mark.parametrize("request_timeout", [0.2])
+async def test_a_late_answer_with_nothing_asked_is_counted_and_ignored(
+    simulator: Simulator, connection: EnovatesCharger, caplog: pytest.LogCaptureFixture
+) -> None:
+    await connection.read(State)
+    simulator.faults.slow_down(0.3)
+    with pytest.raises(ChargerTimeoutError):
+        await connection.read(Measurements)
+    await asyncio.sleep(0.2)  # the late answer arrives while nothing is asked
+    simulator.faults.clear()
+    assert (await connection.read(CurrentOffered)).active_current_offered == 32000
+    assert connection.link.late_answers == 1
+    assert warnings_of_ours(caplog) == []
+
+
+async def test_a_write_waits_only_for_the_request_in_flight(simulator: Simulator, connection: EnovatesCharger) -> None:
+    await connection.read(State)
+    simulator.faults.slow_down(0.1)
+    finished: list[str] = []
+
+    async def poll(name: str) -> None:
+        await connection.read(Measurements, priority=Priority.REALTIME)
+        finished.append(name)
+
+    async def write() -> None:
+        await connection.set_ems_limit(1, 10000)
+        finished.append("write")
+
+    polls = [asyncio.create_task(poll(f"poll {n}")) for n in range(4)]
+    await asyncio.sleep(0.02)  # the first poll is in flight, three wait
+    await asyncio.gather(write(), *polls)
+    assert finished == ["poll 0", "write", "poll 1", "poll 2", "poll 3"]
+    assert simulator.charger.port(1).ems_limit_ma == 10000
+
+
+async def test_turns_given_up_while_waiting_pass_on(simulator: Simulator, connection: EnovatesCharger) -> None:
+    turns = TurnTaking()
+    order: list[str] = []
+    release = asyncio.Event()
+
+    async def take(name: str, priority: Priority, hold: asyncio.Event | None = None) -> None:
+        async with turns.turn(priority):
+            order.append(name)
+            if hold is not None:
+                await hold.wait()
+
+    first = asyncio.create_task(take("first", Priority.BACKGROUND, release))
+    await asyncio.sleep(0)
+    gives_up = asyncio.create_task(take("gives up", Priority.CONTROL))
+    later = asyncio.create_task(take("later", Priority.BACKGROUND))
+    await asyncio.sleep(0)
+    assert turns.waiting == 2
+    gives_up.cancel()
+    await asyncio.sleep(0)
+    assert turns.waiting == 1
+    release.set()
+    await asyncio.gather(first, later, return_exceptions=True)
+    assert order == ["first", "later"]
+
+    # A waiter whose turn came but that was cancelled before it ran hands the turn on.
+    release.clear()
+    holder = asyncio.create_task(take("holder", Priority.BACKGROUND, release))
+    await asyncio.sleep(0)
+    handed = asyncio.create_task(take("handed", Priority.REALTIME))
+    after = asyncio.create_task(take("after", Priority.BACKGROUND))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.sleep(0)  # the holder leaves and hands the turn to "handed", which has not run yet
+    handed.cancel()
+    await asyncio.gather(holder, handed, after, return_exceptions=True)
+    assert order[-2:] == ["holder", "after"]
+
+
+async def test_refused_connections_are_retried_soon_then_every_few_seconds(
+    simulator: Simulator, connection: EnovatesCharger
+) -> None:
+    await simulator.stop()
+    with pytest.raises(ChargerConnectionError, match="cannot connect; next attempt in 1 s"):
+        await connection.read(State)
+    await simulator.start()
+    # within the second: no attempt at all, not even a refused one
+    with pytest.raises(ChargerConnectionError, match="not connected; next attempt in"):
+        await connection.read(State)
+    assert simulator.stats.connections_opened == 0
+    assert connection.link.connect_failures == 1
+    await asyncio.sleep(RECONNECT_DELAYS_S[0])
+    assert (await connection.read(State)).contactor_state
+    assert simulator.stats.connections_opened == 1
+
+
+def test_the_reconnect_ladder() -> None:
+    policy = ReconnectPolicy()
+    assert [policy.connect_failed(0) for _ in range(6)] == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    policy.connected()
+    assert policy.connect_failed(100) == 1.0
+    assert policy.not_before == 101
+
+    # Two drops are a flaky moment; the third within two minutes is a competing client: back off further each time.
+    policy = ReconnectPolicy()
+    policy.dropped(0)
+    policy.dropped(10)
+    assert not policy.contended(10)
+    assert policy.not_before == 0  # reconnect at once
+    policy.dropped(20)
+    assert policy.contended(20)
+    assert policy.not_before == 20 + CONTENDED_DELAYS_S[0]
+    for n in range(1, 6):
+        policy.dropped(20 + n)
+    assert policy.not_before == 25 + CONTENDED_DELAYS_S[-1]
+    # three drops within the window, then two: the competition is over
+    assert policy.contended(22 + CONTENDED_WINDOW_S)
+    assert not policy.contended(23 + CONTENDED_WINDOW_S)
+
+
+def test_link_health_for_diagnostics() -> None:
+    health = LinkHealth()
+    assert health.as_diagnostics()["round_trip_ms"] == {"samples": 0, "median": None, "p95": None, "max": None}
+    assert health.typical_round_trip_s == 0
+    for ms in range(1, 101):
+        health.answered(ms / 1000)
+    health.connections_opened = 3
+    figures = health.as_diagnostics()
+    assert figures["round_trip_ms"] == {"samples": 100, "median": 50.5, "p95": 96.0, "max": 100.0}
+    assert figures["reconnects"] == 2
+    assert health.typical_round_trip_s == pytest.approx(0.0955)
+
+
+def test_latency_is_repeatable_and_checked() -> None:
+    spiky = Latency(0.1, jitter=0.05, spike_probability=0.5, spike_seconds=1.2, seed=7)
+    again = Latency(0.1, jitter=0.05, spike_probability=0.5, spike_seconds=1.2, seed=7)
+    draws = [spiky.draw() for _ in range(200)]
+    assert draws == [again.draw() for _ in range(200)]
+    assert draws.count(1.2) == pytest.approx(100, abs=20)
+    assert all(0.1 <= d <= 0.15 for d in draws if d != 1.2)
+    with pytest.raises(ValueError, match="spike probability"):
+        Latency(spike_probability=2)
+
+
+# --- in Home Assistant ------------------------------------------------------------------------------------------
+
+
+async def test_slow_answers_keep_every_entity_available_on_one_connection(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator.faults.slow_down(0.3, jitter=0.1)
+    simulator.stats.reset()
+    for _ in range(6):
+        await advance(hass, clock_hands, 1)
+        for entity_id in (POWER, OFFERED, LIMIT, STATUS):
+            assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, entity_id
+    simulator.charger.set_ems_limit(1, 10000)  # set elsewhere: still followed on the slow link
+    await advance(hass, clock_hands, 6)  # the EMS limit gives way to power and current offered: read every 5 s
+    assert float(hass.states.get(LIMIT).state) == 10
+    assert hass.states.get(OFFERED).state == "10.0"
+    assert simulator.stats.connections_opened == 0
+    assert warnings_of_ours(caplog) == []
+
+
+async def test_one_unanswered_request_is_not_an_outage(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator.stats.reset()
+    simulator.faults.stall(maps=["measurements"], times=1)
+    for _ in range(4):
+        await advance(hass, clock_hands, 1)
+        assert hass.states.get(POWER).state == "11040"
+    assert simulator.stats.connections_opened == 0
+    assert init_integration.runtime_data.charger.link.timeouts == 1
+    assert warnings_of_ours(caplog) == []
+
+
+@pytest.mark.parametrize("request_timeout", [0.5])  # each unanswered request costs the test real time
+async def test_a_silent_map_takes_only_its_own_entities(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    simulator.stats.reset()
+    simulator.faults.stall(maps=["measurements"])
+    await advance(hass, clock_hands, 8)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    # the other maps still answer: their entities stay, and follow the charger
+    simulator.charger.set_ems_limit(1, 8000)
+    await advance(hass, clock_hands, 2)
+    assert float(hass.states.get(LIMIT).state) == 8
+    assert hass.states.get(OFFERED).state == "8.0"
+    assert hass.states.get(STATUS).state != STATE_UNAVAILABLE
+    # the silent map is asked less often, so that it does not hold the others up
+    requests = simulator.stats.requests_by_map
+    assert requests[1, "measurements"] < requests[1, "current_offered"] / 2
+    assert warnings_of_ours(caplog) == []  # the charger is not unreachable
+    simulator.faults.clear()
+    await advance(hass, clock_hands, 6)
+    assert hass.states.get(POWER).state == "5520"
+    assert simulator.stats.connections_opened == 0
+
+
+async def test_a_write_and_its_read_back_on_a_slow_link(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.slow_down(0.5)
+    await hass.services.async_call(
+        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LIMIT, ATTR_VALUE: 12}, blocking=True
+    )
+    assert simulator.charger.port(1).ems_limit_ma == 12000
+    assert float(hass.states.get(LIMIT).state) == 12
+    assert simulator.stats.connections_opened == 1  # the set-up's
+
+
+async def test_the_link_is_in_the_diagnostics_download(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.exception(maps=["state"], times=1)
+    await advance(hass, clock_hands, 2)
+    link = init_integration.runtime_data.charger.link.as_diagnostics()
+    assert link["exception_answers"] == {"State": 1}
+    assert link["answers"] >= link["round_trip_ms"]["samples"] > 10
+    assert link["connections_opened"] == 1
+    assert link["timeouts"] == link["drops"] == link["late_answers"] == 0
+
+
+async def test_a_charger_answering_in_700_ms_can_be_added(hass: HomeAssistant, simulator: Simulator) -> None:
+    simulator.faults.slow_down(0.7)
+    with patch("custom_components.enovates.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
+        result = await hass.config_entries.flow.async_init(
+            DOMAIN,
+            context={"source": SOURCE_USER},
+            data={CONF_HOST: "127.0.0.1", CONF_PORT: simulator.port, CONF_DUAL_PORT: False, CONF_EMS_CONTROL: True},
+        )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+def test_round_trips_are_kept_in_a_fixed_window() -> None:
+    health = LinkHealth()
+    for n in range(RTT_SAMPLES + 5):
+        health.answered(n / 1000)
+    kept = health.round_trips_s
+    assert len(kept) == RTT_SAMPLES
+    assert kept[0] == 5 / 1000
+    assert kept[-1] == (RTT_SAMPLES + 4) / 1000
+
+
+@pytest.mark.parametrize("request_timeout", [0.1])
+async def test_a_connection_attempt_that_hangs_is_given_up(simulator: Simulator, connection: EnovatesCharger) -> None:
+    async def never(*_args: object) -> bool:
+        await asyncio.Event().wait()
+        return True  # pragma: no cover - never gets here
+
+    with (
+        patch.object(connection._modbus, "connect", never),
+        pytest.raises(ChargerConnectionError, match="cannot connect"),
+    ):
+        await connection.read(State)
+    assert connection.link.connect_failures == 1
+
+
+@pytest.mark.parametrize("request_timeout", [0.1])
+async def test_a_connection_silent_for_a_minute_is_opened_afresh_and_that_is_no_drop(
+    simulator: Simulator, connection: EnovatesCharger
+) -> None:
+    await connection.read(State)
+    simulator.faults.stall()
+    connection._waiting_since = asyncio.get_running_loop().time() - STALE_CONNECTION_AFTER_S
+    with pytest.raises(ChargerTimeoutError):
+        await connection.read(State)
+    assert not connection.connected
+    simulator.faults.clear()
+    await asyncio.sleep(0.05)  # the next poll comes a second later
+    assert (await connection.read(State)).contactor_state
+    assert (connection.link.connections_opened, connection.link.drops) == (2, 0)
+    assert not connection.contended
+
+
+async def test_powering_off_with_an_answer_held_back_leaves_nothing_behind(
+    simulator: Simulator, connection: EnovatesCharger
+) -> None:
+    await connection.read(State)
+    simulator.faults.slow_down(10)
+    request = asyncio.create_task(connection.read(State))
+    await asyncio.sleep(0.05)
+    await simulator.stop()
+    with pytest.raises(ChargerConnectionError):
+        await request
+    assert connection.link.drops == 1
+
+
+async def test_a_map_refused_by_a_slower_tier_is_unknown_alone(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    simulator.faults.exception(maps=["mode3"])
+    await advance(hass, clock_hands, 11)
+    assert hass.states.get("sensor.eno_one_mode_3_state").state == STATE_UNAVAILABLE
+    assert hass.states.get(POWER).state == "11040"
+
+
+async def test_the_watchdog_tells_an_outage_while_a_poll_still_waits(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    realtime = init_integration.runtime_data.realtime
+    charger = realtime.charger
+    now = hass.loop.time()
+    charger._waiting_since = now - OUTAGE_AFTER_S
+    async with realtime._polling:  # a poll waits for its answer
+        realtime._poll_started = now  # ... only just begun (the loop was held up): not yet
+        realtime._watchdog(dt_util.utcnow())
+        assert realtime.last_update_success
+        realtime._poll_started = now - OUTAGE_AFTER_S  # ... waiting in vain all along
+        realtime._watchdog(dt_util.utcnow())
+    assert not realtime.last_update_success
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    assert any("did not answer: no answer for 5 s" in message for message in warnings_of_ours(caplog))
+    # without a poll waiting, the next poll tells
+    realtime._watchdog(dt_util.utcnow())
+
+
+async def test_an_answer_in_pieces_counts_once_it_is_whole(connection: EnovatesCharger) -> None:
+    frame = bytes.fromhex("0007 0000 0005 01 03 02 7d00")  # transaction 7, unit 1: one register
+    connection._on_packet(False, frame[:8])
+    assert connection.link.answers == 0
+    connection._on_packet(False, frame + frame[:3])  # the rest, and the start of the next
+    assert connection.link.answers == 1
+    assert connection.link.not_modbus == 0
+    connection._on_packet(False, b"HTTP/1.1 400 Bad Request")
+    assert connection.link.not_modbus == 1
+
+
+async def test_power_and_current_offered_come_first_and_the_others_give_way(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # 0.3 s an answer: power and current offered fill most of each second, so state and the EMS limit give way.
+    # Real time (no clock jumps): the polls keep their own rhythm.
+    simulator.faults.slow_down(0.3)
+    simulator.stats.reset()
+    await asyncio.sleep(7)
+    requests = simulator.stats.requests_by_map
+    polls = requests[1, "current_offered"]
+    assert polls >= 3
+    assert requests[1, "measurements"] in (polls, polls + 1)  # every poll, first
+    for give_way in ("state", "ems_limit"):
+        # read at least every 5 s, but not every poll
+        assert 1 <= requests[1, give_way] <= polls / 2, give_way
+    assert hass.states.get(POWER).state == "11040"

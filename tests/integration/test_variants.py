@@ -1,0 +1,252 @@
+"""The integration under every way the real charger could behave where the evidence leaves it open.
+
+The key paths (config flow, first poll, status, session, EMS control, recovery after a reboot) run under each
+variant that lets them work; the variants that cannot work fail with a translated message naming the cause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from freezegun.api import TickingDateTimeFactory
+from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.core import HomeAssistant
+from homeassistant.data_entry_flow import FlowResultType
+from homeassistant.exceptions import HomeAssistantError
+import pytest
+from pytest_homeassistant_custom_component.common import MockConfigEntry
+
+from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from enovates_simulator import (
+    AfterReboot,
+    Car,
+    EmsMode,
+    EmsOff,
+    ExtraClient,
+    LimitWrite,
+    ManualClock,
+    MonitoringWrite,
+    Profile,
+    Simulator,
+    Token,
+    UnknownUnit,
+)
+
+from ..conftest import advance
+from .test_services import device_id, set_current_limit
+
+# Every variant under which the key paths work, one unknown at a time.
+WORKING = {
+    "unknown_unit_exception": Profile(unknown_unit=UnknownUnit.EXCEPTION),
+    "unknown_unit_silence": Profile(unknown_unit=UnknownUnit.SILENCE),
+    "unknown_unit_as_port_1": Profile(unknown_unit=UnknownUnit.AS_UNIT_1),
+    "one_client_more_refused": Profile(max_clients=1, extra_client=ExtraClient.REFUSED),
+    "one_client_oldest_dropped": Profile(max_clients=1, extra_client=ExtraClient.DROP_OLDEST),
+    "idle_timeout": Profile(idle_timeout_s=2.0),
+    "ems_off_exceptions": Profile(ems_off=EmsOff.EXCEPTIONS),
+    "limits_clamped": Profile(low_limit=LimitWrite.CLAMPED, high_limit=LimitWrite.CLAMPED),
+    "limits_taken": Profile(low_limit=LimitWrite.TAKEN, high_limit=LimitWrite.TAKEN),
+    "limits_rejected": Profile(low_limit=LimitWrite.REJECTED, high_limit=LimitWrite.REJECTED),
+    "monitoring_write_exception": Profile(monitoring_write=MonitoringWrite.EXCEPTION),
+    "reboot_keeps_limit": Profile(after_reboot=AfterReboot.KEPT),
+    "reboot_resets_limit": Profile(after_reboot=AfterReboot.RESET),
+    "authorisation": Profile(authorisation=True),
+    "slow_boot": Profile(boot_s=0.5),
+    "token_cleared": Profile(token=Token.CLEARED),
+}
+
+STATUS = "sensor.eno_one_479_0001_status"
+POWER = "sensor.eno_one_479_0001_power"
+LIMIT = "number.eno_one_479_0001_ems_current_limit"
+SESSION_ENERGY = "sensor.eno_one_479_0001_session_energy"
+
+
+def form(simulator: Simulator, *, dual_port: bool = False, ems_control: bool = True) -> dict[str, object]:
+    return {CONF_HOST: "127.0.0.1", CONF_PORT: simulator.port, CONF_DUAL_PORT: dual_port, CONF_EMS_CONTROL: ems_control}
+
+
+async def add_charger(hass: HomeAssistant, user_input: dict[str, object]) -> dict[str, object]:
+    """Add the charger as a user does; return the flow's last result."""
+    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
+    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    return dict(result)
+
+
+def state(hass: HomeAssistant, entity_id: str) -> str:
+    found = hass.states.get(entity_id)
+    assert found is not None, entity_id
+    return found.state
+
+
+async def set_limit(hass: HomeAssistant, value: float) -> None:
+    """Set the limit with the slider, or pause with the action (the slider starts at 6 A)."""
+    if value < 6:
+        await set_current_limit(hass, device_id(hass), value)
+        return
+    await hass.services.async_call(
+        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LIMIT, ATTR_VALUE: value}, blocking=True
+    )
+
+
+@pytest.mark.parametrize("profile", list(WORKING.values()), ids=list(WORKING))
+async def test_key_paths(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    profile: Profile,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await simulator.wait_booted()
+    charger = simulator.charger
+    port = charger.port(1)
+
+    # config flow and first poll
+    result = await add_charger(hass, form(simulator))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    entry = hass.config_entries.async_entries(DOMAIN)[0]
+    if entry.state is ConfigEntryState.SETUP_RETRY:
+        # One client only, and the probe's connection was not yet gone when setup connected: the retry works.
+        assert profile.max_clients == 1
+        await advance(hass, clock_hands, 10)
+    assert entry.state is ConfigEntryState.LOADED
+    assert state(hass, STATUS) == "available"
+
+    # a car comes, and charges (once its badge is scanned, where the charger waits for one)
+    port.plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    if profile.authorisation:
+        assert state(hass, STATUS) == "plugged_in"
+        port.authorise(port.badge)
+        await advance(hass, clock_hands, 2)
+    assert state(hass, STATUS) == "charging"
+
+    # EMS control: limit, pause, resume
+    await set_limit(hass, 10)
+    assert port.ems_limit_ma == 10000
+    await set_limit(hass, 0)
+    await advance(hass, clock_hands, 1)
+    assert state(hass, STATUS) == "paused"
+    await set_limit(hass, 32)
+    assert port.ems_limit_ma == -1
+    clock.advance(600)
+    if profile.idle_timeout_s is not None:
+        # Real time passes, with polls or without (the test's clock jumps): should the charger close the idle
+        # connection meanwhile, the next poll opens another, quietly.
+        await asyncio.sleep(profile.idle_timeout_s * 1.5)
+    await advance(hass, clock_hands, 2)
+    assert state(hass, STATUS) == "charging"
+    assert float(state(hass, SESSION_ENERGY)) == pytest.approx(1.84, abs=0.01)
+
+    # recovery after a reboot (with a limit set for good, which Home Assistant still wants)
+    await set_limit(hass, 16)
+    await simulator.reboot(1)  # too short to show as unavailable (5 s of silence), but seen all the same
+    await advance(hass, clock_hands, 1)
+    await simulator.wait_booted()
+    await advance(hass, clock_hands, 2)
+    assert state(hass, STATUS) == "charging"
+    assert port.ems_limit_ma == 16000  # kept by the charger, or put back by Home Assistant
+    assert state(hass, LIMIT) == "16"
+
+    # the car leaves: its session ends with what it took
+    port.unplug()
+    await advance(hass, clock_hands, 2)
+    assert state(hass, STATUS) == "available"
+    assert float(state(hass, SESSION_ENERGY)) == pytest.approx(1.84, abs=0.01)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR]
+
+
+@pytest.mark.parametrize(
+    ("profile", "outcome"),
+    [
+        (Profile(unknown_unit=UnknownUnit.EXCEPTION), "no_second_port"),
+        (Profile(unknown_unit=UnknownUnit.SILENCE), "no_second_port"),
+    ],
+    ids=["exception", "silence"],
+)
+@pytest.mark.parametrize("request_timeout", [0.5])
+async def test_dual_port_on_a_single_port_charger(hass: HomeAssistant, simulator: Simulator, outcome: str) -> None:
+    result = await add_charger(hass, form(simulator, dual_port=True))
+    assert result["type"] is FlowResultType.FORM
+    assert result["errors"] == {"base": outcome}
+
+
+@pytest.mark.parametrize("profile", [Profile(unknown_unit=UnknownUnit.AS_UNIT_1)])
+async def test_a_phantom_second_port_mirrors_the_first(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator
+) -> None:
+    # Nothing tells a charger that answers every unit id as port 1 apart: the README says what the user sees.
+    simulator.charger.port(1).plug_in(Car(max_current_a=16))
+    result = await add_charger(hass, form(simulator, dual_port=True))
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await advance(hass, clock_hands, 2)
+    assert (
+        state(hass, "sensor.eno_one_479_0001_port_2_power")
+        == state(hass, "sensor.eno_one_479_0001_port_1_power")
+        != "0"
+    )
+
+
+@pytest.mark.parametrize(
+    ("profile", "error"),
+    [(Profile(ems_off=EmsOff.REFUSED), "cannot_connect"), (Profile(ems_off=EmsOff.EXCEPTIONS), "ems_mode_off")],
+    ids=["refused", "exceptions"],
+)
+async def test_ems_mode_off_is_named(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, error: str
+) -> None:
+    await simulator.set_ems_mode(EmsMode.OFF)
+    result = await add_charger(hass, form(simulator))
+    assert result["errors"] == {"base": error}
+    # an entry set up before: retried, with the cause in its message
+    mock_config_entry.add_to_hass(hass)
+    await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    assert mock_config_entry.state is ConfigEntryState.SETUP_RETRY
+    expected = (
+        "refuses every request: its EMS (Modbus) mode is probably Off" if error == "ems_mode_off" else "not answer"
+    )
+    assert expected in str(mock_config_entry.reason)
+
+
+@pytest.mark.parametrize("profile", [Profile(ems_off=EmsOff.EXCEPTIONS)])
+async def test_ems_mode_turned_off_while_running_is_named(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await simulator.set_ems_mode(EmsMode.OFF)
+    await advance(hass, clock_hands, 2)
+    assert state(hass, "sensor.eno_one_power") == STATE_UNAVAILABLE
+    assert "refuses every request: its EMS (Modbus) mode is probably Off" in caplog.text
+    await simulator.set_ems_mode(EmsMode.FULL)
+    await advance(hass, clock_hands, 2)
+    assert state(hass, "sensor.eno_one_power") == "0"
+
+
+@pytest.mark.parametrize(
+    ("profile", "message"),
+    [
+        (Profile(monitoring_write=MonitoringWrite.IGNORED), "acknowledged the EMS current limit but did not apply"),
+        (Profile(monitoring_write=MonitoringWrite.EXCEPTION), "The charger refused the EMS current limit"),
+    ],
+    ids=["ignored", "exception"],
+)
+async def test_a_limit_in_monitoring_only_fails_with_a_message(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, message: str
+) -> None:
+    # Set up with EMS control in Full Control; then the installer switched the charger to Monitoring Only.
+    await simulator.set_ems_mode(EmsMode.MONITORING)
+    with pytest.raises(HomeAssistantError, match=message):
+        await hass.services.async_call(
+            NUMBER_DOMAIN,
+            SERVICE_SET_VALUE,
+            {ATTR_ENTITY_ID: "number.eno_one_ems_current_limit", ATTR_VALUE: 10},
+            blocking=True,
+        )
+    assert simulator.charger.port(1).ems_limit_ma == -1
