@@ -15,7 +15,7 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from .charger import EnovatesCharger
-from .compat import async_port_devices
+from .compat import async_get_device_by_identifier, async_port_devices
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from .coordinator import (
     EnovatesConfigEntry,
@@ -59,7 +59,7 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -
     them.
     """
     title = entry.title
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, str(entry.unique_id)), entry.entry_id)
+    device = async_get_device_by_identifier(dr.async_get(hass), (DOMAIN, str(entry.unique_id)), entry.entry_id)
     default_titles = {UNNAMED_MODEL} | ({device.model} if device is not None and device.model else set())
     if entry.unique_id and title in default_titles:
         model = "" if title == UNNAMED_MODEL else title

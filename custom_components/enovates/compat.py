@@ -10,6 +10,8 @@ users import from Home Assistant directly.
   `async_entries_for_parent_device`); before, the same device, with the same identifiers, is linked to the charger
   with `via_device`. Upgrading Home Assistant turns it into a child device of the same id, so its entities keep their
   ids and history. `port_device_info` and `async_port_devices`: drop at 2026.9.0.
+- `async_get_device_by_identifier`: the registry's lookup of an entry's (main) device by one identifier, new in
+  2026.9.0 (`async_get_device` by identifiers before). Drop at 2026.9.0.
 - `async_get_device_and_config_entry`: the action's device lookup. From 2026.10.0 Home Assistant's own finds child
   devices; 2026.9 has one that skips them, earlier releases have none. Drop at 2026.10.0.
 """
@@ -38,6 +40,7 @@ else:
 __all__ = [
     "HAS_CHILD_DEVICES",
     "async_get_device_and_config_entry",
+    "async_get_device_by_identifier",
     "async_port_devices",
     "port_device_info",
     "vol",
@@ -96,6 +99,18 @@ def async_port_devices(registry: dr.DeviceRegistry, parent_device_id: str) -> li
         return list(dr.async_entries_for_parent_device(registry, parent_device_id))
     devices: Any = registry.devices  # a mapping of device ids before 2026.9
     return [device for device in devices.values() if device.via_device_id == parent_device_id]
+
+
+@callback
+def async_get_device_by_identifier(
+    registry: dr.DeviceRegistry, identifier: tuple[str, str], config_entry_id: str
+) -> dr.DeviceEntry | None:
+    """Return the (main) device with `identifier` that the config entry owns."""
+    if hasattr(registry, "async_get_device_by_identifier"):
+        return registry.async_get_device_by_identifier(identifier, config_entry_id)
+    older: Any = registry  # its devices belong to a set of config entries before 2026.9
+    device = older.async_get_device(identifiers={identifier})
+    return device if device is not None and config_entry_id in device.config_entries else None
 
 
 @callback

@@ -14,8 +14,8 @@ from homeassistant.helpers.selector import (
     NumberSelectorConfig,
     NumberSelectorMode,
 )
-import probatio
 
+from .compat import vol
 from .smart.const import (
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
@@ -37,39 +37,37 @@ def _seconds(maximum: int) -> NumberSelector:
     )
 
 
-def _optional(key: str, values: dict[str, Any]) -> probatio.Optional:
+def _optional(key: str, values: dict[str, Any]) -> vol.Optional:
     """Return an optional field showing its value, if any (an empty default would not let a user clear it)."""
     if key in values:
-        return probatio.Optional(key, description={"suggested_value": values[key]})
-    return probatio.Optional(key)
+        return vol.Optional(key, description={"suggested_value": values[key]})
+    return vol.Optional(key)
 
 
-def _schema(values: dict[str, Any]) -> probatio.Schema:
-    return probatio.Schema(
+def _schema(values: dict[str, Any]) -> vol.Schema:
+    return vol.Schema(
         {
-            probatio.Required(CONF_SMART_CHARGING, default=values.get(CONF_SMART_CHARGING, True)): BooleanSelector(),
+            vol.Required(CONF_SMART_CHARGING, default=values.get(CONF_SMART_CHARGING, True)): BooleanSelector(),
             _optional(CONF_GRID_SENSOR, values): _POWER_SENSOR,
             _optional(CONF_GRID_EXPORT_SENSOR, values): _POWER_SENSOR,
             _optional(CONF_BATTERY_SENSOR, values): _POWER_SENSOR,
-            probatio.Required(
+            vol.Required(
                 CONF_START_DELAY, default=values.get(CONF_START_DELAY, DEFAULT_SETTINGS.start_delay_s)
-            ): probatio.All(_seconds(1800), probatio.Coerce(int)),
-            probatio.Required(
-                CONF_STOP_DELAY, default=values.get(CONF_STOP_DELAY, DEFAULT_SETTINGS.stop_delay_s)
-            ): probatio.All(_seconds(3600), probatio.Coerce(int)),
-            probatio.Required(
-                CONF_HYSTERESIS, default=values.get(CONF_HYSTERESIS, DEFAULT_SETTINGS.hysteresis_w)
-            ): probatio.All(
+            ): vol.All(_seconds(1800), vol.Coerce(int)),
+            vol.Required(CONF_STOP_DELAY, default=values.get(CONF_STOP_DELAY, DEFAULT_SETTINGS.stop_delay_s)): vol.All(
+                _seconds(3600), vol.Coerce(int)
+            ),
+            vol.Required(CONF_HYSTERESIS, default=values.get(CONF_HYSTERESIS, DEFAULT_SETTINGS.hysteresis_w)): vol.All(
                 NumberSelector(
                     NumberSelectorConfig(min=0, max=5000, step=50, unit_of_measurement="W", mode=NumberSelectorMode.BOX)
                 ),
-                probatio.Coerce(int),
+                vol.Coerce(int),
             ),
-            _optional(CONF_MAX_CURRENT, values): probatio.All(
+            _optional(CONF_MAX_CURRENT, values): vol.All(
                 NumberSelector(
                     NumberSelectorConfig(min=6, max=80, step=1, unit_of_measurement="A", mode=NumberSelectorMode.BOX)
                 ),
-                probatio.Coerce(int),
+                vol.Coerce(int),
             ),
         }
     )

@@ -12,9 +12,10 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enovates.const import DOMAIN
 from enovates_simulator import EmsMode, Simulator
 
-from ..conftest import advance
+from ..conftest import SERIAL, advance
 
 
 async def test_setup_and_unload(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
