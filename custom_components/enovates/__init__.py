@@ -9,7 +9,6 @@ from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
     entity_registry as er,
-    issue_registry as ir,
 )
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
@@ -29,6 +28,7 @@ from .limit_record import LimitRecord
 from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
 from .naming import UNNAMED_MODEL, charger_title
 from .outage import OutageRepair
+from .repairs import async_withdraw_all
 from .services import async_setup_services
 from .session import SessionTracker
 from .smart import SmartCharging
@@ -118,7 +118,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         entry.async_on_unload(ems_control.async_add_listener(lambda: None))
         limits = EnovatesLimits(hass, entry, realtime, limit_record)
         entry.async_on_unload(limits.async_shutdown)
-    entry.async_on_unload(lambda: ir.async_delete_issue(hass, DOMAIN, f"ems_control_unavailable_{entry.entry_id}"))
+    entry.async_on_unload(lambda: async_withdraw_all(hass, entry))
 
     entry.runtime_data = EnovatesRuntimeData(
         charger=charger,

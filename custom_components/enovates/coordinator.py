@@ -22,6 +22,7 @@ from .charger import ChargerConnectionError, ChargerRejectedError, ChargerTimeou
 from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, OUTAGE_AFTER_S, REALTIME_INTERVAL, TOKEN_INTERVAL
 from .last_error import StampsLastFailure
 from .link import Priority
+from .repairs import COMPETING_CLIENT, EMS_CONTROL_UNAVAILABLE, async_raise_issue, async_withdraw_issue
 from .session import SessionTracker
 
 if TYPE_CHECKING:
@@ -326,19 +327,10 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
 
     @callback
     def _update_competition_issue(self) -> None:
-        issue_id = f"competing_client_{self.config_entry.entry_id}"
-        if not self.charger.contended:
-            ir.async_delete_issue(self.hass, DOMAIN, issue_id)
-            return
-        ir.async_create_issue(
-            self.hass,
-            DOMAIN,
-            issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="competing_client",
-            translation_placeholders={"title": self.config_entry.title, "host": self.charger.host},
-        )
+        if self.charger.contended:
+            async_raise_issue(self.hass, self.config_entry, COMPETING_CLIENT, self.charger.host)
+        else:
+            async_withdraw_issue(self.hass, self.config_entry, COMPETING_CLIENT)
 
     def _maps_wanted(self, port: int) -> set[str]:
         """Return the maps of `port` that enabled entities show (their listener contexts)."""
@@ -537,11 +529,6 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
         """Poll every minute."""
         super().__init__(hass, entry, heartbeat, name="ems_control", update_interval=TOKEN_INTERVAL)
 
-    @property
-    def issue_id(self) -> str:
-        """Return the id of this entry's repair issue."""
-        return f"ems_control_unavailable_{self.config_entry.entry_id}"
-
     async def _fetch(self) -> EmsControlData:
         tokens: dict[int, str | None] = {}
         allowed = True
@@ -553,15 +540,9 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
                 tokens[port] = None
                 allowed = False
         if allowed:
-            ir.async_delete_issue(self.hass, DOMAIN, self.issue_id)
+            async_withdraw_issue(self.hass, self.config_entry, EMS_CONTROL_UNAVAILABLE)
         else:
-            ir.async_create_issue(
-                self.hass,
-                DOMAIN,
-                self.issue_id,
-                is_fixable=False,
-                severity=ir.IssueSeverity.ERROR,
-                translation_key="ems_control_unavailable",
-                translation_placeholders={"title": self.config_entry.title, "host": self.charger.host},
+            async_raise_issue(
+                self.hass, self.config_entry, EMS_CONTROL_UNAVAILABLE, self.charger.host, ir.IssueSeverity.ERROR
             )
         return EmsControlData(allowed=allowed, tokens=tokens, read_at=read_at)

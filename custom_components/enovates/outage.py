@@ -9,10 +9,9 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
-from homeassistant.helpers import issue_registry as ir
 from homeassistant.helpers.event import async_call_later
 
-from .const import DOMAIN
+from .repairs import CHARGER_UNREACHABLE, async_raise_issue, async_withdraw_issue
 
 if TYPE_CHECKING:
     from .coordinator import EnovatesConfigEntry, EnovatesRealtimeCoordinator
@@ -35,11 +34,6 @@ class OutageRepair:
         self._heartbeat = heartbeat
         self._timer: CALLBACK_TYPE | None = None
 
-    @property
-    def issue_id(self) -> str:
-        """Return the id of this entry's repair issue."""
-        return f"charger_unreachable_{self._entry.entry_id}"
-
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Start watching; return what stops it (and withdraws the issue)."""
@@ -51,7 +45,7 @@ class OutageRepair:
         def stop() -> None:
             remove_listener()
             self._cancel_timer()
-            ir.async_delete_issue(self._hass, DOMAIN, self.issue_id)
+            async_withdraw_issue(self._hass, self._entry, CHARGER_UNREACHABLE)
 
         return stop
 
@@ -59,7 +53,7 @@ class OutageRepair:
     def _availability_changed(self) -> None:
         if self._heartbeat.last_update_success:
             self._cancel_timer()
-            ir.async_delete_issue(self._hass, DOMAIN, self.issue_id)
+            async_withdraw_issue(self._hass, self._entry, CHARGER_UNREACHABLE)
         elif self._timer is None:
             self._timer = async_call_later(self._hass, OUTAGE_REPAIR_AFTER, self._raise_issue)
 
@@ -72,16 +66,10 @@ class OutageRepair:
     @callback
     def _raise_issue(self, _now: datetime) -> None:
         self._timer = None
-        ir.async_create_issue(
+        async_raise_issue(
             self._hass,
-            DOMAIN,
-            self.issue_id,
-            is_fixable=False,
-            severity=ir.IssueSeverity.WARNING,
-            translation_key="charger_unreachable",
-            translation_placeholders={
-                "title": self._entry.title,
-                "host": self._heartbeat.charger.host,
-                "minutes": str(int(OUTAGE_REPAIR_AFTER.total_seconds() // 60)),
-            },
+            self._entry,
+            CHARGER_UNREACHABLE,
+            self._heartbeat.charger.host,
+            minutes=str(int(OUTAGE_REPAIR_AFTER.total_seconds() // 60)),
         )

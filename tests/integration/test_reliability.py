@@ -148,6 +148,21 @@ async def test_a_charger_that_keeps_closing_the_connection_is_not_fought_over(
     assert hass.states.get(POWER).state == "11040"
 
 
+async def test_unloading_withdraws_the_competing_client_repair(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    issue_id = f"competing_client_{init_integration.entry_id}"
+    simulator.faults.drop(times=None)
+    await advance(hass, clock_hands, 6)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
+    assert await hass.config_entries.async_unload(init_integration.entry_id)
+    assert issue_registry.async_get_issue(DOMAIN, issue_id) is None
+
+
 async def test_ems_control_switched_off_at_the_charger_raises_a_repair(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
