@@ -17,6 +17,7 @@ from ..conftest import advance, setup_platform
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+@pytest.mark.usefixtures("dual_port")
 async def test_binary_sensors(
     hass: HomeAssistant,
     simulator: Simulator,

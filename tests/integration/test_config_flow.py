@@ -147,13 +147,17 @@ async def test_no_serial_number_is_not_a_charger(hass: HomeAssistant, simulator:
 class _AllZeros(ModbusServerContext):
     """A Modbus server of another make: every holding register it is asked for reads 0."""
 
+    single = True  # pymodbus 3.11 (Home Assistant before 2026.7) looks the unit up first: every unit is this one
+
     def __init__(self) -> None:
         self.simdevices = []
 
-    async def async_getValues(  # noqa: N802 - pymodbus' name
-        self, device_id: int, func_code: int, address: int, count: int = 1
-    ) -> list[int]:
-        return [0] * count
+    def __getitem__(self, device_id: int) -> _AllZeros:
+        return self
+
+    async def async_getValues(self, *request: int) -> list[int]:  # noqa: N802 - pymodbus' name
+        # pymodbus 3.13 passes (device_id, func_code, address, count), 3.11 the unit's (func_code, address, count)
+        return [0] * request[-1]
 
 
 async def test_a_modbus_server_of_another_make_is_not_a_charger(hass: HomeAssistant, socket_enabled: None) -> None:
@@ -198,6 +202,7 @@ async def test_dual_port_on_a_single_port_charger(hass: HomeAssistant, simulator
 
 
 @pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
+@pytest.mark.usefixtures("ems_mode")
 async def test_ems_control_on_a_monitoring_only_charger(hass: HomeAssistant, simulator: Simulator) -> None:
     await _error_then_recover(hass, simulator, form(simulator.port, ems_control=True), "ems_control_unavailable")
 
@@ -269,6 +274,7 @@ async def test_reconfigure_to_another_charger_is_refused(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_reconfigure_to_single_port_removes_port_2(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

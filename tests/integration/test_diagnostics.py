@@ -18,6 +18,7 @@ from pytest_homeassistant_custom_component.typing import ClientSessionGenerator
 from syrupy.assertion import SnapshotAssertion
 from syrupy.filters import props
 
+from custom_components.enovates.compat import async_get_device_by_identifier
 from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.raw_registers import SERIAL_PLACEHOLDER
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
@@ -28,6 +29,7 @@ from ..conftest import SERIAL, advance
 
 
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+@pytest.mark.usefixtures("dual_port")
 async def test_diagnostics(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,
@@ -68,7 +70,7 @@ async def test_diagnostics_tell_sessions_the_way_back_and_the_last_error(
 
     simulator.charger.port(1).plug_in(Car())
     await advance(hass, clock_hands, 1)
-    device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, SERIAL), init_integration.entry_id)
+    device = async_get_device_by_identifier(dr.async_get(hass), (DOMAIN, SERIAL), init_integration.entry_id)
     assert device is not None
     await hass.services.async_call(
         DOMAIN,
@@ -111,6 +113,7 @@ def charger_states(hass: HomeAssistant) -> dict[str, str]:
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_a_download_replayed_shows_the_same_charger(
     hass: HomeAssistant,
     hass_client: ClientSessionGenerator,

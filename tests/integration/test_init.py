@@ -12,6 +12,7 @@ from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
+from custom_components.enovates.compat import async_get_device_by_identifier
 from custom_components.enovates.const import DOMAIN
 from enovates_simulator import EmsMode, Simulator
 
@@ -50,6 +51,7 @@ async def test_another_charger_at_the_address_is_an_error(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_one_connection_for_both_ports_and_every_tier(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
@@ -152,6 +154,7 @@ async def test_maps_whose_entities_are_all_disabled_are_not_read(
 
 
 @pytest.mark.parametrize("ems_control", [False])
+@pytest.mark.usefixtures("ems_control")
 async def test_without_ems_control_the_heartbeat_reads_the_smallest_map(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -173,6 +176,7 @@ async def test_without_ems_control_the_heartbeat_reads_the_smallest_map(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_installation_currents_move_to_the_charger_keeping_their_history(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, entity_registry: er.EntityRegistry
 ) -> None:
@@ -193,7 +197,7 @@ async def test_installation_currents_move_to_the_charger_keeping_their_history(
     moved = entity_registry.async_get(old[1].entity_id)
     assert moved is not None
     assert moved.unique_id == f"{SERIAL}_installation_current_l1"
-    charger_device = dr.async_get(hass).async_get_device_by_identifier((DOMAIN, SERIAL), mock_config_entry.entry_id)
+    charger_device = async_get_device_by_identifier(dr.async_get(hass), (DOMAIN, SERIAL), mock_config_entry.entry_id)
     assert charger_device is not None
     assert moved.device_id == charger_device.id
     assert entity_registry.async_get(old[2].entity_id) is None

@@ -71,6 +71,7 @@ async def test_a_limit_set_by_home_assistant_is_reported(
 
 @pytest.mark.parametrize("profile", [RESET])
 @pytest.mark.parametrize("how", ["for good", "pause", "for a while"])
+@pytest.mark.usefixtures("profile")
 async def test_a_limit_lost_in_a_reboot_is_put_back_once(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -111,6 +112,7 @@ async def test_a_limit_lost_in_a_reboot_is_put_back_once(
 
 
 @pytest.mark.parametrize("profile", [Profile(after_reboot=AfterReboot.KEPT)])
+@pytest.mark.usefixtures("profile")
 async def test_a_limit_the_charger_kept_is_left_alone(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -124,6 +126,7 @@ async def test_a_limit_the_charger_kept_is_left_alone(
 
 @pytest.mark.parametrize("profile", [RESET])
 @pytest.mark.parametrize("ems_control", [True, False], ids=["ems_control", "monitoring"])
+@pytest.mark.usefixtures("profile")
 async def test_a_limit_set_elsewhere_is_respected_and_shown(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -153,6 +156,7 @@ async def test_a_limit_set_elsewhere_is_respected_and_shown(
 
 
 @pytest.mark.parametrize("profile", [RESET])
+@pytest.mark.usefixtures("profile")
 async def test_a_put_back_that_fails_is_logged(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -171,6 +175,7 @@ async def test_a_put_back_that_fails_is_logged(
 
 
 @pytest.mark.parametrize("profile", [RESET])
+@pytest.mark.usefixtures("profile")
 async def test_a_put_back_stops_once_another_limit_is_set(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -229,6 +234,7 @@ async def test_the_event_entity_follows_the_heartbeat(
     [("reboot", 0), ("set elsewhere", 12000), ("nothing", 0)],
     ids=["charger_rebooted", "set_elsewhere", "nothing"],
 )
+@pytest.mark.usefixtures("profile")
 async def test_what_home_assistant_wants_survives_its_restart(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,

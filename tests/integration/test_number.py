@@ -35,6 +35,7 @@ async def set_limit(hass: HomeAssistant, value: float, entity_id: str = LIMIT) -
 
 
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+@pytest.mark.usefixtures("dual_port")
 async def test_numbers(
     hass: HomeAssistant,
     simulator: Simulator,
@@ -159,6 +160,7 @@ async def test_a_write_to_an_unreachable_charger_is_reported(
 
 
 @pytest.mark.parametrize("ems_control", [False])
+@pytest.mark.usefixtures("ems_control")
 async def test_no_number_without_ems_control(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -167,6 +169,7 @@ async def test_no_number_without_ems_control(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_each_port_has_its_own_limit(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

@@ -75,6 +75,7 @@ async def test_reboot_logs_once_and_recovers_by_itself(
 
 
 @pytest.mark.parametrize("request_timeout", [0.5])  # a stall costs the test real time
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_stalled_charger_never_piles_requests_up(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -240,6 +241,7 @@ async def test_stopping_home_assistant_closes_the_connection(
 
 
 @pytest.mark.parametrize("request_timeout", [1.0])
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_slow_tier_that_fails_alone_keeps_its_values_and_stays_quiet(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -261,6 +263,7 @@ async def test_a_slow_tier_that_fails_alone_keeps_its_values_and_stays_quiet(
 
 
 @pytest.mark.parametrize("request_timeout", [0.5])
+@pytest.mark.usefixtures("request_timeout")
 async def test_stopping_during_a_poll_is_not_an_outage(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -34,6 +34,7 @@ def charger(charger: Charger, clock: ManualClock) -> Charger:
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
 @pytest.mark.parametrize("ems_control", [False, True], ids=["monitoring", "ems_control"])
+@pytest.mark.usefixtures("ems_control")
 async def test_sensors(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -146,6 +147,7 @@ async def test_outage_and_recovery(
 @pytest.mark.parametrize("ems_control", [False])
 # pytest 8 (the oldest harness) parametrizes only fixtures it finds named beyond an overridden one
 @pytest.mark.usefixtures("ems_mode")
+@pytest.mark.usefixtures("ems_control")
 async def test_ems_limit_sensor_without_ems_control(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -164,6 +166,7 @@ async def test_ems_limit_sensor_without_ems_control(
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_installation_currents_are_the_chargers_and_signed(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

@@ -178,6 +178,7 @@ async def test_removing_the_entry_forgets_the_way_back(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_a_port_of_a_dual_port_charger(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -186,6 +187,7 @@ async def test_a_port_of_a_dual_port_charger(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_a_dual_port_charger_gives_the_limit_to_each_port(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -219,6 +221,7 @@ async def test_a_limit_out_of_range_is_refused(
 
 
 @pytest.mark.parametrize("ems_control", [False])
+@pytest.mark.usefixtures("ems_control")
 async def test_without_ems_control_it_says_so(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

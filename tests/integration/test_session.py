@@ -363,6 +363,7 @@ async def test_a_car_found_at_start_after_an_ended_session_starts_its_own(
 
 
 @pytest.mark.parametrize("profile", [Profile(authorisation=True)])
+@pytest.mark.usefixtures("profile")
 async def test_a_car_waiting_for_its_badge_keeps_one_session(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

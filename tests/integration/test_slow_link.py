@@ -92,6 +92,7 @@ async def test_an_answer_two_seconds_late_is_waited_for_on_the_same_connection(
 
 
 @pytest.mark.parametrize("request_timeout", [0.2])
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_late_answer_is_never_taken_for_the_next_request(
     simulator: Simulator, connection: EnovatesCharger, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -111,6 +112,7 @@ async def test_a_late_answer_is_never_taken_for_the_next_request(
 
 
 @pytest.mark.parametrize("request_timeout", [0.2])
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_late_answer_with_nothing_asked_is_counted_and_ignored(
     simulator: Simulator, connection: EnovatesCharger, caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -290,6 +292,7 @@ async def test_one_unanswered_request_is_not_an_outage(
 
 
 @pytest.mark.parametrize("request_timeout", [0.5])  # each unanswered request costs the test real time
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_silent_map_takes_only_its_own_entities(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
@@ -363,6 +366,7 @@ def test_round_trips_are_kept_in_a_fixed_window() -> None:
 
 
 @pytest.mark.parametrize("request_timeout", [0.1])
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_connection_attempt_that_hangs_is_given_up(simulator: Simulator, connection: EnovatesCharger) -> None:
     async def never(*_args: object) -> bool:
         await asyncio.Event().wait()
@@ -377,6 +381,7 @@ async def test_a_connection_attempt_that_hangs_is_given_up(simulator: Simulator,
 
 
 @pytest.mark.parametrize("request_timeout", [0.1])
+@pytest.mark.usefixtures("request_timeout")
 async def test_a_connection_silent_for_a_minute_is_opened_afresh_and_that_is_no_drop(
     simulator: Simulator, connection: EnovatesCharger
 ) -> None:

@@ -334,6 +334,7 @@ async def test_restore_data_that_is_not_ours_is_ignored(
 
 
 @pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
 async def test_two_ports_share_the_surplus(
     hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -353,6 +354,7 @@ async def test_two_ports_share_the_surplus(
     "options",
     [{CONF_GRID_SENSOR: GRID, CONF_GRID_EXPORT_SENSOR: EXPORT, CONF_BATTERY_SENSOR: BATTERY, CONF_START_DELAY: 0}],
 )
+@pytest.mark.usefixtures("options")
 async def test_import_and_export_sensors_and_a_home_battery(
     hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -381,6 +383,7 @@ async def test_import_and_export_sensors_and_a_home_battery(
 
 
 @pytest.mark.parametrize("options", [{CONF_SMART_CHARGING: False, CONF_GRID_SENSOR: GRID}])
+@pytest.mark.usefixtures("options")
 async def test_smart_charging_turned_off(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -392,6 +395,7 @@ async def test_smart_charging_turned_off(
 
 
 @pytest.mark.parametrize("options", [{}])
+@pytest.mark.usefixtures("options")
 async def test_without_a_grid_sensor_only_fast_off_and_manual(
     hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -404,6 +408,7 @@ async def test_without_a_grid_sensor_only_fast_off_and_manual(
 
 
 @pytest.mark.parametrize("ems_control", [False])
+@pytest.mark.usefixtures("ems_control")
 async def test_no_smart_charging_without_ems_control(hass: HomeAssistant, init_integration: MockConfigEntry) -> None:
     assert init_integration.runtime_data.smart is None
     assert hass.states.get(MODE) is None
@@ -431,6 +436,7 @@ async def test_a_refused_write_is_tried_again(
 
 
 @pytest.mark.parametrize("ems_mode", [EmsMode.FULL])
+@pytest.mark.usefixtures("ems_mode")
 async def test_nothing_is_written_once_the_charger_no_longer_allows_it(
     hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

@@ -177,6 +177,7 @@ async def _run(
 
 @pytest.mark.parametrize("request_timeout", [0.5])  # as in production
 @pytest.mark.timeout(600)
+@pytest.mark.usefixtures("request_timeout")
 async def test_soak(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,

@@ -65,6 +65,7 @@ async def test_an_unknown_mode3_state_leaves_the_status_unknown(
 
 
 @pytest.mark.parametrize("profile", [Profile(authorisation=True)])
+@pytest.mark.usefixtures("profile")
 async def test_a_car_waiting_for_a_badge_is_not_paused(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

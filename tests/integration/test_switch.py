@@ -36,6 +36,7 @@ async def switch(hass: HomeAssistant, service: str) -> None:
 
 
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+@pytest.mark.usefixtures("dual_port")
 async def test_switches(
     hass: HomeAssistant,
     simulator: Simulator,
@@ -110,6 +111,7 @@ async def test_a_monitoring_only_charger_makes_it_unavailable_and_ignores_writes
 
 
 @pytest.mark.parametrize("ems_control", [False])
+@pytest.mark.usefixtures("ems_control")
 async def test_no_switch_without_ems_control(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:

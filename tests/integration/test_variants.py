@@ -169,6 +169,7 @@ async def test_key_paths(
     ids=["exception", "silence"],
 )
 @pytest.mark.parametrize("request_timeout", [0.5])
+@pytest.mark.usefixtures("request_timeout")
 async def test_dual_port_on_a_single_port_charger(hass: HomeAssistant, simulator: Simulator, outcome: str) -> None:
     result = await add_charger(hass, form(simulator, dual_port=True))
     assert result["type"] is FlowResultType.FORM
@@ -176,6 +177,7 @@ async def test_dual_port_on_a_single_port_charger(hass: HomeAssistant, simulator
 
 
 @pytest.mark.parametrize("profile", [Profile(unknown_unit=UnknownUnit.AS_UNIT_1)])
+@pytest.mark.usefixtures("profile")
 async def test_a_phantom_second_port_mirrors_the_first(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator
 ) -> None:
@@ -213,6 +215,7 @@ async def test_ems_mode_off_is_named(
 
 
 @pytest.mark.parametrize("profile", [Profile(ems_off=EmsOff.EXCEPTIONS)])
+@pytest.mark.usefixtures("profile")
 async def test_ems_mode_turned_off_while_running_is_named(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,

@@ -89,6 +89,7 @@ def charger(clock: ManualClock, ems_mode: EmsMode, profile: Profile) -> Charger:
 
 
 @pytest.mark.parametrize("profile", [Profile(unknown_unit=UnknownUnit.EXCEPTION)])
+@pytest.mark.usefixtures("profile")
 async def test_unknown_unit_answered_with_an_exception(simulator: Simulator) -> None:
     async with eno_client(simulator, unit=2) as port2:
         with pytest.raises(ModbusException, match="ExceptionResponse"):
@@ -96,6 +97,7 @@ async def test_unknown_unit_answered_with_an_exception(simulator: Simulator) -> 
 
 
 @pytest.mark.parametrize("profile", [Profile(unknown_unit=UnknownUnit.SILENCE)])
+@pytest.mark.usefixtures("profile")
 async def test_unknown_unit_never_answered(simulator: Simulator) -> None:
     async with eno_client(simulator, unit=2) as port2:
         with pytest.raises(NO_ANSWER):
@@ -103,6 +105,7 @@ async def test_unknown_unit_never_answered(simulator: Simulator) -> None:
 
 
 @pytest.mark.parametrize("profile", [Profile(unknown_unit=UnknownUnit.AS_UNIT_1)])
+@pytest.mark.usefixtures("profile")
 async def test_unknown_unit_answered_as_port_1(simulator: Simulator) -> None:
     simulator.charger.port(1).plug_in()
     async with eno_client(simulator, unit=2) as phantom:
@@ -112,6 +115,7 @@ async def test_unknown_unit_answered_as_port_1(simulator: Simulator) -> None:
 
 
 @pytest.mark.parametrize("profile", [Profile(max_clients=1, extra_client=ExtraClient.REFUSED)])
+@pytest.mark.usefixtures("profile")
 async def test_one_client_and_one_more_refused(simulator: Simulator, client: EnoOneClient) -> None:
     await client.get_state()
     async with eno_client(simulator) as second:
@@ -121,6 +125,7 @@ async def test_one_client_and_one_more_refused(simulator: Simulator, client: Eno
 
 
 @pytest.mark.parametrize("profile", [Profile(max_clients=1, extra_client=ExtraClient.DROP_OLDEST)])
+@pytest.mark.usefixtures("profile")
 async def test_one_client_and_the_oldest_dropped(simulator: Simulator, client: EnoOneClient) -> None:
     # The oldest is a bare connection here: the library's client would reconnect and drop the newer in turn.
     reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
@@ -131,6 +136,7 @@ async def test_one_client_and_the_oldest_dropped(simulator: Simulator, client: E
 
 
 @pytest.mark.parametrize("profile", [Profile(idle_timeout_s=0.3)])
+@pytest.mark.usefixtures("profile")
 async def test_an_idle_connection_is_closed(simulator: Simulator, client: EnoOneClient) -> None:
     reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
     for _ in range(4):  # a client that asks every 0.2 s keeps its connection
@@ -144,6 +150,7 @@ async def test_an_idle_connection_is_closed(simulator: Simulator, client: EnoOne
 
 @pytest.mark.parametrize("profile", [Profile(ems_off=EmsOff.EXCEPTIONS)])
 @pytest.mark.parametrize("ems_mode", [EmsMode.OFF])
+@pytest.mark.usefixtures("profile", "ems_mode")
 async def test_ems_off_answering_exceptions(simulator: Simulator, client: EnoOneClient) -> None:
     assert simulator.listening
     with pytest.raises(ModbusException, match="ExceptionResponse"):
@@ -154,6 +161,7 @@ async def test_ems_off_answering_exceptions(simulator: Simulator, client: EnoOne
 
 @pytest.mark.parametrize("profile", [Profile(monitoring_write=MonitoringWrite.EXCEPTION)])
 @pytest.mark.parametrize("ems_mode", [EmsMode.MONITORING])
+@pytest.mark.usefixtures("profile", "ems_mode")
 async def test_monitoring_only_refusing_limit_writes(simulator: Simulator, client: EnoOneClient) -> None:
     with pytest.raises(ModbusException, match="ExceptionResponse"):
         await client.set_ems_limit(0)
@@ -162,6 +170,7 @@ async def test_monitoring_only_refusing_limit_writes(simulator: Simulator, clien
 
 
 @pytest.mark.parametrize("profile", [Profile(boot_s=0.3)])
+@pytest.mark.usefixtures("profile")
 async def test_a_slow_boot_refuses_connections_for_a_while(simulator: Simulator) -> None:
     assert not simulator.listening
     with pytest.raises(ConnectionRefusedError):
@@ -177,6 +186,7 @@ async def test_a_slow_boot_refuses_connections_for_a_while(simulator: Simulator)
 
 
 @pytest.mark.parametrize("profile", [Profile(after_reboot=AfterReboot.RESET)])
+@pytest.mark.usefixtures("profile")
 async def test_a_reboot_may_forget_the_limit(simulator: Simulator) -> None:
     simulator.charger.set_ems_limit(1, 0)
     await simulator.reboot(0.05)
