@@ -20,6 +20,7 @@ from pymodbus import ModbusException
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
+from .compat import mend_late_answer_skipping
 from .const import LOGGER, OUTAGE_AFTER_S, REQUEST_TIMEOUT_S, STALE_CONNECTION_AFTER_S
 from .link import LinkHealth, Priority, ReconnectPolicy, TurnTaking
 
@@ -134,6 +135,7 @@ class EnovatesCharger:
         )
         # pymodbus would close the connection by itself after a few unanswered requests: that is ours to decide.
         self._modbus.set_max_no_responses(1_000_000)
+        mend_late_answer_skipping(self._modbus)
         self._clients = {unit: _PortClient(self._modbus, host, port, unit) for unit in self.ports}
         self._turns = TurnTaking()
         self._reconnect = ReconnectPolicy()
