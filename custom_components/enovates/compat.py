@@ -6,10 +6,12 @@ users import from Home Assistant directly.
 
 - `vol`: the schema library, `probatio` from 2026.9.0, `voluptuous` (the same API for what is used here) before.
   Drop at 2026.9.0.
-- Port devices: from 2026.9.0 a port of a dual-port charger is a child device (`ChildDeviceInfo`, found with
-  `async_entries_for_parent_device`); before, the same device, with the same identifiers, is linked to the charger
-  with `via_device`. Upgrading Home Assistant turns it into a child device of the same id, so its entities keep their
-  ids and history. `port_device_info` and `async_port_devices`: drop at 2026.9.0.
+- Port devices: from 2026.10.0 a port of a dual-port charger is a child device (`ChildDeviceInfo`, found with
+  `async_entries_for_parent_device`), whose entities Home Assistant names with the charger's name. 2026.9 has child
+  devices but names their entities without it ("sensor.port_1_power", the same for every charger), so there, as on
+  older releases, the same device, with the same identifiers, is linked to the charger (`via_device_id` from 2026.9,
+  `via_device` before) and named "ENO one Port 1". Upgrading Home Assistant turns it into a child device of the same
+  id, so its entities keep their ids and history. `port_device_info` and `async_port_devices`: drop at 2026.10.0.
 - `async_get_device_by_identifier`: the registry's lookup of an entry's (main) device by one identifier, new in
   2026.9.0 (`async_get_device` by identifiers before). Drop at 2026.9.0.
 - `async_get_device_and_config_entry`: the action's device lookup. From 2026.10.0 Home Assistant's own finds child
@@ -28,7 +30,7 @@ from typing import TYPE_CHECKING, Any, cast
 from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
-from homeassistant.helpers import device_registry as dr, service, translation
+from homeassistant.helpers import device_registry as dr, entity_registry as er, service, translation
 from pymodbus import __version__ as pymodbus_version
 from pymodbus.client import AsyncModbusTcpClient
 
@@ -43,7 +45,7 @@ else:
         import voluptuous as vol
 
 __all__ = [
-    "HAS_CHILD_DEVICES",
+    "PORTS_ARE_CHILD_DEVICES",
     "SKIPS_LATE_ANSWERS_WHOLE",
     "async_get_device_and_config_entry",
     "async_get_device_by_identifier",
@@ -53,8 +55,10 @@ __all__ = [
     "vol",
 ]
 
-HAS_CHILD_DEVICES = hasattr(dr, "ChildDeviceInfo")
-"""Whether ports are child devices (2026.9.0 and later) or devices linked with via_device (before)."""
+PORTS_ARE_CHILD_DEVICES = hasattr(getattr(er, "EntityNamePart", None), "PARENT_DEVICE")
+"""Whether ports are child devices (2026.10.0 and later) or devices linked to the charger (before)."""
+
+_LINKED_BY_DEVICE_ID = "via_device_id" in dr.DeviceInfo.__annotations__  # 2026.9, which deprecates via_device
 
 _LOOKUP_FINDS_CHILD_DEVICES = (
     "include_child_devices"
@@ -72,39 +76,37 @@ def port_device_info(
     translation_key: str,
     translation_placeholders: Mapping[str, str],
 ) -> dr.ChildDeviceInfo:
-    """Return the device of a port: a child device of the charger, or one linked to it with via_device.
+    """Return the device of a port: a child device of the charger, or one linked to it.
 
-    A child device's entity ids start with the charger's name ("ENO one Port 1 Power"); a device linked with
-    via_device is named "ENO one Port 1" for the same entity ids.
+    A child device's entity ids start with the charger's name ("ENO one Port 1 Power"); a linked device is named
+    "ENO one Port 1" for the same entity ids.
     """
-    if HAS_CHILD_DEVICES:
+    if PORTS_ARE_CHILD_DEVICES:
         return dr.ChildDeviceInfo(
             identifiers=identifiers,
             parent_device_id=parent_device_id,
             translation_key=translation_key,
             translation_placeholders=translation_placeholders,
         )
-    # Before 2026.9 DeviceInfo links a device to another by that one's identifier; newer releases no longer know
-    # the key, hence the cast.
-    (parent_identifier,) = parent_identifiers
     translations = translation.async_get_cached_translations(hass, hass.config.language, "device", DOMAIN)
     name = translations.get(f"component.{DOMAIN}.device.{translation_key}.name", translation_key)
-    return cast(
-        "dr.ChildDeviceInfo",
-        {
-            "identifiers": identifiers,
-            "via_device": parent_identifier,
-            "name": f"{parent_name} {name}".format_map(translation_placeholders),
-        },
-    )
+    device_info: dict[str, Any] = {
+        "identifiers": identifiers,
+        "name": f"{parent_name} {name}".format_map(translation_placeholders),
+    }
+    if _LINKED_BY_DEVICE_ID:
+        device_info["via_device_id"] = parent_device_id
+    else:  # before 2026.9 a device is linked to another by that one's identifier
+        (device_info["via_device"],) = parent_identifiers
+    return cast("dr.ChildDeviceInfo", device_info)
 
 
 @callback
 def async_port_devices(registry: dr.DeviceRegistry, parent_device_id: str) -> list[dr.AnyDeviceEntry]:
     """Return the port devices of a charger's device."""
-    if HAS_CHILD_DEVICES:
+    if PORTS_ARE_CHILD_DEVICES:
         return list(dr.async_entries_for_parent_device(registry, parent_device_id))
-    devices: Any = registry.devices  # a mapping of device ids before 2026.9
+    devices: Any = registry.devices  # a mapping of device ids
     return [device for device in devices.values() if device.via_device_id == parent_device_id]
 
 

@@ -18,7 +18,11 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 import yaml
 
-from custom_components.enovates.compat import HAS_CHILD_DEVICES, async_get_device_by_identifier, async_port_devices
+from custom_components.enovates.compat import (
+    PORTS_ARE_CHILD_DEVICES,
+    async_get_device_by_identifier,
+    async_port_devices,
+)
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from custom_components.enovates.naming import charger_title
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
@@ -116,7 +120,7 @@ def offered_by_the_picker(hass: HomeAssistant) -> set[str]:
 
 
 def charger_devices(devices: dr.DeviceRegistry, entry_id: str) -> list[dr.DeviceEntry]:
-    """Return the chargers' own devices of a config entry (before 2026.9 its ports' devices are entry devices too)."""
+    """Return the chargers' own devices of a config entry (before 2026.10 its ports' devices are entry devices too)."""
     return [device for device in dr.async_entries_for_config_entry(devices, entry_id) if device.via_device_id is None]
 
 
@@ -124,10 +128,10 @@ def is_offered(
     device: dr.AnyDeviceEntry, devices: dr.DeviceRegistry, entities: er.EntityRegistry, entity_filters: list[Any]
 ) -> bool:
     """Return whether the frontend's device picker offers `device` for the entity filters."""
-    # From 2026.9 the frontend counts a charger's ports' entities as the charger's own (it is their composite
-    # device): so the browser test saw it offer a dual-port charger, whose own device has no EMS limit. Before,
-    # a device is offered for its own entities only.
-    members = [device, *async_port_devices(devices, device.id)] if HAS_CHILD_DEVICES else [device]
+    # The frontend counts a charger's child devices' entities as the charger's own (it is their composite device):
+    # so the browser test saw it offer a dual-port charger, whose own device has no EMS limit. A device linked to
+    # the charger (before 2026.10) is offered for its own entities only.
+    members = [device, *async_port_devices(devices, device.id)] if PORTS_ARE_CHILD_DEVICES else [device]
     device_entities = [entity for member in members for entity in er.async_entries_for_device(entities, member.id)]
     return any(
         entity.platform == wanted["integration"] and entity.domain in wanted["domain"]
@@ -158,12 +162,12 @@ async def test_the_action_picker_offers_exactly_the_devices_the_action_accepts(
         accepted.add(device_id)
     names = {ours[device_id].name for device_id in accepted}
     # the chargers with EMS control and the dual-port charger's ports; not the charger without EMS control
-    ports = ["Port 1", "Port 2"] if HAS_CHILD_DEVICES else ["ENO one 479 1234 Port 1", "ENO one 479 1234 Port 2"]
+    ports = ["Port 1", "Port 2"] if PORTS_ARE_CHILD_DEVICES else ["ENO one 479 1234 Port 1", "ENO one 479 1234 Port 2"]
     assert names == {"ENO one 479 0479", "ENO one 479 1234", *ports}
     dual_port_charger = next(device_id for device_id in accepted if ours[device_id].name == "ENO one 479 1234")
-    # Before 2026.9 the picker does not offer the dual-port charger (its own device has no EMS limit), though the
+    # Before 2026.10 the picker does not offer the dual-port charger (its own device has no EMS limit), though the
     # action accepts it: a user picks its ports there, or names the charger in YAML.
-    assert offered_by_the_picker(hass) == (accepted if HAS_CHILD_DEVICES else accepted - {dual_port_charger})
+    assert offered_by_the_picker(hass) == (accepted if PORTS_ARE_CHILD_DEVICES else accepted - {dual_port_charger})
 
 
 @pytest.mark.parametrize(

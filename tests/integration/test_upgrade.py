@@ -2,7 +2,8 @@
 
 `fixtures/registries-2025.10.json` holds the device and entity registries Home Assistant 2025.10 stores for a
 dual-port charger (ports linked to the charger with via_device), with stable ids and times. On a release without
-child devices the test proves that file is what that release stores (and `--snapshot-update` there rewrites it); on a
+child devices the test proves that file is what that release stores (and `--snapshot-update` there rewrites it), and
+that every release before child devices (2026.10) stores the same devices and entities with the same links; on a
 release with them, it starts from that file as an upgraded instance would.
 """
 
@@ -13,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from homeassistant import bootstrap
-from homeassistant.const import CONF_HOST, CONF_PORT
+from homeassistant.const import CONF_HOST, CONF_PORT, MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     area_registry as ar,
@@ -28,15 +29,31 @@ from homeassistant.helpers import (
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_store
 
-from custom_components.enovates.compat import HAS_CHILD_DEVICES, async_port_devices
+from custom_components.enovates.compat import PORTS_ARE_CHILD_DEVICES, async_port_devices
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import Simulator
 
 from ..conftest import SERIAL
 
-FIXTURE = Path(__file__).parent / "fixtures" / "registries-2025.10.json"
+FIXTURE_RELEASE = "2025.10"
+FIXTURE = Path(__file__).parent / "fixtures" / f"registries-{FIXTURE_RELEASE}.json"
 ENTRY_ID = "01KENOVATESUPGRADE00000001"
 TIME = "2025-10-01T00:00:00+00:00"
+
+
+def layout(storage: dict[str, Any]) -> dict[str, Any]:
+    """Return the devices and entities as stored, by what identifies them and links them (not the storage format)."""
+    devices = {device["id"]: device for device in storage[dr.STORAGE_KEY]["data"]["devices"]}
+    return {
+        "devices": {
+            device_id: (device["identifiers"], device["via_device_id"], device["name"])
+            for device_id, device in devices.items()
+        },
+        "entities": {
+            entity["id"]: (entity["entity_id"], entity["unique_id"], entity["device_id"])
+            for entity in storage[er.STORAGE_KEY]["data"]["entities"]
+        },
+    }
 
 
 def stable(storage: dict[str, Any]) -> dict[str, Any]:
@@ -63,7 +80,7 @@ def stable(storage: dict[str, Any]) -> dict[str, Any]:
 @pytest.fixture
 def hass_storage(hass_storage: dict[str, Any]) -> dict[str, Any]:
     """On a release with child devices: the registries of 2025.10, as an upgraded instance finds them."""
-    if HAS_CHILD_DEVICES:
+    if PORTS_ARE_CHILD_DEVICES:
         hass_storage.update(json.loads(FIXTURE.read_text()))
     return hass_storage
 
@@ -104,14 +121,16 @@ async def test_an_instance_of_the_via_device_layout_keeps_its_ids(
     await hass.async_block_till_done(wait_background_tasks=True)
     devices, entities = dr.async_get(hass), er.async_get(hass)
 
-    if not HAS_CHILD_DEVICES:
-        # This release stores what the file says.
+    if not PORTS_ARE_CHILD_DEVICES:
         await flush_store(devices._store)
         await flush_store(entities._store)
-        if request.config.getoption("--snapshot-update"):  # refreshed with the snapshots, on this release only
-            FIXTURE.write_text(json.dumps(stable(hass_storage), indent=2, sort_keys=True) + "\n")
-            old = json.loads(FIXTURE.read_text())
-        assert stable(hass_storage) == old
+        if f"{MAJOR_VERSION}.{MINOR_VERSION}" == FIXTURE_RELEASE:  # this release stores what the file says
+            if request.config.getoption("--snapshot-update"):  # refreshed with the snapshots
+                FIXTURE.write_text(json.dumps(stable(hass_storage), indent=2, sort_keys=True) + "\n")
+                old = json.loads(FIXTURE.read_text())
+            assert stable(hass_storage) == old
+        # and every release before child devices the same devices and entities, linked the same way
+        assert layout(stable(hass_storage)) == layout(old)
         return
 
     # Upgraded: the same devices (ports now child devices of the charger) and the same entities, ids and all.
