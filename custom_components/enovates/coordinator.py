@@ -380,7 +380,8 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
 
     async def _fetch(self) -> dict[int, RealtimeData]:
         charger = self.charger
-        if not self.data:  # None until the first refresh
+        setting_up = not self.data  # None until the first refresh
+        if setting_up:
             # At setup, before any entity listens: read everything, so entities start with their values.
             wanted = {port: {STATE, MEASUREMENTS, EMS_LIMIT, CURRENT_OFFERED} for port in charger.ports}
         else:
@@ -411,7 +412,8 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         for port, name in waiting:
             fits = loop_time() - started + charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
             overdue = loop_time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
-            if fits or (overdue and not extra_request):
+            # At setup every map is read, however slow the link: an entity would otherwise start unavailable.
+            if setting_up or fits or (overdue and not extra_request):
                 extra_request = extra_request or not fits
                 await self._read(port, name)
 
@@ -422,7 +424,11 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
 
         def value(port: int, name: str) -> Any:
             reading = self._readings.get((port, name))
-            return reading.value if name in wanted[port] and reading is not None and reading.available(now) else None
+            if reading is None or not reading.available(now):
+                return None
+            # A map no entity asked for this time (a poll between the first, which reads them all, and the entities'
+            # arrival) keeps a recent reading: the entities start with it rather than unavailable.
+            return reading.value if name in wanted[port] or now - reading.read_at < GIVE_WAY_MAX_AGE_S else None
 
         return {
             port: RealtimeData(

@@ -327,6 +327,18 @@ async def test_slow_answers_keep_every_entity_available_on_one_connection(
     assert warnings_of_ours(caplog) == []
 
 
+async def test_on_a_slow_link_every_entity_starts_with_its_value(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
+) -> None:
+    simulator.faults.slow_down(0.3)  # power and current offered take most of the second: the others would give way
+    mock_config_entry.add_to_hass(hass)
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done(wait_background_tasks=True)
+    # no poll yet but the first: what it did not read would be unavailable until a later one
+    for entity_id in (POWER, OFFERED, LIMIT, STATUS):
+        assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, entity_id
+
+
 async def test_one_unanswered_request_is_not_an_outage(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
