@@ -106,8 +106,21 @@ def async_port_devices(registry: dr.DeviceRegistry, parent_device_id: str) -> li
     """Return the port devices of a charger's device."""
     if PORTS_ARE_CHILD_DEVICES:
         return list(dr.async_entries_for_parent_device(registry, parent_device_id))
-    devices: Any = registry.devices  # a mapping of device ids
-    return [device for device in devices.values() if device.via_device_id == parent_device_id]
+    parent = registry.async_get(parent_device_id)  # registered by the same config entry before its ports
+    # The charger's devices are its config entry's (reading the registry's devices as a mapping is deprecated from
+    # 2026.9).
+    return [
+        device
+        for entry_id in _config_entry_ids(parent)
+        for device in dr.async_entries_for_config_entry(registry, entry_id)
+        if device.via_device_id == parent_device_id
+    ]
+
+
+def _config_entry_ids(device: Any) -> set[str]:
+    # A device belongs to several config entries before 2026.9, to one from then on (`config_entries` deprecated).
+    entry_id: str | None = getattr(device, "config_entry_id", None)
+    return {entry_id} if entry_id is not None else set(device.config_entries)
 
 
 @callback
@@ -138,11 +151,9 @@ def async_get_device_and_config_entry(
         raise ServiceValidationError(
             translation_domain=DOMAIN, translation_key="device_not_found", translation_placeholders={"id": device_id}
         )
-    # A device belongs to several config entries before 2026.9, to one (config_entry_id) from then on.
-    entry_ids: Any = getattr(device, "config_entries", None) or {device.config_entry_id}
     entries = [
         entry
-        for entry_id in entry_ids
+        for entry_id in _config_entry_ids(device)
         if (entry := hass.config_entries.async_get_entry(entry_id)) is not None and entry.domain == domain
     ]
     if not entries:

@@ -12,9 +12,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from unittest.mock import patch
 
 from homeassistant import bootstrap
-from homeassistant.const import CONF_HOST, CONF_PORT, MAJOR_VERSION, MINOR_VERSION
+from homeassistant.const import ATTR_DEVICE_ID, CONF_HOST, CONF_PORT, MAJOR_VERSION, MINOR_VERSION
 from homeassistant.core import HomeAssistant
 from homeassistant.helpers import (
     area_registry as ar,
@@ -31,6 +32,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, flush_
 
 from custom_components.enovates.compat import PORTS_ARE_CHILD_DEVICES, async_port_devices
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Simulator
 
 from ..conftest import SERIAL
@@ -150,3 +152,34 @@ async def test_an_instance_of_the_via_device_layout_keeps_its_ids(
     for entity in old_entities:
         if entity["disabled_by"] is None:
             assert hass.states.get(entity["entity_id"]) is not None, entity["entity_id"]
+
+
+@pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
+async def test_ports_linked_to_the_charger_the_way_this_release_links_devices(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The layout of releases before 2026.10, linked as this release links devices (via_device_id from 2026.9, which
+    deprecates via_device): on 2025.10 as it is, on the newest as on 2026.9."""
+    with patch("custom_components.enovates.compat.PORTS_ARE_CHILD_DEVICES", new=False):
+        mock_config_entry.add_to_hass(hass)
+        assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+        await hass.async_block_till_done(wait_background_tasks=True)
+        devices = dr.async_get(hass)
+        charger_id = mock_config_entry.runtime_data.device_id
+        ports = sorted(async_port_devices(devices, charger_id), key=lambda device: str(device.name))
+        assert [(port.name, port.via_device_id) for port in ports] == [
+            ("ENO one Port 1", charger_id),
+            ("ENO one Port 2", charger_id),
+        ]
+        for number, port in enumerate(ports, start=1):
+            power = er.async_get(hass).async_get(f"sensor.eno_one_port_{number}_power")
+            assert power is not None
+            assert power.device_id == port.id
+        # the action on a port's device reaches that port
+        await hass.services.async_call(
+            DOMAIN, SERVICE_SET_CURRENT_LIMIT, {ATTR_DEVICE_ID: ports[1].id, "current": 10}, blocking=True
+        )
+        assert simulator.charger.port(2).ems_limit_ma == 10000
+        assert "deprecated" not in caplog.text
+        assert await hass.config_entries.async_unload(mock_config_entry.entry_id)
