@@ -23,11 +23,11 @@ from pymodbus.exceptions import ConnectionException, ModbusIOException
 from .compat import mend_late_answer_skipping
 from .const import LOGGER, OUTAGE_AFTER_S, REQUEST_TIMEOUT_S, STALE_CONNECTION_AFTER_S
 from .link import LinkHealth, Priority, ReconnectPolicy, TurnTaking
+from .mbap import frame_headers
 
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
 _PYMODBUS_PAUSE_AFTER_CONNECT_S: typing.Final = 0.2  # it sleeps 0.1 s after every connect
-_MBAP_LENGTH: typing.Final = 7  # a Modbus TCP frame's header: transaction id, protocol id (0), length, unit id
 
 # Set while this integration talks to a charger: pymodbus' own log lines about it are then left out, since the
 # integration reports the outcome once, in its own words (a dead charger would otherwise log every second).
@@ -185,18 +185,15 @@ class EnovatesCharger:
         # frame up to the answer it takes, and late answers always come before that one); a partial one waits.
         # Late answers count as signs of life too: pymodbus skips an answer whose transaction id is not the
         # request's, so an answer to a request that timed out is never taken for a later one's.
-        rest = data
-        while len(rest) >= _MBAP_LENGTH:
-            if rest[2:4] != b"\0\0":
+        for header in frame_headers(data):
+            if header.protocol != 0:
                 self.link.not_modbus += 1
                 self._interrupt(ChargerProtocolError)
                 break
-            length = 6 + int.from_bytes(rest[4:6])
-            if len(rest) < length:
+            if not header.whole:
                 break
             self.link.answers += 1
             self._waiting_since = asyncio.get_running_loop().time()  # what is still outstanding is waited for anew
-            rest = rest[length:]
         return data
 
     def _on_connection_change(self, connected: bool) -> None:

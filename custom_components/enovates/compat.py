@@ -35,6 +35,7 @@ from pymodbus import __version__ as pymodbus_version
 from pymodbus.client import AsyncModbusTcpClient
 
 from .const import DOMAIN
+from .mbap import frame_headers
 
 if TYPE_CHECKING:
     import probatio as vol
@@ -175,8 +176,6 @@ def async_get_device_and_config_entry(
 SKIPS_LATE_ANSWERS_WHOLE = tuple(int(part) for part in pymodbus_version.split(".")[:3]) >= (3, 13, 1)
 """Whether pymodbus takes the answer behind a late one it skips in the same read (3.13.1, Home Assistant 2026.7)."""
 
-_MBAP_HEADER = 6  # transaction id, protocol id, length: the length counts the bytes after it
-
 
 def mend_late_answer_skipping(client: AsyncModbusTcpClient) -> None:
     """Make `client` skip whole late answers itself before pymodbus looks for the answer it waits for.
@@ -191,12 +190,10 @@ def mend_late_answer_skipping(client: AsyncModbusTcpClient) -> None:
 
     def skip_late_answers_first(data: bytes, expected_unit: int, expected_transaction: int) -> tuple[int, Any]:
         skipped = 0
-        while expected_transaction and len(data) - skipped > _MBAP_HEADER:
-            transaction = int.from_bytes(data[skipped : skipped + 2])
-            length = _MBAP_HEADER + int.from_bytes(data[skipped + 4 : skipped + 6])
-            if transaction in (0, expected_transaction) or len(data) - skipped < length:
+        for header in frame_headers(data) if expected_transaction else ():
+            if header.transaction in (0, expected_transaction) or not header.whole:
                 break  # the answer waited for (or one pymodbus takes anyway), or a frame still arriving
-            skipped += length
+            skipped += header.size
         used, pdu = handle_frame(data[skipped:], expected_unit, expected_transaction)
         return skipped + used, pdu
 
