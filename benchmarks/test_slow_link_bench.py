@@ -23,7 +23,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from benchmarks.test_bench import SimulatorFarm
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
-from custom_components.enovates.coordinator import MEASUREMENTS
+from custom_components.enovates.polling.realtime_maps import MEASUREMENTS
 
 SECONDS = float(os.environ.get("BENCH_SLOW_SECONDS", "20"))
 STALL_SECONDS = 30.0

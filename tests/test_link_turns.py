@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 
-from custom_components.enovates.link import Priority, TurnTaking
+from custom_components.enovates.modbus.link import Priority, TurnTaking
 
 
 async def test_a_waiter_cancelled_as_the_holder_leaves_is_skipped() -> None:

@@ -15,13 +15,12 @@ import zlib
 import pytest
 import yaml
 
-from custom_components.enovates import PLATFORMS, binary_sensor, event, number, sensor, switch
-from custom_components.enovates.repairs import ISSUES
-from custom_components.enovates.smart import entities as smart_entities
+from custom_components.enovates import PLATFORMS, binary_sensor, event, number, select, sensor, switch
+from custom_components.enovates.issues import ISSUES
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "enovates"
-SOURCES = sorted(INTEGRATION.glob("*.py"))
+SOURCES = sorted(INTEGRATION.rglob("*.py"))
 
 
 def load(path: Path) -> Any:
@@ -45,9 +44,9 @@ DESCRIPTIONS = {
         sensor.API_VERSION_SENSOR,
         sensor.STATUS_SENSOR,
         *sensor.SESSION_SENSORS,
-        smart_entities.QUARTER_AVERAGE,
-        smart_entities.MONTH_PEAK,
-        smart_entities.SMART_REASON,
+        sensor.QUARTER_AVERAGE,
+        sensor.MONTH_PEAK,
+        sensor.SMART_REASON,
     ],
     "binary_sensor": [
         *binary_sensor.STATE_BINARY_SENSORS,
@@ -56,8 +55,8 @@ DESCRIPTIONS = {
         binary_sensor.CAR_CONNECTED,
     ],
     "event": [event.EVENTS],
-    "number": [number.EMS_LIMIT_NUMBER, smart_entities.PEAK_LIMIT],
-    "select": [smart_entities.CHARGING_MODE],
+    "number": [number.EMS_LIMIT_NUMBER, number.PEAK_LIMIT],
+    "select": [select.CHARGING_MODE],
     "switch": [switch.CHARGING_ALLOWED],
 }
 

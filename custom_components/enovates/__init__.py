@@ -13,24 +13,23 @@ from homeassistant.helpers import (
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .charger import EnovatesCharger
+from .charging.sessions import SessionTracker
 from .compat import async_get_device_by_identifier, async_port_devices
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from .coordinator import (
-    EnovatesConfigEntry,
     EnovatesDeviceCoordinator,
     EnovatesEmsControlCoordinator,
     EnovatesMode3Coordinator,
     EnovatesRealtimeCoordinator,
-    EnovatesRuntimeData,
 )
-from .limit_record import LimitRecord
-from .limits import STORAGE_VERSION, EnovatesLimits, storage_key
+from .ems_limit.record import LimitRecord
+from .ems_limit.timed import STORAGE_VERSION, EnovatesLimits, storage_key
+from .issues import async_withdraw_all
+from .modbus.charger import EnovatesCharger
 from .naming import UNNAMED_MODEL, charger_title
-from .outage import OutageRepair
-from .repairs import async_withdraw_all
+from .polling.outage import OutageRepair
+from .runtime_data import EnovatesConfigEntry, EnovatesRuntimeData
 from .services import async_setup_services
-from .session import SessionTracker
 from .smart import SmartCharging
 from .smart.const import CONF_SMART_CHARGING
 
@@ -133,11 +132,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
     entry.async_on_unload(OutageRepair(hass, entry, realtime).async_start())
-    if limits is not None:
+    if limits is not None and ems_control is not None:
         # Limits set for a while before a restart come back in time (now, if overdue).
         await limits.async_load()
         if entry.options.get(CONF_SMART_CHARGING, True):
-            entry.runtime_data.smart = SmartCharging(hass, entry, limits)
+            entry.runtime_data.smart = SmartCharging(
+                hass, entry, realtime=realtime, mode3=mode3, ems_control=ems_control, limits=limits
+            )
             entry.async_on_unload(entry.runtime_data.smart.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
     _remove_stale_entities_and_devices(hass, entry)

@@ -14,16 +14,17 @@ from homeassistant.components.binary_sensor import (
 )
 from homeassistant.const import EntityCategory, Platform
 
+from .charging.status import car_connected, charging
 from .const import NO_EMS_LIMIT
-from .coordinator import EMS_LIMIT, MEASUREMENTS, STATE, RealtimeData, port_data, port_state
+from .coordinator import RealtimeData, port_data, port_state
 from .entity import EnovatesMapEntity
-from .status import car_connected, charging
+from .polling.realtime_maps import EMS_LIMIT, MEASUREMENTS, STATE
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import EnovatesConfigEntry
+    from .runtime_data import EnovatesConfigEntry
 
 # Coordinators poll; entities only read what they hold.
 PARALLEL_UPDATES = 0

@@ -16,9 +16,8 @@ users import from Home Assistant directly.
   2026.9.0 (`async_get_device` by identifiers before). Drop at 2026.9.0.
 - `async_get_device_and_config_entry`: the action's device lookup. From 2026.10.0 Home Assistant's own finds child
   devices; 2026.9 has one that skips them, earlier releases have none. Drop at 2026.10.0.
-- `mend_late_answer_skipping`: the pymodbus that Home Assistant pins before 2026.7.0 (3.11.2; fixed in 3.13.1) loses
-  the answer that arrives in the same read as a late answer it skips (it decodes the first frame again instead of
-  the next), so on a slow link one late answer would cost the request after it too. Drop at 2026.7.0.
+- The pymodbus that Home Assistant pins before 2026.7.0 has its own bridge, beside the connection that needs it:
+  modbus/late_answers.py.
 """
 
 from __future__ import annotations
@@ -31,11 +30,8 @@ from homeassistant.config_entries import ConfigEntry, ConfigEntryState
 from homeassistant.core import HomeAssistant, callback
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er, service, translation
-from pymodbus import __version__ as pymodbus_version
-from pymodbus.client import AsyncModbusTcpClient
 
 from .const import DOMAIN
-from .mbap import frame_headers
 
 if TYPE_CHECKING:
     import probatio as vol
@@ -47,11 +43,9 @@ else:
 
 __all__ = [
     "PORTS_ARE_CHILD_DEVICES",
-    "SKIPS_LATE_ANSWERS_WHOLE",
     "async_get_device_and_config_entry",
     "async_get_device_by_identifier",
     "async_port_devices",
-    "mend_late_answer_skipping",
     "port_device_info",
     "vol",
 ]
@@ -171,30 +165,3 @@ def async_get_device_and_config_entry(
             translation_placeholders={"title": entry.title},
         )
     return device, entry
-
-
-SKIPS_LATE_ANSWERS_WHOLE = tuple(int(part) for part in pymodbus_version.split(".")[:3]) >= (3, 13, 1)
-"""Whether pymodbus takes the answer behind a late one it skips in the same read (3.13.1, Home Assistant 2026.7)."""
-
-
-def mend_late_answer_skipping(client: AsyncModbusTcpClient) -> None:
-    """Make `client` skip whole late answers itself before pymodbus looks for the answer it waits for.
-
-    A late answer is one whose transaction id is not the request's. Only this client's framer changes: Home
-    Assistant's own Modbus integration shares the library.
-    """
-    if SKIPS_LATE_ANSWERS_WHOLE:
-        return
-    framer: Any = client.ctx.framer
-    handle_frame = framer.handleFrame
-
-    def skip_late_answers_first(data: bytes, expected_unit: int, expected_transaction: int) -> tuple[int, Any]:
-        skipped = 0
-        for header in frame_headers(data) if expected_transaction else ():
-            if header.transaction in (0, expected_transaction) or not header.whole:
-                break  # the answer waited for (or one pymodbus takes anyway), or a frame still arriving
-            skipped += header.size
-        used, pdu = handle_frame(data[skipped:], expected_unit, expected_transaction)
-        return skipped + used, pdu
-
-    framer.handleFrame = skip_late_answers_first

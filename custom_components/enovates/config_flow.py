@@ -20,9 +20,9 @@ from homeassistant.helpers.selector import (
     TextSelector,
 )
 
-from .charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
 from .compat import vol
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DEFAULT_PORT, DOMAIN, LOGGER
+from .modbus.charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
 from .naming import charger_title
 from .options_flow import EnovatesOptionsFlow
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 import logging
 import math
 from typing import TYPE_CHECKING, Any, ClassVar, Final
 
-from enovates_modbus.eno_one import APIVersion, CurrentOffered, Diagnostics, Measurements, Mode3Details, State
+from enovates_modbus.eno_one import APIVersion, Diagnostics, Measurements, Mode3Details, State
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import CALLBACK_TYPE, HassJob, callback
 from homeassistant.helpers import issue_registry as ir
@@ -18,42 +18,29 @@ from homeassistant.helpers.event import async_call_later
 from homeassistant.helpers.update_coordinator import DataUpdateCoordinator, UpdateFailed
 from homeassistant.util import dt as dt_util
 
-from .charger import ChargerConnectionError, ChargerRejectedError, ChargerTimeoutError, EnovatesCharger
-from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, OUTAGE_AFTER_S, REALTIME_INTERVAL, TOKEN_INTERVAL
-from .last_error import StampsLastFailure
-from .link import Priority
-from .repairs import COMPETING_CLIENT, EMS_CONTROL_UNAVAILABLE, async_raise_issue, async_withdraw_issue
-from .session import SessionTracker
+from .const import DEVICE_INTERVAL, DOMAIN, LOGGER, MODE3_INTERVAL, REALTIME_INTERVAL, TOKEN_INTERVAL
+from .issues import COMPETING_CLIENT, EMS_CONTROL_UNAVAILABLE, async_raise_issue, async_withdraw_issue
+from .modbus.charger import ChargerConnectionError, ChargerRejectedError, ChargerTimeoutError, EnovatesCharger
+from .modbus.timing import OUTAGE_AFTER_S
+from .polling.last_error import StampsLastFailure
+from .polling.realtime_maps import (
+    CURRENT_OFFERED,
+    EMS_LIMIT,
+    FIRST_MAPS,
+    GIVE_WAY_BUDGET_S,
+    GIVE_WAY_MAPS,
+    GIVE_WAY_MAX_AGE_S,
+    MEASUREMENTS,
+    READERS,
+    SILENT_MAP_RETRY_S,
+    STATE,
+    MapReading,
+)
 
 if TYPE_CHECKING:
     from collections.abc import Awaitable, Callable
 
     from homeassistant.core import HomeAssistant
-
-    from .limit_record import LimitRecord
-    from .limits import EnovatesLimits
-    from .smart import SmartCharging
-
-
-@dataclass(kw_only=True)
-class EnovatesRuntimeData:
-    """What a loaded config entry holds: the charger connection and its coordinators."""
-
-    charger: EnovatesCharger
-    device_id: str  # the charger's device in the device registry; ports are its child devices
-    device: EnovatesDeviceCoordinator
-    realtime: EnovatesRealtimeCoordinator
-    mode3: EnovatesMode3Coordinator
-    ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
-    limits: EnovatesLimits | None  # with EMS control only
-    limit_record: LimitRecord  # who set each port's EMS limit
-    sessions: dict[int, SessionTracker]  # per port
-    smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
-    # Filled by the entities as they are created: what is registered but not in here is stale.
-    entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
-
-
-type EnovatesConfigEntry = ConfigEntry[EnovatesRuntimeData]
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -103,13 +90,6 @@ def port_token(port: int) -> Callable[[EmsControlData], str | None]:
     return lambda data: data.tokens[port]
 
 
-# The maps of the 1 s tier, as entities name them in their listener contexts.
-STATE: Final = "state"
-MEASUREMENTS: Final = "measurements"
-EMS_LIMIT: Final = "ems_limit"
-CURRENT_OFFERED: Final = "current_offered"
-
-
 class _OutageAsWarning(logging.Filter):
     """Log the heartbeat's "Error fetching" as the warning it is: an unreachable charger is not a bug."""
 
@@ -127,12 +107,12 @@ HEARTBEAT_LOGGER.addFilter(_OutageAsWarning())
 class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]):
     """A polling tier: turns the charger's errors into translated update failures."""
 
-    config_entry: EnovatesConfigEntry
+    config_entry: ConfigEntry
 
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnovatesConfigEntry,
+        entry: ConfigEntry,
         charger: EnovatesCharger,
         *,
         name: str,
@@ -186,6 +166,9 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
         raise NotImplementedError
 
 
+_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
+
+
 class ChargerRefusesEverythingError(ChargerRejectedError):
     """The charger answers every request with an exception: its EMS mode is Off, on a firmware that keeps listening."""
 
@@ -208,44 +191,6 @@ def _plugged_changed(before: RealtimeData, after: RealtimeData) -> bool:
     )
 
 
-async def _read_current_offered(charger: EnovatesCharger, port: int) -> int:
-    return (await charger.read(CurrentOffered, port, priority=Priority.REALTIME)).active_current_offered
-
-
-# How the 1 s tier reads each of its maps. Power, energy and current offered matter most: they come first in every
-# poll. The others (state, EMS limit) give way on a slow link.
-_READERS: Final[dict[str, Callable[[EnovatesCharger, int], Awaitable[Any]]]] = {
-    MEASUREMENTS: lambda charger, port: charger.read(Measurements, port, priority=Priority.REALTIME),
-    CURRENT_OFFERED: _read_current_offered,
-    STATE: lambda charger, port: charger.read(State, port, priority=Priority.REALTIME),
-    EMS_LIMIT: lambda charger, port: charger.read_ems_limit(port, priority=Priority.REALTIME),
-}
-FIRST_MAPS: Final = (MEASUREMENTS, CURRENT_OFFERED)
-GIVE_WAY_MAPS: Final = (STATE, EMS_LIMIT)
-# A map that gives way is still read in a poll while the poll would end within this much of its second...
-GIVE_WAY_BUDGET_S: Final = 0.8
-# ... and at least once in this long, one map a poll, however slow the link.
-GIVE_WAY_MAX_AGE_S: Final = 5.0
-# A map that goes unanswered twice in a row while the charger answers the others is asked again only this much later,
-# so that the other maps stay fresh.
-SILENT_MAP_RETRY_S: Final = 5.0
-_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
-
-
-@dataclass
-class _MapReading:
-    """The last reading of one register map of one port, and how its recent requests went."""
-
-    value: Any = None  # None: never read, or the charger refused it
-    read_at: float = -math.inf  # loop time of the last answer (value or refusal)
-    unanswered: int = 0  # requests in a row that got no answer
-    retry_at: float = -math.inf
-
-    def available(self, now: float) -> bool:
-        """Whether the map's value may be shown: it was read, and has not gone unanswered for the outage bound."""
-        return self.value is not None and (self.unanswered == 0 or now - self.read_at < OUTAGE_AFTER_S)
-
-
 class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
     """Every second: state, measurements, EMS limit and current offered, per port.
 
@@ -256,14 +201,14 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
     the slower tiers are read again at once (the charger may have rebooted into a new firmware).
     """
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, charger: EnovatesCharger) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, charger: EnovatesCharger) -> None:
         """Poll every second."""
         super().__init__(
             hass, entry, charger, name="realtime", update_interval=REALTIME_INTERVAL, logger=HEARTBEAT_LOGGER
         )
         self.followers: list[EnovatesSlowCoordinator[Any]] = []
         self.reachable = True
-        self._readings: dict[tuple[int, str], _MapReading] = {}
+        self._readings: dict[tuple[int, str], MapReading] = {}
         self._cancel_watchdog: CALLBACK_TYPE | None = None
         self._poll_started = -math.inf
         # This poll's reads and the refusals among them: a charger that refuses every one has its EMS mode Off.
@@ -352,8 +297,8 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         data[port] = replace(data[port], ems_limit_ma=limit_ma)
         self.async_set_updated_data(data)
 
-    def _reading(self, port: int, name: str) -> _MapReading:
-        return self._readings.setdefault((port, name), _MapReading())
+    def _reading(self, port: int, name: str) -> MapReading:
+        return self._readings.setdefault((port, name), MapReading())
 
     async def _read(self, port: int, name: str) -> None:
         """Read one map into its reading; raise only when the charger as a whole is unreachable."""
@@ -361,7 +306,7 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         loop_time = self.hass.loop.time
         self._reads += 1
         try:
-            value = await _READERS[name](self.charger, port)
+            value = await READERS[name](self.charger, port)
         except ChargerRejectedError as err:
             LOGGER.debug("The charger refused %s of port %s: %s", name, port, err)
             reading.value, reading.read_at, reading.unanswered = None, loop_time(), 0
@@ -461,7 +406,7 @@ class EnovatesSlowCoordinator[DataT](EnovatesCoordinator[DataT]):
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnovatesConfigEntry,
+        entry: ConfigEntry,
         heartbeat: EnovatesRealtimeCoordinator,
         *,
         name: str,
@@ -493,7 +438,7 @@ class EnovatesSlowCoordinator[DataT](EnovatesCoordinator[DataT]):
 class EnovatesDeviceCoordinator(EnovatesSlowCoordinator[DeviceData]):
     """Daily: API version and diagnostics (identity, firmware), charger-wide."""
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll the identity daily."""
         super().__init__(hass, entry, heartbeat, name="device", update_interval=DEVICE_INTERVAL)
 
@@ -511,7 +456,7 @@ class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | 
 
     REFRESH_WHEN_A_CAR_MOVES = True
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every 10 seconds."""
         super().__init__(hass, entry, heartbeat, name="mode3", update_interval=MODE3_INTERVAL)
 
@@ -531,7 +476,7 @@ class EnovatesEmsControlCoordinator(EnovatesSlowCoordinator[EmsControlData]):
     # A badge scanned starts the car: read the token when the contactor moves, not up to a minute later.
     REFRESH_WHEN_A_CAR_MOVES = True
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every minute."""
         super().__init__(hass, entry, heartbeat, name="ems_control", update_interval=TOKEN_INTERVAL)
 

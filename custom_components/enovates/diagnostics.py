@@ -8,13 +8,13 @@ from typing import TYPE_CHECKING, Any
 from homeassistant.components.diagnostics import async_redact_data
 from homeassistant.const import CONF_HOST
 
-from .raw_registers import SERIAL_PLACEHOLDER, async_raw_registers
+from .modbus.raw_registers import SERIAL_PLACEHOLDER, async_raw_registers
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
 
-    from .coordinator import EnovatesConfigEntry
-    from .session import ChargingSession
+    from .charging.sessions import ChargingSession
+    from .runtime_data import EnovatesConfigEntry
 
 TO_REDACT = {CONF_HOST, "serial_nr", "serial_number", "tokens", "unique_id", "title"}
 

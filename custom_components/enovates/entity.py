@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.const import Platform
 from homeassistant.helpers.device_registry import DeviceInfo
@@ -12,7 +12,10 @@ from homeassistant.helpers.update_coordinator import CoordinatorEntity
 
 from .compat import port_device_info
 from .const import DOMAIN
-from .coordinator import EnovatesCoordinator
+from .coordinator import EnovatesCoordinator, EnovatesRealtimeCoordinator
+
+if TYPE_CHECKING:
+    from .smart import SmartCharging
 
 
 class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[CoordinatorT]):
@@ -111,3 +114,19 @@ class EnovatesMapEntity[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT
     def available(self) -> bool:
         """Return whether the charger is reachable and this entity's map was read."""
         return super().available and self.source is not None
+
+
+class SmartEntity(EnovatesEntity[EnovatesRealtimeCoordinator]):
+    """An entity of smart charging: it updates after each decision, and with the charger's tier."""
+
+    def __init__(
+        self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging, description: Any, port: int | None = None
+    ) -> None:
+        """Show `smart`'s view of the charger (or of `port`)."""
+        super().__init__(coordinator, description, port)
+        self._smart = smart
+
+    async def async_added_to_hass(self) -> None:
+        """Follow the decisions too."""
+        await super().async_added_to_hass()
+        self.async_on_remove(self._smart.async_add_listener(self.async_write_ha_state))

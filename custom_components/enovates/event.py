@@ -9,16 +9,17 @@ from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
-from .coordinator import EMS_LIMIT, EnovatesRealtimeCoordinator
+from .coordinator import EnovatesRealtimeCoordinator
+from .ems_limit.record import LimitChange, LimitChangeReport, amps
 from .entity import EnovatesEntity
-from .limit_record import LimitChange, LimitChangeReport, amps
+from .polling.realtime_maps import EMS_LIMIT
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import EnovatesConfigEntry, EnovatesRuntimeData
-    from .session import ChargingSession
+    from .charging.sessions import ChargingSession
+    from .runtime_data import EnovatesConfigEntry, EnovatesRuntimeData
 
 PARALLEL_UPDATES = 0
 

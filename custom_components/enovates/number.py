@@ -1,26 +1,33 @@
-"""The EMS current limit of each port, settable with EMS control."""
+"""The EMS current limit of each port, settable with EMS control, and smart charging's peak limit."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homeassistant.components.number import NumberDeviceClass, NumberEntity, NumberEntityDescription, NumberMode
-from homeassistant.const import Platform, UnitOfElectricCurrent
+from homeassistant.components.number import (
+    NumberDeviceClass,
+    NumberEntity,
+    NumberEntityDescription,
+    NumberMode,
+    RestoreNumber,
+)
+from homeassistant.const import Platform, UnitOfElectricCurrent, UnitOfPower
 
 from .const import MIN_CHARGING_CURRENT_A
-from .control import limit_ma_for
-from .coordinator import EMS_LIMIT, STATE, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
-from .entity import EnovatesEntity
+from .coordinator import EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
+from .ems_limit.write import limit_ma_for
+from .entity import EnovatesEntity, SmartEntity
+from .polling.realtime_maps import EMS_LIMIT, STATE
+from .runtime_data import async_user_took_over
 from .sensor import effective_ems_limit
-from .smart import async_user_took_over
-from .smart.entities import smart_numbers
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import EnovatesConfigEntry
-    from .limits import EnovatesLimits
+    from .ems_limit.timed import EnovatesLimits
+    from .runtime_data import EnovatesConfigEntry
+    from .smart import SmartCharging
 
 # One write at a time: the charger has one Modbus connection, and writes are acknowledged one by one.
 PARALLEL_UPDATES = 1
@@ -35,6 +42,16 @@ EMS_LIMIT_NUMBER = NumberEntityDescription(
     native_min_value=MIN_CHARGING_CURRENT_A,
     native_step=1,
     mode=NumberMode.SLIDER,
+)
+PEAK_LIMIT = NumberEntityDescription(
+    key="peak_limit",
+    translation_key="peak_limit",
+    device_class=NumberDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.KILO_WATT,
+    native_min_value=0,
+    native_max_value=50,
+    native_step=0.1,
+    mode=NumberMode.BOX,
 )
 
 
@@ -99,6 +116,32 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
         await self._limits.async_set(self.port, limit_ma)
 
 
+class PeakLimitNumber(SmartEntity, RestoreNumber):
+    """The quarter-hour peak the charger's cars give way under, in kW; 0 turns the guard off. Kept on restart."""
+
+    PLATFORM = Platform.NUMBER
+    entity_description: NumberEntityDescription
+
+    def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
+        """Set `smart`'s peak limit."""
+        super().__init__(coordinator, smart, PEAK_LIMIT)
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the limit from before the restart."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_number_data()) is not None and last.native_value:
+            self._smart.set_peak_limit(last.native_value * 1000)
+
+    @property
+    def native_value(self) -> float:
+        """Return the peak limit in kW (0: off)."""
+        return (self._smart.peak_limit_w or 0.0) / 1000
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Guard the peak at `value` kW from now on (0: no more)."""
+        self._smart.set_peak_limit(value * 1000)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnovatesConfigEntry,
@@ -112,4 +155,6 @@ async def async_setup_entry(
         EnovatesEmsLimitNumber(runtime.realtime, runtime.ems_control, runtime.limits, EMS_LIMIT_NUMBER, port)
         for port in runtime.charger.ports
     )
-    async_add_entities(smart_numbers(entry))
+    smart = runtime.smart
+    if smart is not None and smart.grid_sensor is not None:
+        async_add_entities([PeakLimitNumber(runtime.realtime, smart)])

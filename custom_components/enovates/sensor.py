@@ -1,4 +1,4 @@
-"""Sensors of an Enovates charger: measurements, state, Mode 3 details and identity."""
+"""Sensors of an Enovates charger: measurements, state, Mode 3 details, identity, sessions and smart charging."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 import enum
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from enovates_modbus.eno_one import LEDColor, LockState, Measurements, Mode3Details, Mode3State, State
 from homeassistant.components.sensor import (
@@ -30,36 +30,34 @@ from homeassistant.const import (
 )
 from homeassistant.core import callback
 from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.restore_state import ExtraStoredData
 from homeassistant.util import dt as dt_util
 
-from .charger import PORT_1
+from .charging.sessions import ChargingSession, TransactionReading
+from .charging.status import ChargerStatus, car_connected, charger_status, pwm_offered
 from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
 from .coordinator import (
-    CURRENT_OFFERED,
-    EMS_LIMIT,
-    MEASUREMENTS,
-    STATE,
     DeviceData,
     EnovatesMode3Coordinator,
     EnovatesRealtimeCoordinator,
-    EnovatesRuntimeData,
     RealtimeData,
     port_data,
     port_measurements,
     port_state,
     port_token,
 )
-from .entity import EnovatesEntity, EnovatesMapEntity
-from .session import ChargingSession, TransactionReading
-from .smart.entities import smart_sensors
-from .status import ChargerStatus, car_connected, charger_status, pwm_offered
+from .entity import EnovatesEntity, EnovatesMapEntity, SmartEntity
+from .modbus.charger import PORT_1
+from .polling.realtime_maps import CURRENT_OFFERED, EMS_LIMIT, MEASUREMENTS, STATE
+from .smart import Reason
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
     from homeassistant.helpers.typing import StateType
 
-    from .coordinator import EnovatesConfigEntry
+    from .runtime_data import EnovatesConfigEntry, EnovatesRuntimeData
+    from .smart import SmartCharging
 
 # Coordinators poll; entities only read what they hold.
 PARALLEL_UPDATES = 0
@@ -467,6 +465,123 @@ class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEn
         return None if source is None else self.entity_description.value_fn(source)
 
 
+QUARTER_AVERAGE = SensorEntityDescription(
+    key="quarter_average_import",
+    translation_key="quarter_average_import",
+    device_class=SensorDeviceClass.POWER,
+    state_class=SensorStateClass.MEASUREMENT,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+    suggested_display_precision=2,
+)
+MONTH_PEAK = SensorEntityDescription(
+    key="month_peak",
+    translation_key="month_peak",
+    device_class=SensorDeviceClass.POWER,
+    native_unit_of_measurement=UnitOfPower.WATT,
+    suggested_unit_of_measurement=UnitOfPower.KILO_WATT,
+    suggested_display_precision=2,
+)
+SMART_REASON = SensorEntityDescription(
+    key="smart_charging",
+    translation_key="smart_charging",
+    device_class=SensorDeviceClass.ENUM,
+    entity_category=EntityCategory.DIAGNOSTIC,
+    options=[reason.value for reason in Reason],
+)
+
+
+class QuarterAverageSensor(SmartEntity, SensorEntity):
+    """The average grid import of the current quarter hour, so far."""
+
+    PLATFORM = Platform.SENSOR
+
+    def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
+        """Show the quarter's average import."""
+        super().__init__(coordinator, smart, QUARTER_AVERAGE)
+
+    @property
+    def available(self) -> bool:
+        """Return whether some of this quarter was measured: the grid sensor, not the charger, decides."""
+        return self._smart.controller.quarter.average_w is not None
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the average import in W."""
+        average = self._smart.controller.quarter.average_w
+        return None if average is None else round(average)
+
+
+@dataclass
+class MonthPeakData(ExtraStoredData):
+    """The month a peak belongs to, kept across restarts."""
+
+    month: str
+    average_w: float
+
+    def as_dict(self) -> dict[str, Any]:
+        """Return the data to store."""
+        return {"month": self.month, "average_w": self.average_w}
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Self | None:
+        """Return the stored data, or None when it is not ours."""
+        month, average = data.get("month"), data.get("average_w")
+        if isinstance(month, str) and isinstance(average, (int, float)):
+            return cls(month, float(average))
+        return None
+
+
+class MonthPeakSensor(SmartEntity, RestoreSensor):
+    """The highest quarter-hour average import of this month (what a capacity tariff bills)."""
+
+    PLATFORM = Platform.SENSOR
+
+    def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
+        """Show the month's peak."""
+        super().__init__(coordinator, smart, MONTH_PEAK)
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the month's peak from before the restart."""
+        await super().async_added_to_hass()
+        if (stored := await self.async_get_last_extra_data()) and (peak := MonthPeakData.from_dict(stored.as_dict())):
+            self._smart.restore_month_peak(peak.month, peak.average_w)
+
+    @property
+    def extra_restore_state_data(self) -> MonthPeakData | None:  # type: ignore[override]
+        """Return the peak and its month to keep."""
+        peak = self._smart.month_peak
+        return None if peak is None else MonthPeakData(*peak)
+
+    @property
+    def available(self) -> bool:
+        """Return whether a quarter of this month was measured."""
+        return self._smart.month_peak is not None
+
+    @property
+    def native_value(self) -> float | None:
+        """Return the month's highest quarter average, in W."""
+        peak = self._smart.month_peak
+        return None if peak is None else round(peak[1])
+
+
+class SmartReasonSensor(SmartEntity, SensorEntity):
+    """Why the port's limit is what it is: surplus, peak guard, waiting to start, grid reading missing, …."""
+
+    PLATFORM = Platform.SENSOR
+    port: int
+
+    def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging, port: int) -> None:
+        """Show the reason for `port`'s limit."""
+        super().__init__(coordinator, smart, SMART_REASON, port)
+
+    @property
+    def native_value(self) -> str:
+        """Return the reason of the last decision (Manual before the first)."""
+        decision = self._smart.decisions.get(self.port)
+        return (Reason.MANUAL if decision is None else decision.reason).value
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnovatesConfigEntry,
@@ -484,7 +599,7 @@ async def async_setup_entry(
     ]
     for port in runtime.charger.ports:
         entities.extend(_port_sensors(entry, port))
-    async_add_entities([*entities, *smart_sensors(entry)])
+    async_add_entities([*entities, *_smart_sensors(entry)])
 
 
 def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:
@@ -509,4 +624,16 @@ def _port_sensors(entry: EnovatesConfigEntry, port: int) -> list[SensorEntity]:
         sensors.append(EnovatesSensor(realtime, EMS_LIMIT_SENSOR, port_data(port), port, frozenset({EMS_LIMIT, STATE})))
     if ems_control is not None:
         sensors.append(EnovatesSensor(ems_control, TOKEN_SENSOR, port_token(port), port))
+    return sensors
+
+
+def _smart_sensors(entry: EnovatesConfigEntry) -> list[SensorEntity]:
+    """Return the reason per port, and the quarter-hour sensors with a grid sensor."""
+    runtime = entry.runtime_data
+    smart = runtime.smart
+    if smart is None:
+        return []
+    sensors: list[SensorEntity] = [SmartReasonSensor(runtime.realtime, smart, port) for port in runtime.charger.ports]
+    if smart.grid_sensor is not None:
+        sensors += [QuarterAverageSensor(runtime.realtime, smart), MonthPeakSensor(runtime.realtime, smart)]
     return sensors

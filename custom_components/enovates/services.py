@@ -11,13 +11,13 @@ from homeassistant.helpers import config_validation as cv
 
 from .compat import async_get_device_and_config_entry, vol
 from .const import DOMAIN
-from .control import async_read_ems_limit, limit_ma_for
-from .smart import async_user_took_over
+from .ems_limit.write import async_read_ems_limit, limit_ma_for
+from .runtime_data import async_user_took_over
 
 if TYPE_CHECKING:
     from homeassistant.helpers.device_registry import AnyDeviceEntry
 
-    from .coordinator import EnovatesConfigEntry
+    from .runtime_data import EnovatesConfigEntry
 
 SERVICE_SET_CURRENT_LIMIT: Final = "set_current_limit"
 ATTR_CURRENT: Final = "current"

@@ -10,17 +10,18 @@ from homeassistant.const import Platform
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .const import NO_EMS_LIMIT
-from .control import pauses
-from .coordinator import EMS_LIMIT, EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
+from .coordinator import EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
+from .ems_limit.write import pauses
 from .entity import EnovatesEntity
-from .smart import async_user_took_over
+from .polling.realtime_maps import EMS_LIMIT
+from .runtime_data import async_user_took_over
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
     from homeassistant.helpers.entity_platform import AddConfigEntryEntitiesCallback
 
-    from .coordinator import EnovatesConfigEntry
-    from .limits import EnovatesLimits
+    from .ems_limit.timed import EnovatesLimits
+    from .runtime_data import EnovatesConfigEntry
 
 # One write at a time: the charger has one Modbus connection, and writes are acknowledged one by one.
 PARALLEL_UPDATES = 1

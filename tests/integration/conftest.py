@@ -26,5 +26,5 @@ def request_timeout() -> float:
 @pytest.fixture(autouse=True)
 def patch_request_timeout(request_timeout: float) -> Generator[None]:
     """Apply `request_timeout` to every charger connection the integration opens."""
-    with patch("custom_components.enovates.charger.REQUEST_TIMEOUT_S", request_timeout):
+    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", request_timeout):
         yield

@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
-from custom_components.enovates.charger import ChargerConnectionError, EnovatesCharger
-from custom_components.enovates.link import Priority
+from custom_components.enovates.modbus.charger import ChargerConnectionError, EnovatesCharger
+from custom_components.enovates.modbus.link import Priority
 from enovates_simulator import Simulator
 
 

@@ -20,7 +20,7 @@ from syrupy.filters import props
 
 from custom_components.enovates.compat import async_get_device_by_identifier
 from custom_components.enovates.const import DOMAIN
-from custom_components.enovates.raw_registers import SERIAL_PLACEHOLDER
+from custom_components.enovates.modbus.raw_registers import SERIAL_PLACEHOLDER
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Car, EmsMode, ManualClock, Simulator
 from enovates_simulator.replay import Replay

@@ -16,7 +16,7 @@ from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.limit_record import PUT_BACK_ATTEMPTS
+from custom_components.enovates.ems_limit.record import PUT_BACK_ATTEMPTS
 from enovates_simulator import AfterReboot, Car, Charger, ManualClock, Profile, Simulator
 
 from ..conftest import advance, eno_client
@@ -167,7 +167,7 @@ async def test_a_put_back_that_fails_is_logged(
     await set_limit(hass, 10)
     simulator.faults.exception(maps=["ems_limit"], times=2)  # the limit is not read at once after the reboot
     refused = HomeAssistantError("refused")
-    with patch("custom_components.enovates.limits.async_set_ems_limit", side_effect=refused) as write:
+    with patch("custom_components.enovates.ems_limit.timed.async_set_ems_limit", side_effect=refused) as write:
         await reboot(hass, clock_hands, simulator)
         await advance(hass, clock_hands, 20, step=5)
     assert write.call_count == PUT_BACK_ATTEMPTS  # a few times, a few seconds apart, then given up
@@ -186,7 +186,7 @@ async def test_a_put_back_stops_once_another_limit_is_set(
         raise HomeAssistantError("refused")
 
     with patch(
-        "custom_components.enovates.limits.async_set_ems_limit",
+        "custom_components.enovates.ems_limit.timed.async_set_ems_limit",
         side_effect=refused_as_another_sets_its_own,
     ) as write:
         await reboot(hass, clock_hands, simulator)

@@ -8,7 +8,7 @@ from homeassistant.helpers import issue_registry as ir
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.const import DOMAIN
-from custom_components.enovates.outage import OUTAGE_REPAIR_AFTER
+from custom_components.enovates.polling.outage import OUTAGE_REPAIR_AFTER
 from enovates_simulator import Simulator
 
 from ..conftest import advance

@@ -13,8 +13,8 @@ from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.charger import ChargerConnectionError
 from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.modbus.charger import ChargerConnectionError
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
 from ..conftest import advance

@@ -17,7 +17,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.compat import async_port_devices
 from custom_components.enovates.const import DOMAIN
-from custom_components.enovates.limits import storage_key
+from custom_components.enovates.ems_limit.timed import storage_key
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 

@@ -22,20 +22,18 @@ from pymodbus.client import AsyncModbusTcpClient
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.charger import (
-    ChargerConnectionError,
-    ChargerTimeoutError,
-    EnovatesCharger,
-)
-from custom_components.enovates.compat import mend_late_answer_skipping
 from custom_components.enovates.const import (
     CONF_DUAL_PORT,
     CONF_EMS_CONTROL,
     DOMAIN,
-    OUTAGE_AFTER_S,
-    STALE_CONNECTION_AFTER_S,
 )
-from custom_components.enovates.link import (
+from custom_components.enovates.modbus.charger import (
+    ChargerConnectionError,
+    ChargerTimeoutError,
+    EnovatesCharger,
+)
+from custom_components.enovates.modbus.late_answers import mend_late_answer_skipping
+from custom_components.enovates.modbus.link import (
     CONTENDED_DELAYS_S,
     CONTENDED_WINDOW_S,
     RECONNECT_DELAYS_S,
@@ -45,6 +43,7 @@ from custom_components.enovates.link import (
     ReconnectPolicy,
     TurnTaking,
 )
+from custom_components.enovates.modbus.timing import OUTAGE_AFTER_S, STALE_CONNECTION_AFTER_S
 from enovates_simulator import Car, Charger, Latency, Simulator
 
 from ..conftest import advance
@@ -85,7 +84,7 @@ async def test_an_answer_two_seconds_late_is_waited_for_on_the_same_connection(
     simulator: Simulator, connection: EnovatesCharger
 ) -> None:
     simulator.faults.slow_down(2.0)
-    with patch("custom_components.enovates.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
+    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
         measurements = await connection.read(Measurements)
     assert measurements.charger_active_power_total == 11040
     assert simulator.stats.connections_opened == 1
@@ -411,7 +410,7 @@ async def test_the_link_is_in_the_diagnostics_download(
 
 async def test_a_charger_answering_in_700_ms_can_be_added(hass: HomeAssistant, simulator: Simulator) -> None:
     simulator.faults.slow_down(0.7)
-    with patch("custom_components.enovates.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
+    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
         result = await hass.config_entries.flow.async_init(
             DOMAIN,
             context={"source": SOURCE_USER},

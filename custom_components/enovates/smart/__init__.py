@@ -5,6 +5,6 @@ the grid sensor once a second and writes through the integration's one write pat
 """
 
 from .controller import ChargingMode, Reason
-from .manager import SmartCharging, async_user_took_over
+from .manager import SmartCharging
 
-__all__ = ["ChargingMode", "Reason", "SmartCharging", "async_user_took_over"]
+__all__ = ["ChargingMode", "Reason", "SmartCharging"]

@@ -13,9 +13,9 @@ from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
 from homeassistant.util.unit_conversion import PowerConverter
 
+from ..charging.status import car_connected
 from ..const import LOGGER, NO_EMS_LIMIT
-from ..coordinator import EMS_LIMIT, MEASUREMENTS, STATE
-from ..status import car_connected
+from ..polling.realtime_maps import EMS_LIMIT, MEASUREMENTS, STATE
 from .const import (
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
@@ -31,10 +31,16 @@ from .const import (
 from .controller import ChargingMode, Inputs, PortDecision, PortInput, Settings, SmartController
 
 if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
     from homeassistant.core import State
 
-    from ..coordinator import EnovatesConfigEntry, RealtimeData
-    from ..limits import EnovatesLimits
+    from ..coordinator import (
+        EnovatesEmsControlCoordinator,
+        EnovatesMode3Coordinator,
+        EnovatesRealtimeCoordinator,
+        RealtimeData,
+    )
+    from ..ems_limit.timed import EnovatesLimits
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
@@ -71,10 +77,25 @@ def month_of(timestamp: float) -> str:
 class SmartCharging:
     """The smart charging of one charger: modes per port, the peak limit, and the controller deciding each second."""
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, limits: EnovatesLimits) -> None:
-        """Steer `entry`'s charger through `limits`; nothing is written until a port's mode is not Manual."""
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        *,
+        realtime: EnovatesRealtimeCoordinator,
+        mode3: EnovatesMode3Coordinator,
+        ems_control: EnovatesEmsControlCoordinator,
+        limits: EnovatesLimits,
+    ) -> None:
+        """Steer `entry`'s charger through `limits`; nothing is written until a port's mode is not Manual.
+
+        `realtime` and `mode3` tell what the ports do, `ems_control` whether the charger takes limits now.
+        """
         self._hass = hass
         self._entry = entry
+        self._realtime = realtime
+        self._mode3 = mode3
+        self._ems_control = ems_control
         self._limits = limits
         options = dict(entry.options)
         self.grid_sensor: str | None = options.get(CONF_GRID_SENSOR)
@@ -114,7 +135,7 @@ class SmartCharging:
     def _want_maps(self, *, steering: bool) -> None:
         """While a port is steered, have the maps the controller reads polled, even with their entities disabled."""
         if steering and not self._maps_wanted:
-            realtime = self._entry.runtime_data.realtime
+            realtime = self._realtime
             self._maps_wanted = [
                 realtime.async_add_listener(
                     lambda: None, frozenset({(port, STATE), (port, MEASUREMENTS), (port, EMS_LIMIT)})
@@ -190,7 +211,7 @@ class SmartCharging:
         state, measurements, limit_ma = data.state, data.measurements, data.ems_limit_ma
         if state is None or measurements is None or limit_ma is None:
             return None
-        mode3 = self._entry.runtime_data.mode3.data.get(port)
+        mode3 = self._mode3.data.get(port)
         plugged = car_connected(mode3) if mode3 is not None else None
         if plugged is None:
             plugged = state.lock_state is LockState.LOCKED or state.contactor_state
@@ -209,11 +230,10 @@ class SmartCharging:
 
     @callback
     def _async_tick(self, now: datetime) -> None:
-        runtime = self._entry.runtime_data
-        realtime = runtime.realtime
+        realtime = self._realtime
         grid_w, battery_w, grid_at = self._grid_w(now)
         ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
-        allowed = runtime.ems_control is not None and runtime.ems_control.data.allowed
+        allowed = self._ems_control.data.allowed
         if not realtime.last_update_success or None in ports.values() or not allowed:
             # Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the next
             # second, then. The quarter goes on.
@@ -263,10 +283,3 @@ class SmartCharging:
         if port in self._failing:
             self._failing.discard(port)
             LOGGER.info("Smart charging sets the limit of %s port %s again", self._entry.title, port)
-
-
-@callback
-def async_user_took_over(entry: EnovatesConfigEntry, port: int) -> None:
-    """Tell smart charging (if it runs) that a user set `port`'s limit by hand."""
-    if (smart := entry.runtime_data.smart) is not None:
-        smart.user_took_over(port)

@@ -13,13 +13,15 @@ from homeassistant.helpers.event import async_track_point_in_utc_time
 from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
 
-from .const import DOMAIN, LOGGER
-from .control import async_set_ems_limit
-from .limit_record import LimitChange
+from ..const import DOMAIN, LOGGER
+from .record import LimitChange
+from .write import async_set_ems_limit
 
 if TYPE_CHECKING:
-    from .coordinator import EnovatesConfigEntry, EnovatesRealtimeCoordinator
-    from .limit_record import LimitRecord
+    from homeassistant.config_entries import ConfigEntry
+
+    from ..coordinator import EnovatesRealtimeCoordinator
+    from .record import LimitRecord
 
 STORAGE_VERSION: Final = 1
 # A previous limit that could not be put back (the charger was unreachable) is tried again this much later.
@@ -49,7 +51,7 @@ class EnovatesLimits:
     def __init__(
         self,
         hass: HomeAssistant,
-        entry: EnovatesConfigEntry,
+        entry: ConfigEntry,
         coordinator: EnovatesRealtimeCoordinator,
         record: LimitRecord,
     ) -> None:

@@ -7,13 +7,13 @@ from typing import TYPE_CHECKING
 
 from enovates_modbus.eno_one import Mode3State
 
-from .const import MIN_CHARGING_CURRENT_A
-from .control import pauses
+from ..const import MIN_CHARGING_CURRENT_A
+from ..ems_limit.write import pauses
 
 if TYPE_CHECKING:
     from enovates_modbus.eno_one import Mode3Details
 
-    from .coordinator import RealtimeData
+    from ..coordinator import RealtimeData
 
 
 class ChargerStatus(enum.StrEnum):

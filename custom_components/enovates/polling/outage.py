@@ -11,10 +11,12 @@ from typing import TYPE_CHECKING, Final
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
 
-from .repairs import CHARGER_UNREACHABLE, async_raise_issue, async_withdraw_issue
+from ..issues import CHARGER_UNREACHABLE, async_raise_issue, async_withdraw_issue
 
 if TYPE_CHECKING:
-    from .coordinator import EnovatesConfigEntry, EnovatesRealtimeCoordinator
+    from homeassistant.config_entries import ConfigEntry
+
+    from ..coordinator import EnovatesRealtimeCoordinator
 
 # Long enough for a reboot (a few minutes after power-up), a firmware update or a Wi-Fi hiccup to pass unreported;
 # short enough that a charger switched off at its breaker is noticed the same evening.
@@ -27,7 +29,7 @@ class OutageRepair:
     The issue goes away by itself as soon as the charger answers again (or the entry is unloaded).
     """
 
-    def __init__(self, hass: HomeAssistant, entry: EnovatesConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Watch `heartbeat`, the tier that tells whether `entry`'s charger is reachable."""
         self._hass = hass
         self._entry = entry

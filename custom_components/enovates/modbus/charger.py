@@ -20,11 +20,12 @@ from pymodbus import ModbusException
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusIOException
 
-from .compat import mend_late_answer_skipping
-from .const import LOGGER, OUTAGE_AFTER_S, REQUEST_TIMEOUT_S, STALE_CONNECTION_AFTER_S
+from .late_answers import mend_late_answer_skipping
 from .link import LinkHealth, Priority, ReconnectPolicy, TurnTaking
 from .mbap import frame_headers
+from .timing import OUTAGE_AFTER_S, REQUEST_TIMEOUT_S, STALE_CONNECTION_AFTER_S
 
+_LOGGER = logging.getLogger(__name__)
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
 _PYMODBUS_PAUSE_AFTER_CONNECT_S: typing.Final = 0.2  # it sleeps 0.1 s after every connect
@@ -87,7 +88,7 @@ def decode[T: RegisterMap](register_map: type[T], registers: list[int]) -> T:
                 except ValueError:
                     # The register was consumed; its value is outside what the library knows.
                     fields[name] = None
-                    LOGGER.debug("%s.%s: value not known to enovates-modbus", register_map.__name__, name)
+                    _LOGGER.debug("%s.%s: value not known to enovates-modbus", register_map.__name__, name)
     return register_map(**fields)
 
 
@@ -237,7 +238,7 @@ class EnovatesCharger:
                             "the charger keeps closing the connection (another Modbus client?)"
                         ) from None
                     # The charger (or the network) closed a working connection: one immediate retry on a new one.
-                    LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
+                    _LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
                     try:
                         return await self._attempt(unit, call, what)
                     except _DroppedError as err:

@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING
 from enovates_modbus.eno_one import State
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 
-from .charger import ChargerConnectionError, ChargerRejectedError
-from .const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
-from .link import Priority
+from ..const import DOMAIN, MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
+from ..modbus.charger import ChargerConnectionError, ChargerRejectedError
+from ..modbus.link import Priority
 
 if TYPE_CHECKING:
-    from .coordinator import EnovatesRealtimeCoordinator
+    from ..coordinator import EnovatesRealtimeCoordinator
 
 
 def pauses(limit_ma: int | None) -> bool:

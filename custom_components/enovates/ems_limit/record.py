@@ -19,11 +19,13 @@ from typing import TYPE_CHECKING, Any, Final
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
-from .const import LOGGER, NO_EMS_LIMIT
-from .coordinator import EMS_LIMIT
+from ..const import LOGGER, NO_EMS_LIMIT
+from ..polling.realtime_maps import EMS_LIMIT
 
 if TYPE_CHECKING:
-    from .coordinator import EnovatesConfigEntry, EnovatesRealtimeCoordinator
+    from homeassistant.config_entries import ConfigEntry
+
+    from ..coordinator import EnovatesRealtimeCoordinator
 
 
 class LimitChange(enum.StrEnum):
@@ -61,7 +63,7 @@ def amps(limit_ma: int | None) -> float | None:
 class LimitRecord:
     """The EMS limit of each port as last seen, the one Home Assistant wants, and who changed it."""
 
-    def __init__(self, entry: EnovatesConfigEntry, coordinator: EnovatesRealtimeCoordinator) -> None:
+    def __init__(self, entry: ConfigEntry, coordinator: EnovatesRealtimeCoordinator) -> None:
         """Follow the limits of `coordinator`'s charger."""
         self._entry = entry
         self._coordinator = coordinator

@@ -1,0 +1,62 @@
+"""The register maps of the 1 s tier: their names, how each is read, in which order, and how long a reading holds.
+
+On a slow link a poll cannot read every map every second: power, energy and current offered come first, the others
+give way but are never older than GIVE_WAY_MAX_AGE_S, and a map that stops answering is asked less often so that the
+others stay fresh. The realtime coordinator applies these rules; entities name the maps in their listener contexts.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+import math
+from typing import Any, Final
+
+from enovates_modbus.eno_one import CurrentOffered, Measurements, State
+
+from ..modbus.charger import EnovatesCharger
+from ..modbus.link import Priority
+from ..modbus.timing import OUTAGE_AFTER_S
+
+# The maps, as entities name them in their listener contexts.
+STATE: Final = "state"
+MEASUREMENTS: Final = "measurements"
+EMS_LIMIT: Final = "ems_limit"
+CURRENT_OFFERED: Final = "current_offered"
+
+
+async def _read_current_offered(charger: EnovatesCharger, port: int) -> int:
+    return (await charger.read(CurrentOffered, port, priority=Priority.REALTIME)).active_current_offered
+
+
+# How the 1 s tier reads each of its maps. Power, energy and current offered matter most: they come first in every
+# poll. The others (state, EMS limit) give way on a slow link.
+READERS: Final[dict[str, Callable[[EnovatesCharger, int], Awaitable[Any]]]] = {
+    MEASUREMENTS: lambda charger, port: charger.read(Measurements, port, priority=Priority.REALTIME),
+    CURRENT_OFFERED: _read_current_offered,
+    STATE: lambda charger, port: charger.read(State, port, priority=Priority.REALTIME),
+    EMS_LIMIT: lambda charger, port: charger.read_ems_limit(port, priority=Priority.REALTIME),
+}
+FIRST_MAPS: Final = (MEASUREMENTS, CURRENT_OFFERED)
+GIVE_WAY_MAPS: Final = (STATE, EMS_LIMIT)
+# A map that gives way is still read in a poll while the poll would end within this much of its second...
+GIVE_WAY_BUDGET_S: Final = 0.8
+# ... and at least once in this long, one map a poll, however slow the link.
+GIVE_WAY_MAX_AGE_S: Final = 5.0
+# A map that goes unanswered twice in a row while the charger answers the others is asked again only this much later,
+# so that the other maps stay fresh.
+SILENT_MAP_RETRY_S: Final = 5.0
+
+
+@dataclass
+class MapReading:
+    """The last reading of one register map of one port, and how its recent requests went."""
+
+    value: Any = None  # None: never read, or the charger refused it
+    read_at: float = -math.inf  # loop time of the last answer (value or refusal)
+    unanswered: int = 0  # requests in a row that got no answer
+    retry_at: float = -math.inf
+
+    def available(self, now: float) -> bool:
+        """Whether the map's value may be shown: it was read, and has not gone unanswered for the outage bound."""
+        return self.value is not None and (self.unanswered == 0 or now - self.read_at < OUTAGE_AFTER_S)
