@@ -6,6 +6,7 @@ with the others.
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 import re
@@ -286,3 +287,89 @@ def test_brand_images_follow_home_assistant_sizes(theme: str) -> None:
     assert sizes["logo@2x"][:2] == (2 * sizes["logo"][0], 2 * sizes["logo"][1])
     # Transparent around the drawing, for light and dark themes alike.
     assert all(alpha == 0 for _, _, alpha in sizes.values())
+
+
+def _imports_of(path: Path) -> set[str]:
+    """Return the integration's modules that `path` imports, type-only imports included.
+
+    Importing `a.b.c` runs the packages `a` and `a.b` first: each counts as imported.
+    """
+    package = list(path.relative_to(INTEGRATION).parts[:-1])
+    imported: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.ImportFrom):
+            continue
+        if node.level:
+            module = [*package[: len(package) - node.level + 1], *(node.module or "").split(".")]
+        elif (node.module or "").startswith("custom_components.enovates"):
+            module = (node.module or "").split(".")[2:]
+        else:
+            continue
+        module = [part for part in module if part]
+        # The packages this module sits in ran before it: importing them again is no step in a circle.
+        imported.update(
+            ".".join(module[:depth]) for depth in range(1, len(module) + 1) if module[:depth] != package[:depth]
+        )
+        for alias in node.names:  # `from . import x` may name a module
+            if INTEGRATION.joinpath(*module, f"{alias.name}.py").exists():
+                imported.add(".".join([*module, alias.name]))
+    return imported
+
+
+def _module_graph() -> dict[str, set[str]]:
+    graph: dict[str, set[str]] = {}
+    for path in SOURCES:
+        name = ".".join(path.relative_to(INTEGRATION).with_suffix("").parts).removesuffix(".__init__")
+        if name == "__init__":
+            name = ""
+        graph[name] = {module for module in _imports_of(path) if module != name}
+    return graph
+
+
+def test_imports_run_one_way() -> None:
+    # No import circle between the integration's modules, not even through type-only imports: each part can be read,
+    # tested and moved knowing only what is below it.
+    graph = _module_graph()
+    done: set[str] = set()
+    path: list[str] = []
+
+    def visit(module: str) -> None:
+        if module in path:
+            cycle = [*path[path.index(module) :], module]
+            pytest.fail("import circle: " + " -> ".join(name or "__init__" for name in cycle))
+        if module in done:
+            return
+        path.append(module)
+        for imported in sorted(graph.get(module, ())):
+            visit(imported)
+        path.pop()
+        done.add(module)
+
+    for module in sorted(graph):
+        visit(module)
+    assert len(done) == len(graph) > 30
+
+
+def test_talking_modbus_needs_no_home_assistant() -> None:
+    # modbus/ could move into the vendor library as one piece: it imports neither Home Assistant nor the rest.
+    for path in sorted((INTEGRATION / "modbus").glob("*.py")):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            names = (
+                [alias.name for alias in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            for name in names:
+                assert not name.startswith(("homeassistant", "custom_components")), f"{path.name} imports {name}"
+            if isinstance(node, ast.ImportFrom):
+                assert node.level <= 1, f"{path.name} imports from outside modbus/"
+
+
+def test_only_the_top_reads_the_runtime_data() -> None:
+    # The parts below the runtime data get what they need through their constructors.
+    for path in SOURCES:
+        if path.parent != INTEGRATION:
+            assert "runtime_data" not in path.read_text(encoding="utf-8"), path.relative_to(INTEGRATION)

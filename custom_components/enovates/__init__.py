@@ -110,13 +110,13 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
     limit_record = LimitRecord(entry, realtime)
-    entry.async_on_unload(limit_record.async_start(read_limits=ems_control is not None))
     limits = None
     if ems_control is not None:
         # Whether the charger still allows EMS control is watched even with the token sensors disabled.
         entry.async_on_unload(ems_control.async_add_listener(lambda: None))
         limits = EnovatesLimits(hass, entry, realtime, limit_record)
         entry.async_on_unload(limits.async_shutdown)
+    entry.async_on_unload(limit_record.async_start(keeper=limits))
     entry.async_on_unload(lambda: async_withdraw_all(hass, entry))
 
     entry.runtime_data = EnovatesRuntimeData(

@@ -15,7 +15,7 @@ from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 import enum
 import math
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 from homeassistant.core import CALLBACK_TYPE, callback
 
@@ -45,7 +45,18 @@ class LimitChangeReport:
     previous_ma: int | None
 
 
-type PutBack = Callable[[int, int], Coroutine[Any, Any, Exception | None]]
+class LimitKeeper(Protocol):
+    """What keeps the limits Home Assistant set (the timed limits, with EMS control), told what the record finds."""
+
+    def put_back(self, port: int, limit_ma: int) -> Coroutine[Any, Any, Exception | None]:
+        """Write `limit_ma` back to `port` after the charger lost it; return why it failed (None: done)."""
+
+    def forget_pending(self, port: int) -> None:
+        """Drop a restore pending for `port`: its limit was set elsewhere since."""
+
+    def wanted_changed(self) -> None:
+        """Keep the limits Home Assistant wants across restarts: they changed."""
+
 
 # After the charger was away, a limit that turns to "no limit" within this long is what it came back with (the 1 s
 # tier reads the limit at least every 5 s, also on a slow link), not another controller's doing.
@@ -74,20 +85,18 @@ class LimitRecord:
         self._connect_failures = coordinator.charger.link.connect_failures
         self._back_until = -math.inf  # loop time until which the charger counts as just back
         self._listeners: dict[int, list[Callable[[LimitChangeReport], None]]] = {}
-        # Set by EnovatesLimits (with EMS control): how to put a limit back, and to drop a pending restore.
-        self.put_back: PutBack | None = None
-        self.forget_pending: Callable[[int], None] | None = None
-        self.wanted_changed: Callable[[], None] = lambda: None  # to keep `wanted` across restarts
+        self._keeper: LimitKeeper | None = None  # with EMS control: the one that writes, and keeps what is wanted
 
     @callback
-    def async_start(self, *, read_limits: bool) -> CALLBACK_TYPE:
+    def async_start(self, keeper: LimitKeeper | None) -> CALLBACK_TYPE:
         """Start following the charger; return the stopper.
 
-        With `read_limits` (EMS control) the limit map is read every second whatever entities are enabled, for the
-        put-back; else the record sees the limit while an entity shows it (the sensor, the event entity).
+        With a `keeper` (EMS control) the limit map is read every second whatever entities are enabled, for the
+        put-back; without one the record sees the limit while an entity shows it (the sensor, the event entity).
         """
+        self._keeper = keeper
         ports = self._coordinator.charger.ports
-        context = frozenset((port, EMS_LIMIT) for port in ports) if read_limits else None
+        context = frozenset((port, EMS_LIMIT) for port in ports) if keeper is not None else None
         remove = self._coordinator.async_add_listener(self._update, context)
         self._update()  # the limits read at setup are the first seen
         return remove
@@ -134,22 +143,22 @@ class LimitRecord:
         if expected is not None and expected[0] == limit_ma:
             del self._expected[port]
             self.wanted[port] = limit_ma
-            self.wanted_changed()
+            self._wanted_changed()
             self._report(port, LimitChangeReport(change=expected[1], limit_ma=limit_ma, previous_ma=previous))
             return
         wanted = self.wanted.get(port)
         # A reboot that forgets the limit leaves "no limit"; any other new limit was set by someone.
         lost = back and limit_ma == NO_EMS_LIMIT != previous
-        if lost and wanted is not None and limit_ma != wanted and self.put_back is not None:
-            self._put_back(self.put_back, port, limit_ma, wanted, "after the charger was unreachable")
+        if lost and wanted is not None and limit_ma != wanted and self._keeper is not None:
+            self._put_back(self._keeper, port, limit_ma, wanted, "after the charger was unreachable")
             return
         if previous is not None and limit_ma != previous:
             # Not Home Assistant's doing: respected, and no longer Home Assistant's to put back or to undo.
             LOGGER.debug("The EMS limit of %s port %s was set elsewhere: %s mA", self._entry.title, port, limit_ma)
             if self.wanted.pop(port, None) is not None:
-                self.wanted_changed()
-            if self.forget_pending is not None:
-                self.forget_pending(port)
+                self._wanted_changed()
+            if self._keeper is not None:
+                self._keeper.forget_pending(port)
             self._report(
                 port, LimitChangeReport(change=LimitChange.SET_ELSEWHERE, limit_ma=limit_ma, previous_ma=previous)
             )
@@ -165,13 +174,17 @@ class LimitRecord:
             seen = self._seen.get(port)
             if seen is None or seen == limit_ma:
                 self.wanted[port] = limit_ma
-            elif seen == NO_EMS_LIMIT and self.put_back is not None:
+            elif seen == NO_EMS_LIMIT and self._keeper is not None:
                 self.wanted[port] = limit_ma
-                self._put_back(self.put_back, port, seen, limit_ma, "when Home Assistant started")
+                self._put_back(self._keeper, port, seen, limit_ma, "when Home Assistant started")
         if wanted:
-            self.wanted_changed()
+            self._wanted_changed()
 
-    def _put_back(self, put_back: PutBack, port: int, found_ma: int, wanted_ma: int, when: str) -> None:
+    def _wanted_changed(self) -> None:
+        if self._keeper is not None:
+            self._keeper.wanted_changed()
+
+    def _put_back(self, keeper: LimitKeeper, port: int, found_ma: int, wanted_ma: int, when: str) -> None:
         LOGGER.warning(
             "The EMS limit of %s port %s was %s mA %s; putting back %s mA, as Home Assistant set it",
             self._entry.title,
@@ -182,13 +195,13 @@ class LimitRecord:
         )
         self._entry.async_create_background_task(
             self._coordinator.hass,
-            self._put_back_until_taken(put_back, port, wanted_ma),
+            self._put_back_until_taken(keeper, port, wanted_ma),
             f"enovates put back the limit of port {port}",
         )
 
-    async def _put_back_until_taken(self, put_back: PutBack, port: int, wanted_ma: int) -> None:
+    async def _put_back_until_taken(self, keeper: LimitKeeper, port: int, wanted_ma: int) -> None:
         attempt = 1
-        while (error := await put_back(port, wanted_ma)) is not None:
+        while (error := await keeper.put_back(port, wanted_ma)) is not None:
             if attempt == PUT_BACK_ATTEMPTS:
                 LOGGER.warning("Could not put back the EMS limit of %s port %s: %s", self._entry.title, port, error)
                 return

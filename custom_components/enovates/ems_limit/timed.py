@@ -63,9 +63,6 @@ class EnovatesLimits:
         self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
         self.pending: dict[int, PendingRestore] = {}
         self._timers: dict[int, CALLBACK_TYPE] = {}
-        record.put_back = self._put_back
-        record.forget_pending = self._cancel
-        record.wanted_changed = self._save
 
     async def async_load(self) -> None:
         """Take back the restores pending before Home Assistant restarted; those overdue run now."""
@@ -93,7 +90,7 @@ class EnovatesLimits:
         finally:
             self._record.done(port)
 
-    async def _put_back(self, port: int, limit_ma: int) -> HomeAssistantError | None:
+    async def put_back(self, port: int, limit_ma: int) -> HomeAssistantError | None:
         """Put back the limit Home Assistant set, after the charger came back without it; return why it failed."""
         try:
             await self._write(port, limit_ma, LimitChange.RESTORED)
@@ -115,6 +112,16 @@ class EnovatesLimits:
         previous = pending.limit_ma if pending is not None else in_force_ma
         await self._write(port, limit_ma)
         self._schedule(port, PendingRestore(at=dt_util.utcnow() + duration, limit_ma=previous))
+
+    @callback
+    def forget_pending(self, port: int) -> None:
+        """Drop the restore pending for `port` (its limit was set elsewhere since)."""
+        self._cancel(port)
+
+    @callback
+    def wanted_changed(self) -> None:
+        """Store the limits Home Assistant wants, for the put-back after a restart."""
+        self._save()
 
     @callback
     def _cancel(self, port: int) -> None:
