@@ -373,3 +373,11 @@ def test_only_the_top_reads_the_runtime_data() -> None:
     for path in SOURCES:
         if path.parent != INTEGRATION:
             assert "runtime_data" not in path.read_text(encoding="utf-8"), path.relative_to(INTEGRATION)
+
+
+def test_no_platform_imports_another() -> None:
+    # A platform holds its own entities; what two platforms share lives below them (entity.py, charging/, ...).
+    platforms = {str(platform) for platform in PLATFORMS}
+    graph = _module_graph()
+    for platform in sorted(platforms):
+        assert not graph[platform] & platforms, f"{platform} imports {graph[platform] & platforms}"

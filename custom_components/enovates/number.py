@@ -13,13 +13,13 @@ from homeassistant.components.number import (
 )
 from homeassistant.const import Platform, UnitOfElectricCurrent, UnitOfPower
 
+from .charging.status import effective_ems_limit
 from .const import MIN_CHARGING_CURRENT_A
 from .coordinator import EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
 from .ems_limit.write import limit_ma_for
 from .entity import EnovatesEntity, SmartEntity
 from .polling.realtime_maps import EMS_LIMIT, STATE
 from .runtime_data import async_user_took_over
-from .sensor import effective_ems_limit
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant

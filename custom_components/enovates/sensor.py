@@ -34,8 +34,8 @@ from homeassistant.helpers.restore_state import ExtraStoredData
 from homeassistant.util import dt as dt_util
 
 from .charging.sessions import ChargingSession, TransactionReading
-from .charging.status import ChargerStatus, car_connected, charger_status, pwm_offered
-from .const import CONF_EMS_CONTROL, NO_EMS_LIMIT
+from .charging.status import ChargerStatus, car_connected, charger_status, effective_ems_limit, pwm_offered
+from .const import CONF_EMS_CONTROL
 from .coordinator import (
     DeviceData,
     EnovatesMode3Coordinator,
@@ -80,16 +80,6 @@ def enum_option(value: object) -> str | None:
 def milli(value: int) -> float:
     """Return a value in milli-units (mA) in units (A), keeping its full precision."""
     return value / 1000
-
-
-def effective_ems_limit(data: RealtimeData) -> float | None:
-    """Return the EMS limit in A; with no limit set, the charger's own maximum is what limits the car."""
-    limit = data.ems_limit_ma
-    if limit is None or limit < NO_EMS_LIMIT:
-        return None
-    if limit == NO_EMS_LIMIT:
-        return None if data.state is None else float(data.state.max_amp_per_phase)
-    return milli(limit)
 
 
 def _milli_field(name: str) -> Callable[[Measurements], float]:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 from enovates_modbus.eno_one import Mode3State
 
-from ..const import MIN_CHARGING_CURRENT_A
+from ..const import MIN_CHARGING_CURRENT_A, NO_EMS_LIMIT
 from ..ems_limit.write import pauses
 
 if TYPE_CHECKING:
@@ -81,3 +81,13 @@ def _paused_by_limit(data: RealtimeData) -> bool:
     # The limit unknown: an offer under 6 A is the likeliest a pause.
     offered = data.current_offered_ma
     return offered is not None and offered < MIN_CHARGING_CURRENT_A * 1000
+
+
+def effective_ems_limit(data: RealtimeData) -> float | None:
+    """Return the EMS limit in A; with no limit set, the charger's own maximum is what limits the car."""
+    limit = data.ems_limit_ma
+    if limit is None or limit < NO_EMS_LIMIT:
+        return None
+    if limit == NO_EMS_LIMIT:
+        return None if data.state is None else float(data.state.max_amp_per_phase)
+    return limit / 1000
