@@ -1,6 +1,6 @@
 // A minimal Modbus TCP client (function 3, read holding registers) to read the simulator's registers directly,
 // independently of Home Assistant, the integration and pymodbus. Register addresses are the protocol addresses
-// that the vendor library reads (see the README's register table); a single-port charger is unit 1.
+// that the vendor library reads (see the register table of docs/simulator.md); a single-port charger is unit 1.
 import net from 'node:net';
 
 let transactionId = 0;

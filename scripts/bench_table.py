@@ -1,4 +1,7 @@
-"""Print benchmarks/results.json (and slow_link_results.json, if given) as Markdown tables (the README quotes them)."""
+"""Print benchmarks/results.json (and slow_link_results.json, if given) as Markdown tables.
+
+docs/development.md quotes them under "Performance"; tests/test_docs.py checks that it quotes the committed results.
+"""
 
 from __future__ import annotations
 

@@ -30,9 +30,10 @@ PLACEHOLDER_DEVICE_ID = "0123456789abcdef0123456789abcdef"
 
 
 def use_cases() -> list[dict[str, Any]]:
-    """The YAML blocks of the README's "Use cases" section, parsed."""
+    """The YAML blocks of the README's "Use cases" section (up to the next heading), parsed."""
     text = README.read_text(encoding="utf-8")
-    section = text[text.index("### Use cases") : text.index("### Known limitations")]
+    start = text.index("\n### Use cases\n")
+    section = text[start : text.index("\n### ", start + 1)]
     return [yaml.safe_load(block) for block in re.findall(r"```yaml\n(.*?)```", section, re.DOTALL)]
 
 
