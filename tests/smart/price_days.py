@@ -29,12 +29,12 @@ HOUR = 3600.0
 
 # Day-ahead prices per hour of the day, EUR/MWh.
 WINTER_WEEKDAY = (
-    (95, 88, 84, 82, 84, 92, 115, 150, 175, 160, 140, 130)  # night, the morning peak
-    + (125, 122, 128, 140, 160, 195, 230, 215, 180, 150, 128, 110)  # the afternoon, the evening peak
+    *(95, 88, 84, 82, 84, 92, 115, 150, 175, 160, 140, 130),  # night, the morning peak
+    *(125, 122, 128, 140, 160, 195, 230, 215, 180, 150, 128, 110),  # the afternoon, the evening peak
 )
 SUNNY_DAY = (
-    (85, 80, 78, 76, 78, 85, 95, 100, 70, 35, 5, -10)  # night, a short morning peak, the sun comes up
-    + (-35, -40, -25, -5, 20, 70, 110, 150, 175, 150, 120, 100)  # negative noon, the evening peak
+    *(85, 80, 78, 76, 78, 85, 95, 100, 70, 35, 5, -10),  # night, a short morning peak, the sun comes up
+    *(-35, -40, -25, -5, 20, 70, 110, 150, 175, 150, 120, 100),  # negative noon, the evening peak
 )
 
 
@@ -45,7 +45,7 @@ def midnight(year: int, month: int, day: int) -> float:
 
 def day_prices(start: float, hourly: Sequence[float], *, seed: int = 0, noise: float = 3.0) -> list[PriceSlot]:
     """Return 96 quarter-hour prices (EUR/kWh) from `start`, shaped by `hourly` (EUR/MWh) and the saw-tooth."""
-    rng = random.Random(seed)
+    rng = random.Random(seed)  # noqa: S311 - a repeatable curve, no secret
     slots: list[PriceSlot] = []
     for hour, price in enumerate(hourly):
         following = hourly[(hour + 1) % len(hourly)]
@@ -101,7 +101,7 @@ def cheapest(
 
 
 def _step(base: list[float], unit_cost: float, low: int, high: int, units: int) -> list[float]:
-    """Return, for each energy u, min over a in [low, high] of base[u - a] + a x unit_cost (u = units: u - a or less)."""
+    """Return, for each energy u, min over a in [low, high] of base[u - a] + a x unit_cost (the last u: at least)."""
     result = [math.inf] * (units + 1)
     window: deque[int] = deque()  # indices v of base, base[v] - v x unit_cost increasing
     for target in range(units):
@@ -226,3 +226,221 @@ def at_once(
 def quarters_between(true_prices: Sequence[PriceSlot], start: float, end: float) -> list[float | None]:
     """Return the prices of the quarters from `start` to `end`."""
     return [slot.price for slot in true_prices if start <= slot.start < end]
+
+
+# --- the days of the tests and of the README's figures -----------------------------------------------------------
+
+PUBLISHED_AT_H = 13.0  # tomorrow's day-ahead prices, on an ordinary day (CET)
+PEAK_LIMIT_W = 5000.0
+
+
+@dataclass(frozen=True, kw_only=True)
+class Day:
+    """A charge to plan: the car, the target, the prices as they are and as they are known when."""
+
+    name: str
+    plugged: float
+    ready_by: float
+    energy_kwh: float
+    prices: list[PriceSlot]  # the truth (what the quarters cost)
+    published: Callable[[float], Sequence[PriceSlot]]  # the prices known at a moment
+    max_current_a: int = 16
+    phases: int = 3
+    caps_w: list[float | None] | None = None  # per quarter from the plug-in
+    max_blocks: int = DEFAULT_MAX_BLOCKS
+    until: float | None = None  # how long to live it (the ready-by time unless said)
+
+    @property
+    def quarters(self) -> list[float | None]:
+        """Return the true prices of the quarters from the plug-in to the ready-by time."""
+        return quarters_between(self.prices, self.plugged, self.ready_by)
+
+    @property
+    def max_a(self) -> list[int]:
+        """Return each quarter's ceiling in whole amperes (0: under the minimum)."""
+        watts_per_a = self.phases * 230.0
+        return [
+            self.max_current_a
+            if self.caps_w is None or self.caps_w[index] is None
+            else min(self.max_current_a, math.floor((self.caps_w[index] or 0.0) / watts_per_a + 1e-9))
+            for index in range(len(self.quarters))
+        ]
+
+    @property
+    def kwh_per_a(self) -> float:
+        """Return the energy of one ampere over a quarter."""
+        return self.phases * 230.0 * QUARTER_S / 3600 / 1000
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """A day lived with plans, beside the cheapest charge possible and a charge at once."""
+
+    day: Day
+    lived: Lived
+    cheapest: float  # the exact search's, under the same limits, knowing every price from the plug-in
+    at_once: float
+
+    @property
+    def saving(self) -> float:
+        """Return the share of the charge-at-once cost the plans saved."""
+        return 1 - self.lived.cost / self.at_once
+
+    @property
+    def over_cheapest(self) -> float:
+        """Return how much dearer the plans were than the cheapest charge (a share of its cost's size)."""
+        return (self.lived.cost - self.cheapest) / abs(self.cheapest)
+
+
+def run(day: Day) -> Outcome:
+    """Live `day` with a plan made each quarter; find the cheapest charge and the charge at once beside it."""
+    lived = live(
+        plugged=day.plugged,
+        ready_by=day.ready_by,
+        energy_kwh=day.energy_kwh,
+        prices_at=day.published,
+        true_prices=day.prices,
+        max_current_a=day.max_current_a,
+        phases=day.phases,
+        caps_w=day.caps_w,
+        max_blocks=day.max_blocks,
+        until=day.until,
+    )
+    best = cheapest(day.quarters, day.max_a, day.kwh_per_a, day.energy_kwh, max_blocks=day.max_blocks)
+    once = at_once(day.plugged, day.energy_kwh, day.prices, max_current_a=day.max_current_a, phases=day.phases)
+    return Outcome(day, lived, best, once)
+
+
+def published(
+    prices: Sequence[PriceSlot], *, at_h: float | None = PUBLISHED_AT_H
+) -> Callable[[float], list[PriceSlot]]:
+    """Return what is known when: each day's prices from `at_h` o'clock the day before (None: the first day's only)."""
+    first_day_end = prices[0].start + 86400
+
+    def known(moment: float) -> list[PriceSlot]:
+        if at_h is None:
+            return [slot for slot in prices if slot.start < first_day_end]
+        local = datetime.fromtimestamp(moment, BRUSSELS)
+        days_ahead = 2 if local.hour + local.minute / 60 >= at_h else 1
+        horizon = midnight(local.year, local.month, local.day) + days_ahead * 86400  # no DST change in these days
+        return [slot for slot in prices if slot.start < horizon]
+
+    return known
+
+
+def two_days(first: Sequence[float], second: Sequence[float], *, seed: int, start: float) -> list[PriceSlot]:
+    """Return the prices of two days in a row from `start` (a midnight)."""
+    return day_prices(start, first, seed=seed) + day_prices(start + 86400, second, seed=seed + 1)
+
+
+JANUARY_13 = midnight(2026, 1, 13)  # a Tuesday
+MAY_20 = midnight(2026, 5, 20)  # a Wednesday
+
+
+def winter_weekday() -> Day:
+    """Home at 18:00, 30 kWh by 07:00, three phases at 16 A: the evening peak, then the night."""
+    prices = two_days(WINTER_WEEKDAY, WINTER_WEEKDAY, seed=1, start=JANUARY_13)
+    return Day(
+        name="winter weekday",
+        plugged=JANUARY_13 + 18 * HOUR,
+        ready_by=JANUARY_13 + 31 * HOUR,
+        energy_kwh=30.0,
+        prices=prices,
+        published=published(prices),
+    )
+
+
+def sunny_day(*, phases: int = 1) -> Day:
+    """Plugged in at 8:00, 30 kWh by 17:00: the noon's negative prices, then the cheapest hours around them."""
+    prices = two_days(SUNNY_DAY, SUNNY_DAY, seed=3, start=MAY_20)
+    return Day(
+        name=f"sunny day, {phases} phase{'s' if phases > 1 else ''}",
+        plugged=MAY_20 + 8 * HOUR,
+        ready_by=MAY_20 + 17 * HOUR,
+        energy_kwh=30.0,
+        prices=prices,
+        published=published(prices),
+        phases=phases,
+    )
+
+
+def late_prices(*, at_h: float | None = 15.5) -> Day:
+    """Home at noon, 30 kWh by 07:00; tomorrow's prices come at `at_h` (None: never)."""
+    prices = two_days(WINTER_WEEKDAY, WINTER_WEEKDAY, seed=1, start=JANUARY_13)
+    when = "never come" if at_h is None else f"at {int(at_h)}:{int(at_h % 1 * 60):02d}"
+    return Day(
+        name=f"tomorrow's prices {when}",
+        plugged=JANUARY_13 + 12 * HOUR,
+        ready_by=JANUARY_13 + 31 * HOUR,
+        energy_kwh=30.0,
+        prices=prices,
+        published=published(prices, at_h=at_h),
+    )
+
+
+def unreachable() -> Day:
+    """Home at 5:00, 40 kWh by 7:00: 22 kWh is all the charger gives in two hours."""
+    prices = two_days(WINTER_WEEKDAY, WINTER_WEEKDAY, seed=1, start=JANUARY_13)
+    return Day(
+        name="unreachable target",
+        plugged=JANUARY_13 + 29 * HOUR,
+        ready_by=JANUARY_13 + 31 * HOUR,
+        energy_kwh=40.0,
+        prices=prices,
+        published=published(prices),
+        until=JANUARY_13 + 34 * HOUR,
+    )
+
+
+def house_forecast_w(hour: float) -> float:
+    """Return a winter house's expected power at an hour of the day: cooking and heating in the evening."""
+    hour %= 24
+    if 17 <= hour < 21:
+        return 3500.0
+    if 6 <= hour < 8:
+        return 1500.0
+    return 400.0
+
+
+def peak_guarded_night() -> Day:
+    """The winter weekday from 17:00 under a 5 kW peak limit: the car gets what the house leaves, quarter by quarter."""
+    prices = two_days(WINTER_WEEKDAY, WINTER_WEEKDAY, seed=1, start=JANUARY_13)
+    plugged, ready_by = JANUARY_13 + 17 * HOUR, JANUARY_13 + 31 * HOUR
+    caps: list[float | None] = [
+        PEAK_LIMIT_W - house_forecast_w(17 + index / 4) for index in range(int((ready_by - plugged) // QUARTER_S))
+    ]
+    return Day(
+        name="peak limit 5 kW",
+        plugged=plugged,
+        ready_by=ready_by,
+        energy_kwh=30.0,
+        prices=prices,
+        published=published(prices),
+        caps_w=caps,
+    )
+
+
+def week() -> list[Day]:
+    """Return a week of evenings at home (Monday 12 January 2026 on): a different car, hour and need each day."""
+    start = midnight(2026, 1, 12)
+    shapes = [WINTER_WEEKDAY] * 5 + [SUNNY_DAY, WINTER_WEEKDAY, WINTER_WEEKDAY]  # a sunny Saturday
+    prices = [slot for day in range(8) for slot in day_prices(start + day * 86400, shapes[day], seed=20 + day)]
+    cars = [(3, 16, 30.0), (1, 32, 15.0), (3, 16, 12.0), (1, 16, 20.0), (3, 32, 45.0), (3, 16, 25.0), (1, 16, 10.0)]
+    home = [18.0, 17.5, 19.25, 20.0, 16.75, 10.0, 21.5]
+    ready = [31.0, 30.5, 32.0, 31.5, 30.0, 24.0 + 8.0, 30.25]
+    days = []
+    for day, ((phases, amps, need), plugged, ready_by) in enumerate(zip(cars, home, ready, strict=True)):
+        midnight_ = start + day * 86400
+        days.append(
+            Day(
+                name=f"day {day + 1}",
+                plugged=midnight_ + plugged * HOUR,
+                ready_by=midnight_ + ready_by * HOUR,
+                energy_kwh=need,
+                prices=prices,
+                published=published(prices),
+                max_current_a=amps,
+                phases=phases,
+            )
+        )
+    return days

@@ -273,10 +273,8 @@ def _parse_epex_spot(attributes: Mapping[str, Any]) -> Prices:
     items = _dicts(attributes["data"])
     if not items:
         return Prices(PriceSource.EPEX_SPOT, None, ())
-    found = _epex_key(items[0])
-    if found is None:
-        raise PriceError(PriceErrorReason.MALFORMED, "EPEX Spot entry without a price")
-    key, currency, factor = found
+    # identify_price_sensor found a price's key in the first entry
+    key, currency, factor = _epex_key(items[0]) or _EPEX_KEYS[0]
     if currency is None:
         unit = _attribute_unit(attributes, default=PriceUnit("EUR", 1.0))
         currency, factor = unit.currency or "EUR", unit.per_kwh
@@ -378,9 +376,7 @@ def _attribute_unit(attributes: Mapping[str, Any], *, default: PriceUnit) -> Pri
     )
 
 
-def _epex_key(item: Any) -> tuple[str, str | None, float] | None:
-    if not isinstance(item, Mapping):
-        return None
+def _epex_key(item: Mapping[str, Any]) -> tuple[str, str | None, float] | None:
     return next((entry for entry in _EPEX_KEYS if entry[0] in item), None)
 
 
