@@ -50,7 +50,6 @@ MAX_HORIZON_S: Final = 7 * 86400.0
 _TIE: Final = 1e-9
 _EPSILON_KWH: Final = 1e-9
 _SEARCH_STEPS: Final = 40
-_MAX_MOVES: Final = 200
 # A block moved anywhere is tried from its shortest length that holds the energy to this many quarters longer.
 _LONGER: Final = 8
 
@@ -178,13 +177,7 @@ class Plan:
 
     def next_start(self, moment: float) -> float | None:
         """Return when the charge that runs at `moment`, or the next one, starts (None: no more charging)."""
-        upcoming = next((slot for slot in self.slots if slot.end > moment), None)
-        if upcoming is None:
-            return None
-        for block in self.blocks:
-            if block.start <= upcoming.start < block.end:
-                return block.start
-        return upcoming.start  # pragma: no cover - every slot is in a block
+        return next((block.start for block in self.blocks if block.end > moment), None)
 
 
 @dataclass(slots=True)
@@ -392,12 +385,11 @@ class _Problem:
             return None
         return amps, cost
 
-    def select(self, value: float, allowance: int) -> list[bool] | None:
+    def select(self, value: float, allowance: int) -> list[bool]:
         """Return the quarters worth most at an energy value of `value` per kWh, in at most `allowance` blocks.
 
         A quarter on is worth (value - price) x its energy: at the ceiling when cheaper than `value`, at the minimum
-        when dearer (bridging two blocks). Best over (blocks started, on or off) quarter by quarter. None: the
-        negative prices cannot all be taken in so few blocks.
+        when dearer (bridging two blocks). Best over (blocks started, on or off) quarter by quarter.
         """
         blank = -math.inf
         span = range(allowance + 1)
@@ -413,10 +405,8 @@ class _Problem:
             new_on = [max(pair) + worth for pair in zip(on, started, strict=True)] if self.usable[index] else None
             off = [blank] * (allowance + 1) if self.forced[index] else [max(pair) for pair in zip(on, off, strict=True)]
             on = new_on or [blank] * (allowance + 1)
+        # Back from the best end (there is one: the allowance holds the runs of negative prices at least).
         best = max(span, key=lambda blocks: max(on[blocks], off[blocks]))
-        if max(on[best], off[best]) == blank:
-            return None
-        # Back from the best end.
         state_on, blocks = on[best] > off[best], best
         chosen = [False] * len(self.quarters)
         for index in range(len(self.quarters) - 1, -1, -1):
@@ -463,10 +453,10 @@ def _search(problem: _Problem, allowance: int) -> _Choice | None:
     low, high = (prices[0] - 1, prices[-1] + 1) if prices else (0.0, 1.0)
     best: _Choice | None = None
 
-    def consider(chosen: list[bool] | None) -> bool:
+    def consider(chosen: list[bool]) -> bool:
         nonlocal best
-        allocated = None if chosen is None else problem.allocate(chosen)
-        if chosen is None or allocated is None:
+        allocated = problem.allocate(chosen)
+        if allocated is None:
             return False
         if best is None or allocated[1] < best[2]:
             best = (chosen, *allocated)
@@ -486,10 +476,8 @@ def _search(problem: _Problem, allowance: int) -> _Choice | None:
 
 def _polish(problem: _Problem, allowance: int, best: _Choice) -> _Choice:
     """Improve a choice while it pays: a block end more or less, a block moved by a quarter, a block moved anywhere."""
-    for _ in range(_MAX_MOVES):
-        found = _better(problem, best, _moves(problem, best[0], allowance)) or _relocated(problem, best, allowance)
-        if found is None:
-            break
+    # Each move lowers the cost: it ends.
+    while found := _better(problem, best, _moves(problem, best[0], allowance)) or _relocated(problem, best, allowance):
         best = found
     return best
 
