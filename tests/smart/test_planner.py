@@ -249,6 +249,9 @@ def test_too_little_time_charges_as_fast_as_allowed() -> None:
     assert starts(plan) == [0, 1, 2, 3, 4, 5]
     assert {slot.current_a for slot in plan.slots} == {16}
     assert plan.latest_start == T0
+    # the last quarter only what is still missing
+    plan = make_plan(request(prices, QUARTER_KWH * 5.5, 1))
+    assert [slot.current_a for slot in plan.slots] == [16] * 5 + [8]
     # quarters the peak guard closes are stepped over
     plan = make_plan(request(prices, QUARTER_KWH * 6, 1, caps_w=[None, 0.0]))
     assert starts(plan) == [0, 2, 3, 4, 5, 6]

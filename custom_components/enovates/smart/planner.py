@@ -308,8 +308,10 @@ def _as_fast_as_allowed(request: PlanRequest, need: float) -> list[tuple[_Quarte
         if need <= _EPSILON_KWH:
             break
         if quarter.max_a:
-            chosen.append((quarter, quarter.max_a))
-            need -= quarter.max_a * quarter.kwh_per_a
+            # the last quarter only what is still missing (the minimum at least)
+            amps = min(quarter.max_a, max(request.min_current_a, math.ceil(need / quarter.kwh_per_a - 1e-9)))
+            chosen.append((quarter, amps))
+            need -= amps * quarter.kwh_per_a
     return chosen
 
 
