@@ -12,7 +12,6 @@ import pytest
 from custom_components.enovates.smart.planner import (
     DEFAULT_MARGIN,
     MAX_HORIZON_S,
-    Block,
     Plan,
     PlanRequest,
     PlanStatus,
@@ -70,7 +69,9 @@ def test_flat_prices_charge_at_once_in_one_block() -> None:
     assert plan.energy_kwh == pytest.approx(11.04)
     assert plan.cost == pytest.approx(1.104)
     assert plan.currency == "EUR"
-    assert plan.blocks == (Block(T0, T0 + 3600, pytest.approx(11.04), pytest.approx(1.104)),)
+    assert [(block.start, block.end) for block in plan.blocks] == [(T0, T0 + 3600)]
+    assert plan.blocks[0].energy_kwh == pytest.approx(11.04)
+    assert plan.blocks[0].cost == pytest.approx(1.104)
     assert plan.current_a(T0) == 16
     assert plan.current_a(T0 + 3600) == 0
     assert plan.next_start(T0 + 1800) == T0

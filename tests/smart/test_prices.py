@@ -54,7 +54,8 @@ def test_nordpool_service_response() -> None:
     assert prices.source is PriceSource.NORDPOOL
     assert prices.currency == "EUR"
     assert [slot.start for slot in prices.slots] == [T0 + 900 * index for index in range(5)]
-    assert prices.slots[0] == PriceSlot(T0, T0 + 900, pytest.approx(0.09247))
+    assert (prices.slots[0].start, prices.slots[0].end) == (T0, T0 + 900)
+    assert prices.slots[0].price == pytest.approx(0.09247)
     assert prices.slots[-1].price == pytest.approx(-0.0015)  # negative prices kept as they are
     assert prices.known_until == T0 + 5 * 900
 
@@ -290,7 +291,8 @@ def test_epex_spot_attributes(attributes: dict[str, Any], currency: str, price: 
     prices = parse_price_attributes(attributes)
     assert prices.source is PriceSource.EPEX_SPOT
     assert prices.currency == currency
-    assert prices.slots[0] == PriceSlot(T0, T0 + 900, pytest.approx(price))
+    assert (prices.slots[0].start, prices.slots[0].end) == (T0, T0 + 900)
+    assert prices.slots[0].price == pytest.approx(price)
 
 
 def test_epex_spot_hourly_and_empty() -> None:
@@ -336,7 +338,7 @@ def test_not_a_price_sensor(attributes: dict[str, Any]) -> None:
     with pytest.raises(PriceError) as error:
         identify_price_sensor(attributes, platform="template")
     assert error.value.reason is PriceErrorReason.NOT_A_PRICE_SENSOR
-    assert error.value.reason == "not_a_price_sensor"  # the options flow's translation key
+    assert error.value.reason.value == "not_a_price_sensor"  # the options flow's translation key
     with pytest.raises(PriceError):
         parse_price_attributes(attributes)
 
