@@ -18,7 +18,6 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 import enum
-import logging
 from typing import TYPE_CHECKING, Self
 
 from .meter import Capture, Demand, Tariff
@@ -28,8 +27,6 @@ if TYPE_CHECKING:
 
     from .home import Home
     from .meter import MeterReading
-
-_LOGGER = logging.getLogger(__name__)
 
 _LISTEN_ATTEMPTS = 50  # 5 s, for the port held a moment after a reboot
 
@@ -311,12 +308,10 @@ class P1Server:
         if self._corrupt:
             self._corrupt -= 1
             data = corrupt(data)
-        for writer in list(self._writers):
-            try:
-                writer.write(data)
-                await writer.drain()
-            except OSError:  # the client went away meanwhile: its handler forgets it
-                _LOGGER.debug("P1 client gone while sending")
+        for writer in self._writers:
+            # No waiting for a slow reader, as the meter's serial line never waits: a telegram is a kilobyte a second.
+            # To a client gone meanwhile the write goes nowhere; its handler forgets it.
+            writer.write(data)
         self.telegrams_sent += 1
         return data
 
