@@ -8,6 +8,9 @@ import contextlib
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from importlib.metadata import version
+import json
+from pathlib import Path
 import socket
 import struct
 from typing import Any
@@ -18,6 +21,7 @@ from dsmr_parser.clients.protocol import create_tcp_dsmr_reader
 from dsmr_parser.exceptions import InvalidChecksumError
 from dsmr_parser.parsers import TelegramParser
 from enovates_modbus import EnoOneClient
+import homeassistant.components
 import pytest
 
 from enovates_simulator import (
@@ -287,3 +291,9 @@ async def test_a_port_taken_for_good_is_an_error(socket_enabled: None) -> None:
         server = P1Server(_home(ManualClock()), host="127.0.0.1", port=squatter.getsockname()[1])
         with patch("enovates_simulator.p1._LISTEN_ATTEMPTS", 2), pytest.raises(OSError, match="address already in use"):
             await server.start()
+
+
+def test_dsmr_parser_is_the_one_home_assistant_reads_meters_with() -> None:
+    # requirements/ pin the dsmr-parser of each tested release's own dsmr integration
+    manifest = json.loads((Path(homeassistant.components.__file__).parent / "dsmr" / "manifest.json").read_text())
+    assert manifest["requirements"] == [f"dsmr-parser=={version('dsmr-parser')}"]
