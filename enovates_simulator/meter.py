@@ -96,7 +96,8 @@ class GridMeter:
     """The registers of the meter, counted from `start_ts` (a wall-clock instant) on.
 
     Import and export are of the three phases together, as Belgian and Dutch meters count: a phase exporting while
-    another imports nets out. The quarter the meter starts in is averaged over the part it counted.
+    another imports nets out. The quarter the meter starts in counts nothing before the start, as for a meter put in
+    mid-quarter: the seconds a simulator runs before its charger is steered never make the month's peak by themselves.
     """
 
     start_ts: float
@@ -181,5 +182,5 @@ class GridMeter:
 
     def average_demand_w(self, ts: float) -> float:
         """Return the running average import of the current quarter at `ts`: its energy over the time it lasted."""
-        counted = ts - max(self._quarter_start, self.start_ts)
-        return self._quarter_import_wh * 3600 / counted if counted > 0 else 0.0
+        elapsed = ts - self._quarter_start
+        return self._quarter_import_wh * 3600 / elapsed if elapsed > 0 else 0.0

@@ -96,14 +96,15 @@ def _entry(
 
 
 def smart_options() -> dict[str, Any]:
-    """Return the options flow's answers: smart charging on, the meter's sensors, the default delays."""
+    """Return the options flow's answers: smart charging on, the meter's sensors, the default delays (whole, as the
+    flow keeps them)."""
     return {
         CONF_SMART_CHARGING: True,
         CONF_GRID_SENSOR: IMPORT_SENSOR,
         CONF_GRID_EXPORT_SENSOR: EXPORT_SENSOR,
-        CONF_START_DELAY: DEFAULT_SETTINGS.start_delay_s,
-        CONF_STOP_DELAY: DEFAULT_SETTINGS.stop_delay_s,
-        CONF_HYSTERESIS: DEFAULT_SETTINGS.hysteresis_w,
+        CONF_START_DELAY: int(DEFAULT_SETTINGS.start_delay_s),
+        CONF_STOP_DELAY: int(DEFAULT_SETTINGS.stop_delay_s),
+        CONF_HYSTERESIS: int(DEFAULT_SETTINGS.hysteresis_w),
     }
 
 

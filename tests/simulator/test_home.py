@@ -101,24 +101,24 @@ def test_quarter_average_and_month_peak_as_the_meter_computes_them() -> None:
         quarters.setdefault(quarter, []).append(max(net, 0))
         clock.advance(1)
         if second in (0, 448, 450, 1000):
-            # the running average: the quarter's energy so far over the time it lasted
-            current = quarters[quarter]
-            assert home.reading().average_demand_w == pytest.approx(sum(current) / len(current))
-    # the first quarter counted from the meter's start; the others whole
-    averages = {end: sum(samples) / len(samples) for end, samples in quarters.items()}
+            # the running average: the quarter's energy so far over the time it lasted (nothing before the meter)
+            elapsed = (home.wall_time() - quarter).total_seconds()
+            assert home.reading().average_demand_w == pytest.approx(sum(quarters[quarter]) / elapsed)
     assert [len(samples) for samples in quarters.values()] == [450, 900, 900, 900, 450]
+    averages = {start: sum(samples) / 900 for start, samples in quarters.items()}
     reading = home.reading()
     *finished, current = averages.items()
     peak_start, peak = max(finished, key=lambda item: item[1])
     assert reading.month_peak.average_w == pytest.approx(peak)
     assert reading.month_peak.time == peak_start + timedelta(minutes=15)  # recorded when the quarter ends
-    assert reading.average_demand_w == pytest.approx(current[1])
+    assert reading.average_demand_w == pytest.approx(current[1] * 2)  # half of the 11:00 quarter has passed
     assert reading.history == ()
 
 
 def test_a_new_month_keeps_the_last_ones_peak() -> None:
     clock = ManualClock()
     # the house and a car charging all along, in the dark: every quarter draws the same but the first, partial one
+    # (the meter counts from 23:40 on)
     household = Household(pv_peak_w=0, appliances_per_hour=1e-9)
     home = _home(clock, start=datetime(2026, 6, 30, 23, 40, tzinfo=BRUSSELS), household=household)
     home.charger.scenarios[1] = CarScenario.CHARGING
