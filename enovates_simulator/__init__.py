@@ -5,7 +5,11 @@ The device for tests, the development instance and benchmarks: no charger is nee
 
 from .clock import Clock, ManualClock, MonotonicClock
 from .faults import FaultKind, FaultRule, Faults, Latency
+from .home import Flows, Home
+from .household import Household
+from .meter import GridMeter, MeterReading, Tariff
 from .model import Car, CarScenario, Charger, EmsMode, Identity, LedColor, LockState, Mode3State, Port, PortFault
+from .p1 import MeterIdentity, P1Server, P1Version
 from .server import Stats
 from .simulator import Simulator
 from .variants import (
@@ -31,20 +35,29 @@ __all__ = [
     "FaultKind",
     "FaultRule",
     "Faults",
+    "Flows",
+    "GridMeter",
+    "Home",
+    "Household",
     "Identity",
     "Latency",
     "LedColor",
     "LimitWrite",
     "LockState",
     "ManualClock",
+    "MeterIdentity",
+    "MeterReading",
     "Mode3State",
     "MonitoringWrite",
     "MonotonicClock",
+    "P1Server",
+    "P1Version",
     "Port",
     "PortFault",
     "Profile",
     "Simulator",
     "Stats",
+    "Tariff",
     "Token",
     "UnknownUnit",
 ]

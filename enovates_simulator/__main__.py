@@ -1,6 +1,7 @@
-"""Command line: serve a simulated ENO one until interrupted.
+"""Command line: serve a simulated ENO one until interrupted, and the P1 port of the home's meter if asked.
 
 python -m enovates_simulator --host 127.0.0.1 --port 5020 --ems full --dual-port --car cycle
+python -m enovates_simulator --car charging --p1-port 5021 --sun-hour 10
 """
 
 from __future__ import annotations
@@ -12,7 +13,10 @@ import logging
 from pathlib import Path
 import signal
 
+from .home import Home
+from .household import Household
 from .model import CarScenario, Charger, EmsMode, Identity
+from .p1 import P1Server, P1Version
 from .replay import Replay
 from .server import Stats
 from .simulator import Simulator
@@ -67,6 +71,38 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHARE:SECONDS",
         help="that share of the answers takes SECONDS instead (e.g. 0.05:1.2)",
     )
+    home = parser.add_argument_group(
+        "the home and its meter",
+        "a household (solar panels under passing clouds, a house load) and the charger's cars behind one Belgian "
+        "digital meter, whose P1 port streams over TCP as a P1-over-TCP adapter does",
+    )
+    home.add_argument(
+        "--p1-port",
+        type=int,
+        metavar="PORT",
+        help="serve the meter's P1 telegrams on this TCP port (0 picks a free one)",
+    )
+    home.add_argument(
+        "--p1-version",
+        choices=[version.value for version in P1Version],
+        default=P1Version.DSMR_5B.value,
+        help="telegram flavour: 5B (Belgium, once a second) or 4 (every 10 s) (default: %(default)s)",
+    )
+    home.add_argument(
+        "--p1-interval", type=float, metavar="SECONDS", help="send a telegram this often (default: the flavour's own)"
+    )
+    home.add_argument(
+        "--sun-hour",
+        type=_hour,
+        metavar="HOUR",
+        help="at the start the sun stands as at this hour of the day, e.g. 10 for a sunny day ahead (default: the "
+        "clock's hour); sunrise is at 6, sunset at 21",
+    )
+    home.add_argument("--seed", type=int, default=1, help="the day's clouds and appliances (default: %(default)s)")
+    home.add_argument(
+        "--pv-peak", type=float, default=8000, metavar="WATTS", help="the panels' peak power (default: %(default)g)"
+    )
+    home.add_argument("--gas", action="store_true", help="a gas meter on the P1 port too")
     parser.add_argument(
         "--report", type=float, default=0, metavar="SECONDS", help="log the requests per second every SECONDS"
     )
@@ -80,6 +116,16 @@ def _spikes(text: str) -> tuple[float, float]:
         return float(share), float(seconds)
     except ValueError:
         raise argparse.ArgumentTypeError("expected SHARE:SECONDS, e.g. 0.05:1.2") from None
+
+
+def _hour(text: str) -> float:
+    try:
+        hour = float(text)
+    except ValueError:
+        hour = -1
+    if not 0 <= hour < 24:
+        raise argparse.ArgumentTypeError("expected an hour of the day, 0 to 24 (not included), e.g. 10 or 13.5")
+    return hour
 
 
 def build_simulator(args: argparse.Namespace) -> Simulator:
@@ -105,6 +151,21 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     return simulator
 
 
+def build_meter(args: argparse.Namespace, simulator: Simulator) -> P1Server | None:
+    """Return the P1 port of the home around the simulator's charger, if the arguments ask for one."""
+    if args.p1_port is None:
+        return None
+    home = Home(
+        simulator.charger,
+        Household(seed=args.seed, pv_peak_w=args.pv_peak),
+        sun_hour=args.sun_hour,
+        gas=args.gas,
+    )
+    return P1Server(
+        home, version=P1Version(args.p1_version), interval=args.p1_interval, host=args.host, port=args.p1_port
+    )
+
+
 def traffic_report(stats: Stats, seconds: float) -> str:
     """Describe the traffic counted in `stats` over `seconds`, per second: in total and per unit and map."""
     per_map = ", ".join(
@@ -123,9 +184,14 @@ async def _report(simulator: Simulator, seconds: float) -> None:
         _LOGGER.info("%s", traffic_report(simulator.stats, seconds))
 
 
-async def serve(simulator: Simulator, stop: asyncio.Event, report_seconds: float = 0) -> None:
-    """Serve until `stop` is set; every `report_seconds` (if not 0) log the traffic."""
-    async with simulator, asyncio.TaskGroup() as tasks:
+async def serve(
+    simulator: Simulator, stop: asyncio.Event, report_seconds: float = 0, meter: P1Server | None = None
+) -> None:
+    """Serve until `stop` is set (and `meter`'s P1 port if given); every `report_seconds` (if not 0) log the traffic.
+
+    The charger's line comes first: scripts take the first address logged for the charger's.
+    """
+    async with simulator, contextlib.AsyncExitStack() as stack, asyncio.TaskGroup() as tasks:
         reporter = tasks.create_task(_report(simulator, report_seconds)) if report_seconds > 0 else None
         if simulator.listening:
             where = f"{simulator.host}:{simulator.port}"
@@ -143,6 +209,20 @@ async def serve(simulator: Simulator, stop: asyncio.Event, report_seconds: float
             charger.scenarios.get(1, "none"),
             charger.profile.describe() or "none",
         )
+        if meter is not None:
+            await stack.enter_async_context(meter)
+            household = meter.home.household
+            _LOGGER.info(
+                "P1 meter (DSMR %s) on %s:%s: a telegram every %g s; sun as at %s, %g W of panels, seed %s%s",
+                meter.version,
+                meter.host,
+                meter.port,
+                meter.interval,
+                f"{meter.home.sun_seconds() / 3600:.1f} h",
+                household.pv_peak_w,
+                household.seed,
+                ", gas" if meter.home.meter.gas_m3 is not None else "",
+            )
         await stop.wait()
         if reporter is not None:
             reporter.cancel()
@@ -154,7 +234,8 @@ async def _main(args: argparse.Namespace) -> None:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    await serve(build_simulator(args), stop, args.report)
+    simulator = build_simulator(args)
+    await serve(simulator, stop, args.report, build_meter(args, simulator))
 
 
 def main(argv: list[str] | None = None) -> None:

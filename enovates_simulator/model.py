@@ -226,6 +226,9 @@ class Charger:
     identity: Identity = field(default_factory=Identity)
     profile: Profile = field(default_factory=Profile)
     scenarios: dict[int, CarScenario] = field(default_factory=dict)
+    # Called with (start, end) of every stretch of time the model integrates, before it does: what the ports report
+    # then is what they drew over it (the home's grid meter counts the cars with these).
+    step_listeners: list[Callable[[float, float], None]] = field(default_factory=list, repr=False, compare=False)
     ports: dict[int, Port] = field(init=False)
     _time: float = field(init=False)
     _epoch: float = field(init=False)
@@ -260,6 +263,8 @@ class Charger:
                 # Step to an instant, never by an amount: far from the clock's zero a tiny step adds nothing to the
                 # time, and a loop stepping by it would never end. Every candidate is later than now.
                 end = min(target, self._time + MAX_STEP_S, self._next_scenario_change())
+                for listener in self.step_listeners:
+                    listener(self._time, end)
                 for port in self.ports.values():
                     self._integrate(port, end - self._time)
                 self._time = end

@@ -45,6 +45,8 @@ def requirements(domains: set[str]) -> set[str]:
 # What onboarding adds when it finishes (homeassistant/components/onboarding/views.py keeps this list in its code):
 # without their requirements, a fresh instance logs an error for each.
 ONBOARDING_INTEGRATIONS = {"google_translate", "met", "radio_browser", "shopping_list"}
+# What scripts/ha_dev_home.py sets up as config entries before the first start (the simulator's P1 meter).
+DEVELOPMENT_ENTRIES = {"dsmr"}
 
 
 def main() -> None:
@@ -54,6 +56,7 @@ def main() -> None:
         | bootstrap.DEFAULT_INTEGRATIONS
         | bootstrap.FRONTEND_INTEGRATIONS
         | ONBOARDING_INTEGRATIONS
+        | DEVELOPMENT_ENTRIES
         | configured_domains(Path(sys.argv[1]))
     )
     print("\n".join(sorted(requirements(domains))))

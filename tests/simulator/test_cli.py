@@ -12,8 +12,8 @@ import threading
 from enovates_modbus import EnoOneClient
 import pytest
 
-from enovates_simulator import CarScenario, EmsMode, Stats
-from enovates_simulator.__main__ import build_parser, build_simulator, main, serve, traffic_report
+from enovates_simulator import CarScenario, EmsMode, P1Version, Stats
+from enovates_simulator.__main__ import build_meter, build_parser, build_simulator, main, serve, traffic_report
 
 
 def test_defaults() -> None:
@@ -140,3 +140,52 @@ def test_traffic_report() -> None:
     assert traffic_report(stats, 10) == (
         "3.00 requests/s, 36 B/s in, 60 B/s out, 1 connections opened (1/state 1.00, 2/mode3 0.10)"
     )
+
+
+def test_no_meter_unless_asked() -> None:
+    args = build_parser().parse_args([])
+    assert build_meter(args, build_simulator(args)) is None
+
+
+def test_meter_options() -> None:
+    meter_options = ["--p1-port", "0", "--p1-version", "4", "--p1-interval", "5", "--sun-hour", "10.5"]
+    args = build_parser().parse_args([*meter_options, "--seed", "9", "--pv-peak", "5000", "--gas"])
+    simulator = build_simulator(args)
+    meter = build_meter(args, simulator)
+    assert meter is not None
+    assert (meter.version, meter.interval, meter.host) == (P1Version.DSMR_4, 5, "127.0.0.1")
+    home = meter.home
+    assert home.charger is simulator.charger
+    assert (home.household.seed, home.household.pv_peak_w) == (9, 5000)
+    assert home.sun_seconds() == pytest.approx(10.5 * 3600, abs=1)
+    assert home.meter.gas_m3 is not None
+    defaults = build_meter(build_parser().parse_args(["--p1-port", "0"]), simulator)
+    assert defaults is not None
+    assert (defaults.version, defaults.interval, defaults.home.meter.gas_m3) == (P1Version.DSMR_5B, 1, None)
+
+
+@pytest.mark.parametrize("hour", ["24", "-1", "noon"])
+def test_bad_sun_hours_are_refused(capsys: pytest.CaptureFixture[str], hour: str) -> None:
+    with pytest.raises(SystemExit):
+        build_parser().parse_args(["--sun-hour", hour])
+    assert "an hour of the day" in capsys.readouterr().err
+
+
+async def test_serve_the_meter_too(socket_enabled: None, caplog: pytest.LogCaptureFixture) -> None:
+    args = build_parser().parse_args(["--port", "0", "--p1-port", "0", "--p1-interval", "0.05", "--sun-hour", "12"])
+    simulator = build_simulator(args)
+    meter = build_meter(args, simulator)
+    assert meter is not None
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(simulator, stop, meter=meter))
+    while "P1 meter" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
+        await asyncio.sleep(0.01)
+    # the charger's address comes first in the log: scripts take the first one for the charger's
+    assert caplog.text.index(f"on 127.0.0.1:{simulator.port}") < caplog.text.index(f"on 127.0.0.1:{meter.port}")
+    assert "a telegram every 0.05 s; sun as at 12.0 h, 8000 W of panels, seed 1" in caplog.text
+    reader, writer = await asyncio.open_connection("127.0.0.1", meter.port)
+    assert (await reader.readuntil(b"!")).startswith(b"/FLU5")
+    writer.close()
+    stop.set()
+    await task
+    assert not meter.listening
