@@ -567,3 +567,25 @@ async def test_options_flow(hass: HomeAssistant, simulator: Simulator, init_inte
     assert smart is not None  # reloaded with the new options
     assert smart.controller.settings.max_current_a == 20
     assert smart.controller.settings.hysteresis_w == 400
+
+
+@pytest.mark.parametrize("options", [{}])
+@pytest.mark.usefixtures("options")
+async def test_options_without_a_grid_sensor_are_saved(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # No meter: neither the grid nor the export sensor is given, which is no "same sensor" twice.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SMART_CHARGING: False, CONF_START_DELAY: 120, CONF_STOP_DELAY: 600, CONF_HYSTERESIS: 300},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options == {
+        CONF_SMART_CHARGING: False,
+        CONF_START_DELAY: 120,
+        CONF_STOP_DELAY: 600,
+        CONF_HYSTERESIS: 300,
+    }
+    assert init_integration.runtime_data.smart is None  # reloaded without smart charging
