@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
@@ -35,7 +34,6 @@ EVENTS = EventEntityDescription(
 class EnovatesEventEntity(EnovatesEntity[EnovatesRealtimeCoordinator], EventEntity):
     """What happened at a port: EMS limit changes (by Home Assistant, elsewhere, put back) and sessions ended."""
 
-    PLATFORM = Platform.EVENT
     port: int
     _shown_available = True
 

@@ -6,7 +6,7 @@ through its constructor, so imports run one way (this module imports the parts, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
@@ -38,8 +38,6 @@ class EnovatesRuntimeData:
     limit_record: LimitRecord  # who set each port's EMS limit
     sessions: dict[int, SessionTracker]  # per port
     smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
-    # Filled by the entities as they are created: what is registered but not in here is stale.
-    entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 
 
 type EnovatesConfigEntry = ConfigEntry[EnovatesRuntimeData]

@@ -21,7 +21,6 @@ from homeassistant.components.sensor import (
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
-    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -302,7 +301,6 @@ STATUS_SENSOR = SensorEntityDescription(
 class EnovatesStatusSensor(EnovatesEntity[EnovatesRealtimeCoordinator], SensorEntity):
     """The status of a port at a glance: from Mode 3 (10 s, or at once when a car comes or goes) and 1 s data."""
 
-    PLATFORM = Platform.SENSOR
     port: int
 
     def __init__(self, realtime: EnovatesRealtimeCoordinator, mode3: EnovatesMode3Coordinator, port: int) -> None:
@@ -375,7 +373,6 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
     keeps the session in its restore data, so that any one of them enabled carries it across a restart.
     """
 
-    PLATFORM = Platform.SENSOR
     port: int
     entity_description: EnovatesSessionSensorDescription
 
@@ -444,8 +441,6 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
 class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEntity):
     """A sensor showing one value of one register map."""
 
-    PLATFORM = Platform.SENSOR
-
     entity_description: EnovatesSensorDescription[SourceT]
 
     @property
@@ -483,8 +478,6 @@ SMART_REASON = SensorEntityDescription(
 
 class QuarterAverageSensor(SmartEntity, SensorEntity):
     """The average grid import of the current quarter hour, so far."""
-
-    PLATFORM = Platform.SENSOR
 
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
         """Show the quarter's average import."""
@@ -525,8 +518,6 @@ class MonthPeakData(ExtraStoredData):
 class MonthPeakSensor(SmartEntity, RestoreSensor):
     """The highest quarter-hour average import of this month (what a capacity tariff bills)."""
 
-    PLATFORM = Platform.SENSOR
-
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
         """Show the month's peak."""
         super().__init__(coordinator, smart, MONTH_PEAK)
@@ -558,7 +549,6 @@ class MonthPeakSensor(SmartEntity, RestoreSensor):
 class SmartReasonSensor(SmartEntity, SensorEntity):
     """Why the port's limit is what it is: surplus, peak guard, waiting to start, grid reading missing, …."""
 
-    PLATFORM = Platform.SENSOR
     port: int
 
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging, port: int) -> None:
