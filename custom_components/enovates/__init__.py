@@ -16,7 +16,11 @@ from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
 from . import number, select, sensor, switch
-from .charging.sessions import SessionTracker
+from .charging.sessions import (
+    STORAGE_VERSION as SESSIONS_STORAGE_VERSION,
+    EnovatesSessions,
+    storage_key as sessions_storage_key,
+)
 from .compat import async_get_device_by_identifier, async_port_devices
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from .coordinator import (
@@ -112,6 +116,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     for coordinator in (realtime, mode3, ems_control):
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
+    sessions = EnovatesSessions(hass, entry, realtime, mode3, ems_control)
+    await sessions.async_load()
+    # Written when the entry unloads (after the following stops, on_unload runs last-in first-out): a reload
+    # reads them at once.
+    entry.async_on_unload(sessions.async_save)
     limit_record = LimitRecord(entry, realtime)
     limits = None
     if ems_control is not None:
@@ -131,7 +140,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         ems_control=ems_control,
         limits=limits,
         limit_record=limit_record,
-        sessions={port: SessionTracker() for port in charger.ports},
+        sessions=sessions,
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
     entry.async_on_unload(OutageRepair(hass, entry, realtime).async_start())
@@ -144,6 +153,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
             )
             entry.async_on_unload(entry.runtime_data.smart.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Once the entities listen: a session that ended while Home Assistant was down is reported by the Events entity.
+    entry.async_on_unload(sessions.async_start())
     _remove_stale_entities_and_devices(hass, entry)
     return True
 
@@ -230,5 +241,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
-    """Forget the limits an entry was to put back: the charger is no longer Home Assistant's to steer."""
+    """Forget the limits to put back (the charger is no longer Home Assistant's to steer) and the sessions."""
     await Store[dict[str, object]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()
+    key = sessions_storage_key(entry.entry_id)
+    await Store[dict[str, object]](hass, SESSIONS_STORAGE_VERSION, key).async_remove()

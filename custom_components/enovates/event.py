@@ -42,7 +42,7 @@ class EnovatesEventEntity(EnovatesEntity[EnovatesRealtimeCoordinator], EventEnti
         # Follows the limit map: the record sees who changes it while this entity is enabled.
         super().__init__(runtime.realtime, EVENTS, port, frozenset({EMS_LIMIT}))
         self._record = runtime.limit_record
-        self._tracker = runtime.sessions[port]
+        self._tracker = runtime.sessions.trackers[port]
 
     async def async_added_to_hass(self) -> None:
         """Listen to the limit record and the session tracker."""

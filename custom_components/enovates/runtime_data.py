@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 
-from .charging.sessions import SessionTracker
+from .charging.sessions import EnovatesSessions
 from .coordinator import (
     EnovatesDeviceCoordinator,
     EnovatesEmsControlCoordinator,
@@ -36,7 +36,7 @@ class EnovatesRuntimeData:
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     limits: EnovatesLimits | None  # with EMS control only
     limit_record: LimitRecord  # who set each port's EMS limit
-    sessions: dict[int, SessionTracker]  # per port
+    sessions: EnovatesSessions  # each port's charging session
     smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
 
 
