@@ -381,3 +381,10 @@ def test_no_platform_imports_another() -> None:
     graph = _module_graph()
     for platform in sorted(platforms):
         assert not graph[platform] & platforms, f"{platform} imports {graph[platform] & platforms}"
+
+
+def test_no_logger_is_changed_behind_its_owner_s_back() -> None:
+    # Loggers are shared (pymodbus' with Home Assistant's Modbus integration): the integration logs in its own words
+    # and leaves levels and filters to the user's logger configuration.
+    for forbidden in ("addFilter(", "setLevel(", "levelno =", "levelno, "):
+        assert forbidden not in CODE, forbidden

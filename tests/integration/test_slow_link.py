@@ -72,10 +72,12 @@ async def connection(simulator: Simulator) -> asyncio.AsyncIterator[EnovatesChar
 
 
 def warnings_of_ours(caplog: pytest.LogCaptureFixture) -> list[str]:
+    # pymodbus' own (it logs each late answer it skips, on the versions that skip them themselves) are its to say:
+    # its logger is shared with Home Assistant's Modbus integration, and left alone.
     return [
         r.getMessage()
         for r in caplog.records
-        if r.levelno >= logging.WARNING and r.name.startswith(("custom_components.enovates", "pymodbus"))
+        if r.levelno >= logging.WARNING and r.name.startswith("custom_components.enovates")
     ]
 
 
