@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
 from homeassistant.exceptions import ConfigEntryError
@@ -13,7 +15,12 @@ from homeassistant.helpers import (
 from homeassistant.helpers.storage import Store
 from homeassistant.helpers.typing import ConfigType
 
-from .charging.sessions import SessionTracker
+from . import number, select, sensor, switch
+from .charging.sessions import (
+    STORAGE_VERSION as SESSIONS_STORAGE_VERSION,
+    EnovatesSessions,
+    storage_key as sessions_storage_key,
+)
 from .compat import async_get_device_by_identifier, async_port_devices
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from .coordinator import (
@@ -109,6 +116,11 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
     for coordinator in (realtime, mode3, ems_control):
         if coordinator is not None:
             await coordinator.async_config_entry_first_refresh()
+    sessions = EnovatesSessions(hass, entry, realtime, mode3, ems_control)
+    await sessions.async_load()
+    # Written when the entry unloads (after the following stops, on_unload runs last-in first-out): a reload
+    # reads them at once.
+    entry.async_on_unload(sessions.async_save)
     limit_record = LimitRecord(entry, realtime)
     limits = None
     if ems_control is not None:
@@ -128,7 +140,7 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
         ems_control=ems_control,
         limits=limits,
         limit_record=limit_record,
-        sessions={port: SessionTracker() for port in charger.ports},
+        sessions=sessions,
     )
     entry.async_on_unload(device.async_add_listener(lambda: _update_device_registry(hass, entry)))
     entry.async_on_unload(OutageRepair(hass, entry, realtime).async_start())
@@ -141,6 +153,8 @@ async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> 
             )
             entry.async_on_unload(entry.runtime_data.smart.async_start())
     await hass.config_entries.async_forward_entry_setups(entry, PLATFORMS)
+    # Once the entities listen: a session that ended while Home Assistant was down is reported by the Events entity.
+    entry.async_on_unload(sessions.async_start())
     _remove_stale_entities_and_devices(hass, entry)
     return True
 
@@ -163,16 +177,54 @@ def _migrate_unique_ids(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None
 
 @callback
 def _remove_stale_entities_and_devices(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
-    """Remove what an earlier configuration created and this one does not (port 2, EMS control's entities)."""
+    """Remove what an earlier configuration created and this one cannot: port 2, EMS control's, smart charging's.
+
+    Told by the unique id, not by what this start created: a platform that failed to set up (logged by Home
+    Assistant, which carries on) keeps its entities, with the names, areas and settings the user gave them.
+    """
     runtime = entry.runtime_data
     entities = er.async_get(hass)
     for entity in er.async_entries_for_config_entry(entities, entry.entry_id):
-        if (entity.domain, entity.unique_id) not in runtime.entities:
+        if _cannot_create(entry, entity.domain, entity.unique_id):
             entities.async_remove(entity.entity_id)
     devices = dr.async_get(hass)
     for port_device in async_port_devices(devices, runtime.device_id):
         if not er.async_entries_for_device(entities, port_device.id, include_disabled_entities=True):
             devices.async_remove_device(port_device.id)
+
+
+_PORT_KEY = re.compile(r"port(\d+)_(.+)")
+
+
+def _cannot_create(entry: EnovatesConfigEntry, domain: str, unique_id: str) -> bool:
+    """Whether the entry as configured now cannot create the entity `unique_id` of `domain`.
+
+    What it does not know (an id of a later release, say) is left alone.
+    """
+    runtime = entry.runtime_data
+    key = unique_id.removeprefix(f"{entry.unique_id}_")
+    if (port_key := _PORT_KEY.fullmatch(key)) is not None:
+        port, key = int(port_key[1]), port_key[2]
+        if port not in runtime.charger.ports:
+            return True  # port 2 of a charger no longer set up as dual-port
+        if domain == Platform.SENSOR and key in {d.key for d in sensor.INSTALLATION_CURRENT_SENSORS}:
+            return True  # charger-wide now: port 1's was migrated (_migrate_unique_ids), port 2's copy goes
+    ems_control = runtime.ems_control is not None
+    smart = runtime.smart is not None
+    metered = runtime.smart is not None and runtime.smart.grid_sensor is not None
+    # Each as its platform's set-up decides; what is not in here every configuration creates.
+    created: dict[tuple[str, str], bool] = {
+        (Platform.SENSOR, sensor.EMS_LIMIT_SENSOR.key): not ems_control,  # the limit, read-only
+        (Platform.SENSOR, sensor.TOKEN_SENSOR.key): ems_control,
+        (Platform.NUMBER, number.EMS_LIMIT_NUMBER.key): ems_control,
+        (Platform.SWITCH, switch.CHARGING_ALLOWED.key): ems_control,
+        (Platform.SELECT, select.CHARGING_MODE.key): smart,
+        (Platform.SENSOR, sensor.SMART_REASON.key): smart,
+        (Platform.SENSOR, sensor.QUARTER_AVERAGE.key): metered,
+        (Platform.SENSOR, sensor.MONTH_PEAK.key): metered,
+        (Platform.NUMBER, number.PEAK_LIMIT.key): metered,
+    }
+    return not created.get((domain, key), True)
 
 
 @callback
@@ -189,5 +241,7 @@ async def async_unload_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) ->
 
 
 async def async_remove_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> None:
-    """Forget the limits an entry was to put back: the charger is no longer Home Assistant's to steer."""
+    """Forget the limits to put back (the charger is no longer Home Assistant's to steer) and the sessions."""
     await Store[dict[str, object]](hass, STORAGE_VERSION, storage_key(entry.entry_id)).async_remove()
+    key = sessions_storage_key(entry.entry_id)
+    await Store[dict[str, object]](hass, SESSIONS_STORAGE_VERSION, key).async_remove()

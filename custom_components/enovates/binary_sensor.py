@@ -12,7 +12,7 @@ from homeassistant.components.binary_sensor import (
     BinarySensorEntity,
     BinarySensorEntityDescription,
 )
-from homeassistant.const import EntityCategory, Platform
+from homeassistant.const import EntityCategory
 
 from .charging.status import car_connected, charging
 from .const import NO_EMS_LIMIT
@@ -90,8 +90,6 @@ EMS_LIMIT_ACTIVE = EnovatesBinarySensorDescription[RealtimeData](
 
 class EnovatesBinarySensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], BinarySensorEntity):
     """A binary sensor of one port."""
-
-    PLATFORM = Platform.BINARY_SENSOR
 
     entity_description: EnovatesBinarySensorDescription[SourceT]
 

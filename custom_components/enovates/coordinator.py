@@ -90,18 +90,8 @@ def port_token(port: int) -> Callable[[EmsControlData], str | None]:
     return lambda data: data.tokens[port]
 
 
-class _OutageAsWarning(logging.Filter):
-    """Log the heartbeat's "Error fetching" as the warning it is: an unreachable charger is not a bug."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        if record.levelno == logging.ERROR and record.exc_info is None:
-            record.levelno, record.levelname = logging.WARNING, logging.getLevelName(logging.WARNING)
-        return True
-
-
 # The heartbeat logs once when the charger becomes unreachable (a warning) and once when it is back (info).
 HEARTBEAT_LOGGER = LOGGER.getChild("connection")
-HEARTBEAT_LOGGER.addFilter(_OutageAsWarning())
 
 
 class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]):
@@ -218,8 +208,9 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
     async def _async_update_data(self) -> dict[int, RealtimeData]:
         try:
             data = await super()._async_update_data()
-        except UpdateFailed:
+        except UpdateFailed as err:
             self.reachable = False
+            self._report_outage(err)
             raise
         finally:
             self._update_competition_issue()
@@ -261,7 +252,21 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             return
         # A poll is still waiting for an answer that does not come: report the outage now, not when it gives up.
         self.reachable = False
-        self.async_set_update_error(self._unreachable(f"no answer for {OUTAGE_AFTER_S:g} s"))
+        err = self._unreachable(f"no answer for {OUTAGE_AFTER_S:g} s")
+        self._report_outage(err)
+        self.last_exception = err
+        self.async_update_listeners()
+
+    def _report_outage(self, err: UpdateFailed) -> None:
+        """Say once, as a warning, that the charger cannot be reached: an unplugged charger is no bug.
+
+        Home Assistant's coordinator would log it as an error; it logs a failure only while the last update counts
+        as a success, so that is set here. When the charger is back, it logs the recovery (info). A failure of the
+        first refresh is not logged here either: it fails the setup, which Home Assistant reports and retries.
+        """
+        if self.last_update_success and self.data is not None:
+            self.logger.warning("%s", err)
+            self.last_update_success = False
 
     async def async_shutdown(self) -> None:
         """Stop the watchdog with the polls."""

@@ -64,7 +64,7 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
                 for coordinator in (runtime.device, runtime.realtime, runtime.mode3, ems_control)
                 if coordinator is not None
             },
-            "sessions": {port: _session(tracker.session) for port, tracker in runtime.sessions.items()},
+            "sessions": {port: _session(tracker.session) for port, tracker in runtime.sessions.trackers.items()},
             # A limit set for a while, and the one that comes back when the time is up.
             "pending_restores": None
             if runtime.limits is None

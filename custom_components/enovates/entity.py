@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any
 
-from homeassistant.const import Platform
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -26,7 +25,6 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     """
 
     _attr_has_entity_name = True
-    PLATFORM: ClassVar[Platform]
 
     def __init__(
         self,
@@ -55,7 +53,6 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
             self._attr_unique_id = f"{serial}_{description.key}"
         else:
             self._attr_unique_id = f"{serial}_port{port}_{description.key}"
-        runtime.entities.add((self.PLATFORM, self._attr_unique_id))
         if port is not None and len(runtime.charger.ports) > 1:
             self._attr_device_info = port_device_info(
                 coordinator.hass,

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from homeassistant.components.event import EventEntity, EventEntityDescription
-from homeassistant.const import Platform
 from homeassistant.core import callback
 from homeassistant.util import dt as dt_util
 
@@ -35,7 +34,6 @@ EVENTS = EventEntityDescription(
 class EnovatesEventEntity(EnovatesEntity[EnovatesRealtimeCoordinator], EventEntity):
     """What happened at a port: EMS limit changes (by Home Assistant, elsewhere, put back) and sessions ended."""
 
-    PLATFORM = Platform.EVENT
     port: int
     _shown_available = True
 
@@ -44,7 +42,7 @@ class EnovatesEventEntity(EnovatesEntity[EnovatesRealtimeCoordinator], EventEnti
         # Follows the limit map: the record sees who changes it while this entity is enabled.
         super().__init__(runtime.realtime, EVENTS, port, frozenset({EMS_LIMIT}))
         self._record = runtime.limit_record
-        self._tracker = runtime.sessions[port]
+        self._tracker = runtime.sessions.trackers[port]
 
     async def async_added_to_hass(self) -> None:
         """Listen to the limit record and the session tracker."""

@@ -11,7 +11,7 @@ from homeassistant.components.number import (
     NumberMode,
     RestoreNumber,
 )
-from homeassistant.const import Platform, UnitOfElectricCurrent, UnitOfPower
+from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
 
 from .charging.status import effective_ems_limit
 from .const import MIN_CHARGING_CURRENT_A
@@ -68,8 +68,6 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
     slider resumes charging at the limit chosen.
     """
 
-    PLATFORM = Platform.NUMBER
-
     port: int
 
     def __init__(
@@ -119,7 +117,6 @@ class EnovatesEmsLimitNumber(EnovatesEntity[EnovatesRealtimeCoordinator], Number
 class PeakLimitNumber(SmartEntity, RestoreNumber):
     """The quarter-hour peak the charger's cars give way under, in kW; 0 turns the guard off. Kept on restart."""
 
-    PLATFORM = Platform.NUMBER
     entity_description: NumberEntityDescription
 
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:

@@ -84,7 +84,11 @@ class EnovatesOptionsFlow(OptionsFlowWithReload):
                 CONF_GRID_EXPORT_SENSOR in user_input or CONF_BATTERY_SENSOR in user_input
             ):
                 errors[CONF_GRID_SENSOR] = "grid_sensor_required"
-            elif user_input.get(CONF_GRID_SENSOR) == user_input.get(CONF_GRID_EXPORT_SENSOR):
+            # The same sensor given twice; without a meter neither is given, which is no clash.
+            elif (
+                CONF_GRID_EXPORT_SENSOR in user_input
+                and user_input[CONF_GRID_SENSOR] == user_input[CONF_GRID_EXPORT_SENSOR]
+            ):
                 errors[CONF_GRID_EXPORT_SENSOR] = "same_sensor"
             else:
                 return self.async_create_entry(data=user_input)

@@ -6,12 +6,12 @@ through its constructor, so imports run one way (this module imports the parts, 
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from homeassistant.config_entries import ConfigEntry
 from homeassistant.core import callback
 
-from .charging.sessions import SessionTracker
+from .charging.sessions import EnovatesSessions
 from .coordinator import (
     EnovatesDeviceCoordinator,
     EnovatesEmsControlCoordinator,
@@ -36,10 +36,8 @@ class EnovatesRuntimeData:
     ems_control: EnovatesEmsControlCoordinator | None  # with EMS control only
     limits: EnovatesLimits | None  # with EMS control only
     limit_record: LimitRecord  # who set each port's EMS limit
-    sessions: dict[int, SessionTracker]  # per port
+    sessions: EnovatesSessions  # each port's charging session
     smart: SmartCharging | None = None  # with EMS control, unless the user turned smart charging off
-    # Filled by the entities as they are created: what is registered but not in here is stale.
-    entities: set[tuple[str, str]] = field(default_factory=set)  # (platform, unique id)
 
 
 type EnovatesConfigEntry = ConfigEntry[EnovatesRuntimeData]

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homeassistant.components.select import SelectEntity, SelectEntityDescription
-from homeassistant.const import Platform
 from homeassistant.helpers.restore_state import RestoreEntity
 
 from .coordinator import EnovatesEmsControlCoordinator, EnovatesRealtimeCoordinator
@@ -27,7 +26,6 @@ CHARGING_MODE = SelectEntityDescription(key="charging_mode", translation_key="ch
 class ChargingModeSelect(SmartEntity, SelectEntity, RestoreEntity):
     """How a port charges: Fast, Solar, Solar + minimum, Off, or Manual (the limit is the user's); kept on restart."""
 
-    PLATFORM = Platform.SELECT
     port: int
 
     def __init__(

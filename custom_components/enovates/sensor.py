@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 import enum
 from operator import attrgetter
 from typing import TYPE_CHECKING, Any, Self
@@ -15,13 +15,11 @@ from homeassistant.components.sensor import (
     SensorDeviceClass,
     SensorEntity,
     SensorEntityDescription,
-    SensorExtraStoredData,
     SensorStateClass,
 )
 from homeassistant.const import (
     PERCENTAGE,
     EntityCategory,
-    Platform,
     UnitOfElectricCurrent,
     UnitOfElectricPotential,
     UnitOfEnergy,
@@ -29,12 +27,11 @@ from homeassistant.const import (
     UnitOfTime,
 )
 from homeassistant.core import callback
-from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.helpers.restore_state import ExtraStoredData
 from homeassistant.util import dt as dt_util
 
-from .charging.sessions import ChargingSession, TransactionReading
-from .charging.status import ChargerStatus, car_connected, charger_status, effective_ems_limit, pwm_offered
+from .charging.sessions import ChargingSession
+from .charging.status import ChargerStatus, charger_status, effective_ems_limit
 from .const import CONF_EMS_CONTROL
 from .coordinator import (
     DeviceData,
@@ -302,7 +299,6 @@ STATUS_SENSOR = SensorEntityDescription(
 class EnovatesStatusSensor(EnovatesEntity[EnovatesRealtimeCoordinator], SensorEntity):
     """The status of a port at a glance: from Mode 3 (10 s, or at once when a car comes or goes) and 1 s data."""
 
-    PLATFORM = Platform.SENSOR
     port: int
 
     def __init__(self, realtime: EnovatesRealtimeCoordinator, mode3: EnovatesMode3Coordinator, port: int) -> None:
@@ -354,97 +350,47 @@ SESSION_SENSORS: tuple[EnovatesSessionSensorDescription, ...] = (
     ),
 )
 
-SESSION_TICK = timedelta(minutes=1)
-
-
-@dataclass
-class SessionStoredData(SensorExtraStoredData):
-    """The sensor's last value, and the session it comes from, kept across restarts of Home Assistant."""
-
-    session: ChargingSession | None
-
-    def as_dict(self) -> dict[str, Any]:
-        """Return the data to store."""
-        return {**super().as_dict(), "session": None if self.session is None else self.session.as_dict()}
-
 
 class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], RestoreSensor):
-    """A value of the current (or last) charging session of a port.
+    """A value of the current (or last) charging session of a port, as the port's session tracker holds it.
 
-    The port's session tracker follows the car (Mode 3) and the energy counter (1 s tier); every session sensor
-    keeps the session in its restore data, so that any one of them enabled carries it across a restart.
+    The tracker follows the port whatever entities are enabled (charging/sessions.py); this sensor only shows it.
     """
 
-    PLATFORM = Platform.SENSOR
     port: int
     entity_description: EnovatesSessionSensorDescription
+    _shown_available = True
 
     def __init__(self, runtime: EnovatesRuntimeData, description: EnovatesSessionSensorDescription, port: int) -> None:
-        """Show one value of the sessions on `port`: the car from Mode 3, its energy, its transaction (EMS control)."""
-        mode3, ems_control = runtime.mode3, runtime.ems_control
-        follows = (mode3,) if ems_control is None else (mode3, ems_control)
-        super().__init__(runtime.realtime, description, port, frozenset({MEASUREMENTS}), follows=follows)
-        self._mode3 = mode3
-        self._ems_control = ems_control
-        self._tracker = runtime.sessions[port]
+        """Show one value of the sessions on `port`."""
+        super().__init__(runtime.realtime, description, port)
+        self._sessions = runtime.sessions
 
     async def async_added_to_hass(self) -> None:
-        """Take back the session kept before the restart, then follow the port."""
+        """Offer a session kept in this sensor's restore data by an older release, then follow the port's session."""
         await super().async_added_to_hass()
         if (stored := await self.async_get_last_extra_data()) and (
             session := ChargingSession.from_dict(stored.as_dict().get("session"))
         ):
-            self._tracker.restore(session)
-        # A session sensor added after this one may bring the session from before the restart.
-        self.async_on_remove(self._tracker.on_restore(self.async_write_ha_state))
-        self._observe()
-        if self.entity_description.key == "session_duration":
-            # Nothing else changes while a car waits: count the minutes of an open session here.
-            self.async_on_remove(async_track_time_interval(self.hass, self._tick, SESSION_TICK))
-
-    @callback
-    def _tick(self, _now: datetime) -> None:
-        self._observe()  # also when nothing changed since, so the car is known to be there until now
-        if (session := self._tracker.session) is not None and session.end is None:
-            self.async_write_ha_state()
-
-    def _observe(self) -> None:
-        data = self.coordinator.data[self.port]
-        mode3 = self._mode3.data[self.port]
-        transaction = None
-        if (ems_control := self._ems_control) is not None and ems_control.last_update_success:
-            transaction = TransactionReading(ems_control.data.tokens[self.port], ems_control.data.read_at)
-        self._tracker.observe(
-            None if mode3 is None else car_connected(mode3),
-            None if data.measurements is None else data.measurements.active_energy_import_total,
-            dt_util.utcnow(),
-            transaction,
-            offering=mode3 is not None and pwm_offered(mode3),
-        )
+            self._sessions.restore(self.port, session)
+        self.async_on_remove(self._sessions.async_listen(self.port, self.async_write_ha_state))
 
     @callback
     def _handle_coordinator_update(self) -> None:
-        self._observe()
-        super()._handle_coordinator_update()
+        """Write the state when the availability changes; the session's own news brings the values."""
+        if self.available != self._shown_available:
+            self._shown_available = self.available
+            self.async_write_ha_state()
 
     @property
     def native_value(self) -> StateType | datetime:
         """Return the value of the current or last session; unknown before the first car."""
-        session = self._tracker.session
+        session = self._sessions.trackers[self.port].session
         return None if session is None else self.entity_description.value_fn(session, dt_util.utcnow())
-
-    @property
-    def extra_restore_state_data(self) -> SessionStoredData:
-        """Return the value and the session to keep across a restart."""
-        return SessionStoredData(
-            self.native_value, self.native_unit_of_measurement, self._tracker.stored(dt_util.utcnow())
-        )
 
 
 class EnovatesSensor[DataT, SourceT](EnovatesMapEntity[DataT, SourceT], SensorEntity):
     """A sensor showing one value of one register map."""
-
-    PLATFORM = Platform.SENSOR
 
     entity_description: EnovatesSensorDescription[SourceT]
 
@@ -483,8 +429,6 @@ SMART_REASON = SensorEntityDescription(
 
 class QuarterAverageSensor(SmartEntity, SensorEntity):
     """The average grid import of the current quarter hour, so far."""
-
-    PLATFORM = Platform.SENSOR
 
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
         """Show the quarter's average import."""
@@ -525,8 +469,6 @@ class MonthPeakData(ExtraStoredData):
 class MonthPeakSensor(SmartEntity, RestoreSensor):
     """The highest quarter-hour average import of this month (what a capacity tariff bills)."""
 
-    PLATFORM = Platform.SENSOR
-
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging) -> None:
         """Show the month's peak."""
         super().__init__(coordinator, smart, MONTH_PEAK)
@@ -558,7 +500,6 @@ class MonthPeakSensor(SmartEntity, RestoreSensor):
 class SmartReasonSensor(SmartEntity, SensorEntity):
     """Why the port's limit is what it is: surplus, peak guard, waiting to start, grid reading missing, …."""
 
-    PLATFORM = Platform.SENSOR
     port: int
 
     def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging, port: int) -> None:

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Self
 
 from homeassistant.components.switch import SwitchEntity, SwitchEntityDescription
-from homeassistant.const import Platform
 from homeassistant.helpers.restore_state import ExtraStoredData, RestoreEntity
 
 from .const import NO_EMS_LIMIT
@@ -49,7 +48,6 @@ class ResumeLimit(ExtraStoredData):
 class EnovatesChargingAllowedSwitch(EnovatesEntity[EnovatesRealtimeCoordinator], SwitchEntity, RestoreEntity):
     """Off: the port's EMS limit is 0 (or under 6 A); turning it on restores the limit it had before the pause."""
 
-    PLATFORM = Platform.SWITCH
     port: int
 
     def __init__(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
+from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.config_entries import ConfigEntryState
@@ -13,7 +14,8 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.compat import async_get_device_by_identifier
-from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from custom_components.enovates.smart.const import CONF_GRID_SENSOR, CONF_SMART_CHARGING
 from enovates_simulator import EmsMode, Simulator
 
 from ..conftest import SERIAL, advance
@@ -201,3 +203,81 @@ async def test_installation_currents_move_to_the_charger_keeping_their_history(
     assert charger_device is not None
     assert moved.device_id == charger_device.id
     assert entity_registry.async_get(old[2].entity_id) is None
+
+
+async def test_a_platform_that_fails_to_set_up_keeps_its_entities(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    power = "sensor.eno_one_power"
+    entity_registry.async_update_entity(power, name="Car power", area_id="garage")
+    with patch("custom_components.enovates.sensor.async_setup_entry", side_effect=RuntimeError("a bug")):
+        await hass.config_entries.async_reload(init_integration.entry_id)
+        await hass.async_block_till_done()
+    # Home Assistant logged the failure, set up the other platforms and shows the registered entity as unavailable
+    assert hass.states.get(power).attributes.get("restored") is True  # type: ignore[union-attr]
+    assert hass.states.get("binary_sensor.eno_one_charging") is not None
+    kept = entity_registry.async_get(power)
+    assert kept is not None
+    assert (kept.name, kept.area_id) == ("Car power", "garage")
+    # fixed (the next release, a restart): the sensor is back as the user named it
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    state = hass.states.get(power)
+    assert state is not None
+    assert "restored" not in state.attributes
+    assert state.attributes["friendly_name"] == "Car power"
+
+
+@pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.usefixtures("dual_port")
+async def test_what_a_configuration_cannot_create_is_removed(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, entity_registry: er.EntityRegistry
+) -> None:
+    mock_config_entry.add_to_hass(hass)
+    hass.config_entries.async_update_entry(mock_config_entry, options={CONF_GRID_SENSOR: "sensor.grid_power"})
+    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+
+    def unique_ids() -> set[str]:
+        entries = er.async_entries_for_config_entry(entity_registry, mock_config_entry.entry_id)
+        return {f"{entry.domain}.{entry.unique_id.removeprefix(SERIAL + '_')}" for entry in entries}
+
+    everything = unique_ids()
+    ems_control_only = {
+        "number.port1_ems_limit",
+        "switch.port1_charging_allowed",
+        "sensor.port1_transaction_token",
+    }
+    smart_only = {"select.port1_charging_mode", "sensor.port1_smart_charging"}
+    metered_only = {"sensor.quarter_average_import", "sensor.month_peak", "number.peak_limit"}
+    assert ems_control_only | smart_only | metered_only < everything
+    assert "sensor.port2_power" in everything
+    assert "sensor.port1_ems_limit" not in everything  # the limit read-only: without EMS control only
+
+    # smart charging turned off: its entities go, the rest stays
+    hass.config_entries.async_update_entry(mock_config_entry, options={CONF_SMART_CHARGING: False})
+    await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert unique_ids() == {
+        unique_id
+        for unique_id in everything
+        if unique_id.replace("port2", "port1") not in smart_only and unique_id not in metered_only
+    }
+
+    # one port, no EMS control: port 2 and EMS control's entities go, the read-only limit comes
+    hass.config_entries.async_update_entry(
+        mock_config_entry, data={**mock_config_entry.data, CONF_DUAL_PORT: False, CONF_EMS_CONTROL: False}
+    )
+    await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    without = unique_ids()
+    assert not any("port2" in unique_id for unique_id in without)
+    assert not without & (ems_control_only | smart_only | metered_only)
+    assert "sensor.port1_ems_limit" in without
+
+    # EMS control again: the read-only limit goes
+    hass.config_entries.async_update_entry(mock_config_entry, data={**mock_config_entry.data, CONF_EMS_CONTROL: True})
+    await hass.config_entries.async_reload(mock_config_entry.entry_id)
+    await hass.async_block_till_done()
+    assert "sensor.port1_ems_limit" not in unique_ids()
+    assert ems_control_only < unique_ids()

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+from unittest.mock import patch
+
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
@@ -157,6 +160,26 @@ async def test_a_write_to_an_unreachable_charger_is_reported(
         await set_limit(hass, 10)
     await advance(hass, clock_hands, 6)
     assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
+
+
+async def test_a_failed_write_raises_without_waiting_for_the_refresh(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # The refresh after a failed write (so that an outage shows soon) is held up until the error was raised.
+    started, release = asyncio.Event(), asyncio.Event()
+
+    async def held_refresh() -> None:
+        started.set()
+        await release.wait()
+
+    await simulator.stop()
+    with patch.object(init_integration.runtime_data.realtime, "async_request_refresh", held_refresh):
+        async with asyncio.timeout(10):  # a write that waited for the refresh would wait here for ever
+            with pytest.raises(HomeAssistantError, match="did not answer"):
+                await set_limit(hass, 10)
+            await started.wait()  # the refresh runs all the same, in the background
+        release.set()
+        await hass.async_block_till_done(wait_background_tasks=True)
 
 
 @pytest.mark.parametrize("ems_control", [False])

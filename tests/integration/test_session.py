@@ -6,10 +6,14 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
+from typing import Any
+from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.const import STATE_UNKNOWN
+from homeassistant.components.event import ATTR_EVENT_TYPE
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant, State
+from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
@@ -18,6 +22,7 @@ from pytest_homeassistant_custom_component.common import (
     mock_restore_cache_with_extra_data,
 )
 
+from custom_components.enovates.charging.sessions import SessionTracker
 from enovates_simulator import Car, ManualClock, PortFault, Profile, Simulator
 
 from ..conftest import advance
@@ -25,6 +30,7 @@ from ..conftest import advance
 ENERGY = "sensor.eno_one_session_energy"
 DURATION = "sensor.eno_one_session_duration"
 START = "sensor.eno_one_session_start"
+EVENTS = "event.eno_one_events"
 VISITOR = "04000000000099"  # a badge other than the owner's
 
 
@@ -344,8 +350,8 @@ async def test_stored_data_that_is_no_session_is_ignored(
 async def test_a_car_found_at_start_after_an_ended_session_starts_its_own(
     hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
-    # Only the last of the session sensors kept the session (the others were enabled since): it had ended, so
-    # the car plugged in now, which the first sensor already found, has a session of its own.
+    # The session kept (by the session start sensor of an older release) had ended: the car plugged in now has a
+    # session of its own.
     earlier = (dt_util.utcnow() - timedelta(days=1)).replace(microsecond=0)
     session = {
         "start": earlier.isoformat(),
@@ -389,3 +395,115 @@ async def test_a_car_waiting_for_its_badge_keeps_one_session(
         port.plug_in(Car(max_current_a=16))
         port.authorise(port.badge)
     assert start(hass) > visitor_start
+
+
+async def test_sessions_are_followed_with_every_sensor_disabled(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    entity_registry: er.EntityRegistry,
+) -> None:
+    # No sensor shows the session or the energy counter: the Events entity still tells each session that ends.
+    for entity in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id):
+        if entity.domain in ("sensor", "binary_sensor"):
+            entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(init_integration.entry_id)
+    await hass.async_block_till_done()
+    assert hass.states.get(ENERGY) is None
+    port = simulator.charger.port(1)
+    port.plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    clock.advance(600)  # ten minutes at 11 kW
+    await advance(hass, clock_hands, 600, step=60)
+    port.unplug()
+    await advance(hass, clock_hands, 2)
+    event = hass.states.get(EVENTS)
+    assert event is not None
+    assert event.attributes[ATTR_EVENT_TYPE] == "session_ended"
+    assert event.attributes["energy"] == pytest.approx(1.84, abs=0.01)
+    assert event.attributes["duration"] == 10
+
+
+@pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
+@pytest.mark.usefixtures("dual_port")
+async def test_each_update_feeds_each_port_s_session_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # The three session sensors are enabled: they show the session, they do not each feed it.
+    runtime = init_integration.runtime_data
+    ports = runtime.charger.ports
+    with patch.object(SessionTracker, "observe", autospec=True, side_effect=SessionTracker.observe) as observe:
+        for coordinator in (runtime.realtime, runtime.mode3, runtime.ems_control):
+            assert coordinator is not None
+            observe.reset_mock()
+            coordinator.async_set_updated_data(coordinator.data)
+            assert observe.call_count == len(ports), coordinator.name
+
+
+def stored_session(hass_storage: dict[str, Any], entry: MockConfigEntry) -> dict[str, Any]:
+    return hass_storage[f"enovates.{entry.entry_id}.sessions"]["data"]["sessions"]["1"]  # type: ignore[no-any-return]
+
+
+def stored_time(hass_storage: dict[str, Any], entry: MockConfigEntry, field: str) -> datetime:
+    stored = dt_util.parse_datetime(stored_session(hass_storage, entry)[field])
+    assert stored is not None
+    return stored
+
+
+async def test_sessions_are_stored_as_they_begin_run_and_end(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    charging_ten_minutes: datetime,
+    hass_storage: dict[str, Any],
+) -> None:
+    began = stored_time(hass_storage, init_integration, "start")
+    assert began.replace(microsecond=0) == charging_ten_minutes  # as the timestamp sensor shows it
+    await advance(hass, clock_hands, 900, step=60)  # every quarter of an hour while it runs
+    assert stored_time(hass_storage, init_integration, "last_seen") >= charging_ten_minutes + timedelta(minutes=15)
+    simulator.charger.port(1).unplug()
+    await advance(hass, clock_hands, 2)
+    ended = stored_session(hass_storage, init_integration)
+    assert ended["end"] is not None  # written when it ended
+    await advance(hass, clock_hands, 900, step=60)
+    assert stored_session(hass_storage, init_integration) == ended
+
+
+async def test_a_session_is_stored_when_home_assistant_stops(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    init_integration: MockConfigEntry,
+    charging_ten_minutes: datetime,
+    hass_storage: dict[str, Any],
+) -> None:
+    clock_hands.move_to(clock_hands() + timedelta(minutes=3))
+    hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)  # Home Assistant stops without unloading the entry
+    await advance(hass, clock_hands, 1)  # the write it asked for
+    assert stored_time(hass_storage, init_integration, "last_seen") >= charging_ten_minutes + timedelta(minutes=13)
+
+
+async def test_the_store_wins_over_a_sensor_s_restore_data(
+    hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, hass_storage: dict[str, Any]
+) -> None:
+    # Both kept: the Store is this release's (the restore data an older release's, from before it).
+    earlier = (dt_util.utcnow() - timedelta(days=1)).replace(microsecond=0)
+
+    def ended_session(start: datetime, energy_wh: int) -> dict[str, object]:
+        end = (start + timedelta(hours=1)).isoformat()
+        return {"start": start.isoformat(), "start_wh": 0, "last_wh": energy_wh, "last_seen": end, "end": end}
+
+    hass_storage[f"enovates.{mock_config_entry.entry_id}.sessions"] = {
+        "version": 1,
+        "minor_version": 1,
+        "key": f"enovates.{mock_config_entry.entry_id}.sessions",
+        "data": {"sessions": {"1": ended_session(earlier, 5000)}},
+    }
+    older = ended_session(earlier - timedelta(days=1), 9000)
+    mock_restore_cache_with_extra_data(hass, [(State(ENERGY, "9.0"), {"session": older})])
+    mock_config_entry.add_to_hass(hass)
+    await start_again(hass, mock_config_entry)
+    assert start(hass) == earlier
+    assert float(value(hass, ENERGY)) == 5.0

@@ -491,18 +491,19 @@ async def test_the_maps_it_reads_are_polled_while_it_steers(
     def maps_read() -> set[str]:
         return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
 
+    # Without an entity: the EMS limit (for the put-back) and, while the car is there, its energy (for its session).
     simulator.stats.reset()
     await household.run(3)
-    assert "measurements" not in maps_read()
+    assert maps_read() == {"ems_limit", "measurements"}
     await select_mode(hass, "off")
     await household.run(3)
     assert {"state", "measurements", "ems_limit"} <= maps_read()
     assert limit_ma(simulator) == 0
-    await select_mode(hass, "manual")  # nothing steered: back to what the entities want
+    await select_mode(hass, "manual")  # nothing steered: back to what the rest wants
     await household.run(2)
     simulator.stats.reset()
     await household.run(3)
-    assert "measurements" not in maps_read()
+    assert maps_read() == {"ems_limit", "measurements"}
 
 
 def test_power_readings() -> None:
@@ -567,3 +568,25 @@ async def test_options_flow(hass: HomeAssistant, simulator: Simulator, init_inte
     assert smart is not None  # reloaded with the new options
     assert smart.controller.settings.max_current_a == 20
     assert smart.controller.settings.hysteresis_w == 400
+
+
+@pytest.mark.parametrize("options", [{}])
+@pytest.mark.usefixtures("options")
+async def test_options_without_a_grid_sensor_are_saved(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # No meter: neither the grid nor the export sensor is given, which is no "same sensor" twice.
+    result = await hass.config_entries.options.async_init(init_integration.entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"],
+        {CONF_SMART_CHARGING: False, CONF_START_DELAY: 120, CONF_STOP_DELAY: 600, CONF_HYSTERESIS: 300},
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert init_integration.options == {
+        CONF_SMART_CHARGING: False,
+        CONF_START_DELAY: 120,
+        CONF_STOP_DELAY: 600,
+        CONF_HYSTERESIS: 300,
+    }
+    assert init_integration.runtime_data.smart is None  # reloaded without smart charging

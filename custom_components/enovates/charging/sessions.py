@@ -1,14 +1,31 @@
-"""Charging sessions: from the moment a car is plugged in until it leaves, measured on the port's energy meter."""
+"""Charging sessions: from the moment a car is plugged in until it leaves, measured on the port's energy meter.
+
+Followed where the data arrives (the polling tiers) and kept in a Store per entry; entities only show them.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 import hashlib
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
+from homeassistant.const import EVENT_HOMEASSISTANT_STOP
+from homeassistant.core import CALLBACK_TYPE, Event, HomeAssistant, callback
+from homeassistant.helpers.event import async_track_time_interval
+from homeassistant.helpers.storage import Store
 from homeassistant.util import dt as dt_util
+
+from ..const import DOMAIN
+from ..polling.realtime_maps import MEASUREMENTS
+from .status import car_connected, pwm_offered
+
+if TYPE_CHECKING:
+    from homeassistant.config_entries import ConfigEntry
+
+    from ..coordinator import EnovatesEmsControlCoordinator, EnovatesMode3Coordinator, EnovatesRealtimeCoordinator
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -82,25 +99,18 @@ class TransactionReading:
 class SessionTracker:
     """Follows one port: a session starts when a car is plugged in and ends when it is unplugged.
 
-    Its session is kept across restarts of Home Assistant by the session sensors (their restore data). After a
-    restart the first reading decides: a car still plugged in continues its session; one that left while Home
-    Assistant was down ended its session when Home Assistant last saw it.
+    Its session is kept across restarts of Home Assistant (by EnovatesSessions). After a restart the first reading
+    decides: a car still plugged in continues its session; one that left while Home Assistant was down ended its
+    session when Home Assistant last saw it.
     """
 
     def __init__(self) -> None:
         """Start with no session known."""
         self.session: ChargingSession | None = None
-        self._restored = False
+        self._restored = False  # a kept session was offered, or the port was read: no (other) one is taken now
         self._restored_open = False
-        self._last_reading: tuple[bool, int, datetime, TransactionReading | None, bool] | None = None
         self._waiting_seen: datetime | None = None  # when the car of the session was last seen offered nothing
-        self._on_restore: list[Callable[[], None]] = []
         self._on_end: list[Callable[[ChargingSession], None]] = []
-
-    def on_restore(self, listener: Callable[[], None]) -> Callable[[], None]:
-        """Call `listener` when a restored session replaces what the sensors show; return the remover."""
-        self._on_restore.append(listener)
-        return lambda: self._on_restore.remove(listener)
 
     def on_end(self, listener: Callable[[ChargingSession], None]) -> Callable[[], None]:
         """Call `listener` with each session that ends (as it is seen to); return the remover."""
@@ -112,24 +122,20 @@ class SessionTracker:
         for listener in list(self._on_end):
             listener(session)
 
-    def restore(self, session: ChargingSession) -> None:
-        """Take back the session kept before the restart, as the first session sensor to have it offers it.
+    def restore(self, session: ChargingSession | None) -> bool:
+        """Take back the session kept before the restart (None: none was kept); return whether it was taken.
 
-        The sensors are added one after the other, so a sensor without stored data may have read the port
-        already: a car it found plugged in continues the restored open session, and starts anew after an ended one.
+        Only the first offer counts, and only before the port is first read: that reading decides what became of
+        the session meanwhile.
         """
         if self._restored:
-            return
+            return False
         self._restored = True
-        if self.session is not None and session.end is not None:
-            return
+        if session is None:
+            return False
         self.session = session
         self._restored_open = session.end is None
-        if self._last_reading is not None:
-            connected, energy_wh, now, transaction, offering = self._last_reading
-            self.observe(connected, energy_wh, now, transaction, offering=offering)
-        for listener in self._on_restore:
-            listener()
+        return True
 
     def observe(
         self,
@@ -144,9 +150,9 @@ class SessionTracker:
 
         `offering`: whether the charger offers the car current (PWM on), which it does only once the car was started.
         """
+        self._restored = True
         if connected is None or energy_wh is None:
             return  # unknown (an error state, a map not read): nothing to conclude
-        self._last_reading = (connected, energy_wh, now, transaction, offering)
         session = self.session
         restored_open, self._restored_open = self._restored_open, False
         if connected:
@@ -196,3 +202,179 @@ class SessionTracker:
         if session is not None and session.end is None and not self._restored_open:
             return replace(session, last_seen=now)
         return session
+
+
+STORAGE_VERSION: Final = 1
+# While nothing changes (a car waiting, paused) the duration still grows: the sessions are looked at every minute.
+SESSION_TICK: Final = timedelta(minutes=1)
+# An open session is written this often (as Home Assistant writes restore data): after a crash it ends no earlier.
+SAVE_INTERVAL: Final = timedelta(minutes=15)
+
+
+def storage_key(entry_id: str) -> str:
+    """Return the storage key of an entry's sessions."""
+    return f"{DOMAIN}.{entry_id}.sessions"
+
+
+def _turned(before: ChargingSession | None, after: ChargingSession | None) -> bool:
+    """Whether the session began, ended or changed what it counts from: worth storing at once."""
+    if before is None or after is None:
+        return before is not after
+    return (before.start, before.start_wh, before.end, before.transaction) != (
+        after.start,
+        after.start_wh,
+        after.end,
+        after.transaction,
+    )
+
+
+class EnovatesSessions:
+    """The charging sessions of a charger's ports, followed where the data arrives and kept in a Store.
+
+    Each port's tracker reads the car from Mode 3 (10 s, or at once when a car comes or goes), the energy counter
+    from the 1 s tier and, with EMS control, the transaction token: whatever entities are enabled. The session
+    sensors and the Events entity only show what the trackers hold.
+    """
+
+    def __init__(
+        self,
+        hass: HomeAssistant,
+        entry: ConfigEntry,
+        realtime: EnovatesRealtimeCoordinator,
+        mode3: EnovatesMode3Coordinator,
+        ems_control: EnovatesEmsControlCoordinator | None,
+    ) -> None:
+        """Follow the sessions of `realtime`'s charger's ports; the tokens need EMS control."""
+        self._hass = hass
+        self._realtime = realtime
+        self._mode3 = mode3
+        self._ems_control = ems_control
+        self.trackers = {port: SessionTracker() for port in realtime.charger.ports}
+        self._store: Store[dict[str, Any]] = Store(hass, STORAGE_VERSION, storage_key(entry.entry_id))
+        self._listeners: dict[int, list[Callable[[], None]]] = {port: [] for port in self.trackers}
+        self._measuring: dict[int, CALLBACK_TYPE] = {}
+
+    async def async_load(self) -> None:
+        """Take back the sessions kept before Home Assistant restarted."""
+        stored = await self._store.async_load()
+        if stored is None:
+            return  # none kept yet: a session sensor of an older release may offer its own (restore)
+        for port, tracker in self.trackers.items():
+            tracker.restore(ChargingSession.from_dict(stored.get("sessions", {}).get(str(port))))
+
+    @callback
+    def restore(self, port: int, session: ChargingSession) -> None:
+        """Take back a session a session sensor kept in its restore data, before sessions had their own Store.
+
+        Drop once no release before this one is in use.
+        """
+        if self.trackers[port].restore(session):
+            self._save()
+            self._notify(port)
+
+    @callback
+    def async_start(self) -> CALLBACK_TYPE:
+        """Follow every port from now on; return the stopper."""
+        removers: list[CALLBACK_TYPE] = []
+        for port in self.trackers:
+            update = partial(self._update, port)
+            removers.append(self._realtime.async_add_listener(update))
+            removers.append(self._mode3.async_add_listener(update))
+            if self._ems_control is not None:
+                removers.append(self._ems_control.async_add_listener(update))
+            update()  # what was read at setup is the first reading
+        removers.append(async_track_time_interval(self._hass, self._tick, SESSION_TICK))
+        removers.append(async_track_time_interval(self._hass, self._save_open, SAVE_INTERVAL))
+        # Home Assistant does not unload entries when it stops: its final write takes the sessions as they are.
+        removers.append(self._hass.bus.async_listen_once(EVENT_HOMEASSISTANT_STOP, self._stopping))
+
+        @callback
+        def stop() -> None:
+            for remove in (*removers, *self._measuring.values()):
+                remove()
+            self._measuring.clear()
+
+        return stop
+
+    async def async_save(self) -> None:
+        """Write the sessions now (the entry unloads: the next setup reads them at once)."""
+        await self._store.async_save(self._data())
+
+    @callback
+    def async_listen(self, port: int, listener: Callable[[], None]) -> CALLBACK_TYPE:
+        """Call `listener` when what `port`'s session shows may have changed; return the remover."""
+        listeners = self._listeners[port]
+        listeners.append(listener)
+        return lambda: listeners.remove(listener)
+
+    @callback
+    def _update(self, port: int, *, tick: bool = False) -> None:
+        tracker = self.trackers[port]
+        before = tracker.session
+        data = self._realtime.data[port]
+        mode3 = self._mode3.data[port]
+        connected = None if mode3 is None else car_connected(mode3)
+        transaction = None
+        if (ems_control := self._ems_control) is not None and ems_control.last_update_success:
+            transaction = TransactionReading(ems_control.data.tokens[port], ems_control.data.read_at)
+        tracker.observe(
+            connected,
+            None if data.measurements is None else data.measurements.active_energy_import_total,
+            dt_util.utcnow(),
+            transaction,
+            offering=mode3 is not None and pwm_offered(mode3),
+        )
+        after = tracker.session
+        self._read_energy(port, bool(connected) or (after is not None and after.end is None))
+        if _turned(before, after):
+            self._save()
+        # The duration of an open session grows by itself: each tick is news even when nothing else changed.
+        if after is not before or (tick and after is not None and after.end is None):
+            self._notify(port)
+
+    def _read_energy(self, port: int, wanted: bool) -> None:
+        """Have the 1 s tier read `port`'s energy counter while a car is there, whatever entities are enabled.
+
+        Without a car the counter does not move: the maps stay as the entities want them. A car found without a
+        recent counter (no entity shows one) starts its session at the next poll, a second later.
+        """
+        if wanted and port not in self._measuring:
+            self._measuring[port] = self._realtime.async_add_listener(_nothing, frozenset({(port, MEASUREMENTS)}))
+        elif not wanted and (remove := self._measuring.pop(port, None)) is not None:
+            remove()
+
+    @callback
+    def _tick(self, _now: datetime) -> None:
+        for port in self.trackers:
+            self._update(port, tick=True)  # also when nothing changed since, so the car is known to be there until now
+
+    @callback
+    def _stopping(self, _event: Event) -> None:
+        self._save()
+
+    @callback
+    def _save_open(self, _now: datetime) -> None:
+        if any(tracker.session is not None and tracker.session.end is None for tracker in self.trackers.values()):
+            self._save()
+
+    def _notify(self, port: int) -> None:
+        for listener in list(self._listeners[port]):
+            listener()
+
+    @callback
+    def _save(self) -> None:
+        self._store.async_delay_save(self._data)
+
+    def _data(self) -> dict[str, Any]:
+        now = dt_util.utcnow()
+        return {
+            "sessions": {
+                str(port): None if (session := tracker.stored(now)) is None else session.as_dict()
+                for port, tracker in self.trackers.items()
+            }
+        }
+
+
+@callback
+def _nothing() -> None:
+    """Listen to nothing: the listener only says which map to read."""

@@ -57,7 +57,11 @@ async def _translated_errors(coordinator: EnovatesRealtimeCoordinator) -> AsyncI
     try:
         yield
     except ChargerConnectionError as err:
-        await coordinator.async_request_refresh()
+        # Let the heartbeat look now, so that an outage shows soon; the user hears of the failure without waiting
+        # for that poll (a slow link takes seconds).
+        coordinator.config_entry.async_create_background_task(
+            coordinator.hass, coordinator.async_request_refresh(), f"{DOMAIN} refresh after a failed request"
+        )
         raise HomeAssistantError(
             translation_domain=DOMAIN,
             translation_key="communication_error",

@@ -8,7 +8,6 @@ is not Modbus), or it refused the request.
 from __future__ import annotations
 
 import asyncio
-import contextvars
 import inspect
 import logging
 import typing
@@ -29,23 +28,6 @@ _LOGGER = logging.getLogger(__name__)
 PORT_1: typing.Final = 1
 PORT_2: typing.Final = 2
 _PYMODBUS_PAUSE_AFTER_CONNECT_S: typing.Final = 0.2  # it sleeps 0.1 s after every connect
-
-# Set while this integration talks to a charger: pymodbus' own log lines about it are then left out, since the
-# integration reports the outcome once, in its own words (a dead charger would otherwise log every second).
-_TALKING_TO_CHARGER: contextvars.ContextVar[bool] = contextvars.ContextVar("enovates_request", default=False)
-
-
-class _QuietWhileTalkingToCharger(logging.Filter):
-    """Leave out pymodbus' warnings and errors about this integration's requests; keep everyone else's.
-
-    Debug lines stay: they only show when someone turned them on to look into a problem.
-    """
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        return record.levelno < logging.WARNING or not _TALKING_TO_CHARGER.get()
-
-
-logging.getLogger("pymodbus.logging").addFilter(_QuietWhileTalkingToCharger())
 
 
 class ChargerError(Exception):
@@ -228,23 +210,19 @@ class EnovatesCharger:
         async with self._turns.turn(priority):
             if self.closed:
                 raise ChargerConnectionError("the connection was closed")
-            token = _TALKING_TO_CHARGER.set(True)
             try:
+                return await self._attempt(unit, call, what)
+            except _DroppedError:
+                if self.contended:
+                    raise ChargerConnectionError(
+                        "the charger keeps closing the connection (another Modbus client?)"
+                    ) from None
+                # The charger (or the network) closed a working connection: one immediate retry on a new one.
+                _LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
                 try:
                     return await self._attempt(unit, call, what)
-                except _DroppedError:
-                    if self.contended:
-                        raise ChargerConnectionError(
-                            "the charger keeps closing the connection (another Modbus client?)"
-                        ) from None
-                    # The charger (or the network) closed a working connection: one immediate retry on a new one.
-                    _LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
-                    try:
-                        return await self._attempt(unit, call, what)
-                    except _DroppedError as err:
-                        raise ChargerConnectionError("the connection dropped twice") from err
-            finally:
-                _TALKING_TO_CHARGER.reset(token)
+                except _DroppedError as err:
+                    raise ChargerConnectionError("the connection dropped twice") from err
 
     async def _connect(self) -> None:
         if self._modbus.connected:

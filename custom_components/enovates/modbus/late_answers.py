@@ -9,12 +9,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from awesomeversion import AwesomeVersion
 from pymodbus import __version__ as pymodbus_version
 from pymodbus.client import AsyncModbusTcpClient
 
 from .mbap import frame_headers
 
-SKIPS_LATE_ANSWERS_WHOLE = tuple(int(part) for part in pymodbus_version.split(".")[:3]) >= (3, 13, 1)
+# Compared as Home Assistant compares versions (it ships awesomeversion): a pre-release ("3.13.1rc1") or a local
+# build loads too, and counts as older than its release, so the mend stays on until the fix is surely there.
+SKIPS_LATE_ANSWERS_WHOLE = AwesomeVersion(pymodbus_version) >= AwesomeVersion("3.13.1")
 """Whether pymodbus takes the answer behind a late one it skips in the same read (3.13.1, Home Assistant 2026.7)."""
 
 
