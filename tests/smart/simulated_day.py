@@ -11,7 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from custom_components.enovates.smart.controller import ChargingMode, Inputs, PortInput, Settings, SmartController
+from custom_components.enovates.smart.controller import (
+    ChargingMode,
+    Inputs,
+    PortInput,
+    Reason,
+    Settings,
+    SmartController,
+)
 from enovates_simulator import Car, Charger, ManualClock
 from enovates_simulator.household import Household
 
@@ -27,6 +34,7 @@ class DayResult:
     house_w: list[float] = field(default_factory=list)
     car_w: list[float] = field(default_factory=list)
     grid_w: list[float] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     writes: int = 0
     switches_per_hour: dict[int, int] = field(default_factory=dict)
     quarters_w: dict[float, float] = field(default_factory=dict)  # quarter start -> average import
@@ -109,6 +117,7 @@ def run_day(
                         charger_phases=charger.phases,
                         max_current_a=charger.max_amp_per_phase,
                         limit_a=charger.max_amp_per_phase if limit_ma < 0 else limit_ma // 1000,
+                        contactor_closed=reading.contactor_closed,
                     )
                 },
             )
@@ -130,6 +139,7 @@ def run_day(
         result.house_w.append(home)
         result.car_w.append(car_w)
         result.grid_w.append(meter_w)
+        result.reasons.append(decisions[1].reason)
         t += 1
     return result
 

@@ -212,6 +212,7 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
             charger_phases=3,
             max_current_a=plan.charger_max_a,
             limit_a=limit,
+            contactor_closed=contactor,
         )
         decisions, closed = controller.step(
             Inputs(
