@@ -21,6 +21,7 @@ from custom_components.enovates.smart.controller import (
 )
 from enovates_simulator import Car, Charger, ManualClock
 from enovates_simulator.household import Household
+from enovates_simulator.model import PortReading
 
 # The day's date does not matter; quarters are counted from midnight UTC.
 MIDNIGHT = 1_780_000_000 - 1_780_000_000 % 86400
@@ -38,6 +39,7 @@ class DayResult:
     writes: int = 0
     switches_per_hour: dict[int, int] = field(default_factory=dict)
     quarters_w: dict[float, float] = field(default_factory=dict)  # quarter start -> average import
+    start_s: float = 0.0  # the second of the day the run started at
 
     @property
     def car_energy_wh(self) -> float:
@@ -51,6 +53,14 @@ class DayResult:
             min(car, max(pv - house, 0.0)) for car, pv, house in zip(self.car_w, self.pv_w, self.house_w, strict=True)
         )
         return from_surplus / sum(self.car_w) if any(self.car_w) else 0.0
+
+    def quarters_running_free_w(self) -> list[float]:
+        """Return the quarters' averages but for those in which the contactor's budget held a start back."""
+        return [
+            average
+            for start, average in self.quarters_w.items()
+            if Reason.CONTACTOR_BUDGET not in self.reasons[int(start - self.start_s) : int(start - self.start_s) + 900]
+        ]
 
     @property
     def worst_switches_per_hour(self) -> int:
@@ -81,12 +91,14 @@ def run_day(
     port = charger.port(1)
     controller = SmartController(settings or Settings())
     house = house_w or household.house_w
-    result = DayResult()
+    result = DayResult(start_s=start_s)
     meter_w = 0.0  # what the grid meter showed a second ago
     shown_w = 0.0  # what it reports: a new reading every `meter_interval_s` (a P1 meter: 1 s or 10 s)
     shown_at = 0.0  # when that reading was taken
     closed_before = False
-    readings = []  # the charger's last readings: a car that takes `car_lag_s` to follow its limit draws the oldest
+    readings: list[
+        PortReading
+    ] = []  # the charger's last readings: a car that takes `car_lag_s` to follow its limit draws the oldest
     t = start_s
     while t < end_s:
         if plugged[0] <= t < plugged[1] and port.car is None:

@@ -139,15 +139,52 @@ def _at[T](times: list[int], values: list[T], t: int) -> T:
     return values[max(bisect_right(times, t) - 1, 0)]
 
 
+def _per_second[T](plan: SitePlan, entries: Sequence[tuple[int, T]]) -> list[T]:
+    """Return a schedule's value at each second of the plan."""
+    times, values = _schedule(entries)
+    start, seconds = plan.start_s, len(plan.pv_w)
+    series = [values[0]] * seconds
+    for index, time in enumerate(times):
+        end = times[index + 1] if index + 1 < len(times) else plan.end_s
+        first, last = max(time - start, 0), min(end - start, seconds)
+        if first < last:
+            series[first:last] = [values[index]] * (last - first)
+    return series
+
+
+# Without a car for this long before and after, and no change of mode or peak limit, there is nothing for the
+# controller to steer: the simulation then runs only its quarter meter (the integration would step it every
+# second; it would write a limit ready for the next car, which it still does in the minute before one comes).
+IDLE_MARGIN_S = 60
+
+
+def _busy(plan: SitePlan) -> bytearray:
+    """Return, per second, whether the controller is asked (a car plugged in or about to be, a change)."""
+    start, seconds = plan.start_s, len(plan.pv_w)
+    busy = bytearray(seconds)
+    moments = [(begin, end) for begin, end in plan.plugged]
+    moments += [(time, time) for time, _ in (*plan.modes, *plan.peak_limits)]
+    for begin, end in moments:
+        first, last = max(begin - IDLE_MARGIN_S - start, 0), min(end + IDLE_MARGIN_S - start, seconds)
+        if first < last:
+            busy[first:last] = b"\x01" * (last - first)
+    return busy
+
+
 def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace:  # noqa: PLR0915 - one loop, read top to bottom
     """Run `plan` through the controller; return everything that happened."""
     controller = controller or SmartController(plan.settings)
     trace = Trace(plan, controller=controller)
-    mode_times, mode_values = _schedule(plan.modes)
-    peak_times, peak_values = _schedule(plan.peak_limits)
-    meter_times, meter_values = _schedule(plan.meters)
-    plugged_at = sorted(plan.plugged)
-    gaps = sorted(plan.gaps, key=lambda gap: gap.start_s)
+    modes = _per_second(plan, plan.modes)
+    peaks = _per_second(plan, plan.peak_limits)
+    meters = _per_second(plan, plan.meters)
+    plugged_at = _per_second(
+        plan, [(0, False)] + [entry for begin, end in plan.plugged for entry in ((begin, True), (end, False))]
+    )
+    gap_at: list[Gap | None] = _per_second(
+        plan, [(0, None)] + [entry for gap in plan.gaps for entry in ((gap.start_s, gap), (gap.end_s, None))]
+    )
+    busy = _busy(plan)
     per_amp_w = plan.car_phases * VOLTAGE_V
     currents_zero = (0.0, 0.0, 0.0)
 
@@ -156,20 +193,19 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
     pending: list[tuple[int, int, float]] = []  # (reported at, taken at, value) on their way
     shown: float | None = None  # the sensor's state
     shown_at: int | None = None  # when it was last reported
-    mode = None
+    mode = modes[0]
+    trace.picks.append((plan.start_s, mode))
     contactor = False
     lag = plan.car_lag_s
-    gap_index = 0
-    plug_index = 0
     plugged_since = -(10**9)
     was_plugged = False
+    reason = Reason.MANUAL
+    port: PortInput | None = None
     pv, house = plan.pv_w, plan.house_w
     for i in range(len(pv)):
         t = plan.start_s + i
         # --- the car: it follows the limit `lag` seconds late (and starts `lag` seconds after it is plugged in)
-        while plug_index < len(plugged_at) and plugged_at[plug_index][1] <= t:
-            plug_index += 1
-        plugged = plug_index < len(plugged_at) and plugged_at[plug_index][0] <= t
+        plugged = plugged_at[i]
         if plugged and not was_plugged:
             plugged_since = t
         was_plugged = plugged
@@ -185,10 +221,8 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
             trace.moves.append(Move(t, contactor, by_car))
         # --- the meter
         grid = house[i] + car - pv[i]
-        while gap_index < len(gaps) and gaps[gap_index].end_s <= t:
-            gap_index += 1
-        gap = gaps[gap_index] if gap_index < len(gaps) and gaps[gap_index].start_s <= t else None
-        meter = _at(meter_times, meter_values, t)
+        gap = gap_at[i]
+        meter = meters[i]
         if gap is None and t % meter.interval_s == 0:
             pending.append((t + meter.delay_s, t, grid))
         while pending and pending[0][0] <= t:
@@ -198,46 +232,57 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
             shown = None  # unavailable until the next report
         seen = None if shown is None or shown_at is None or t - shown_at > STALE_AFTER_S else shown
         # --- the controller
-        now_mode = _at(mode_times, mode_values, t)
-        if now_mode is not mode:
-            mode = now_mode
+        if modes[i] is not mode:
+            mode = modes[i]
             trace.picks.append((t, mode))
-        peak = _at(peak_times, peak_values, t)
-        port = PortInput(
-            mode=mode,
-            plugged=plugged,
-            power_w=car,
-            currents_a=(float(amps),) * plan.car_phases + currents_zero[plan.car_phases :],
-            voltage_v=VOLTAGE_V,
-            charger_phases=3,
-            max_current_a=plan.charger_max_a,
-            limit_a=limit,
-            contactor_closed=contactor,
-        )
-        decisions, closed = controller.step(
-            Inputs(
-                now=MIDNIGHT + t,
-                grid_w=seen,
-                grid_at=None if shown_at is None else MIDNIGHT + shown_at,
-                peak_limit_w=peak,
-                ports={1: port},
+        peak = peaks[i]
+        if not busy[i]:
+            closed = controller.quarter.add(MIDNIGHT + t, seen, cars_w=car, reading_at=_when(shown_at))
+            decision = None
+        else:
+            amps_f = float(amps)
+            if (
+                port is None
+                or port.mode is not mode
+                or port.plugged is not plugged
+                or port.limit_a != limit
+                or port.contactor_closed is not contactor
+                or port.currents_a[0] != amps_f
+            ):
+                port = PortInput(
+                    mode=mode,
+                    plugged=plugged,
+                    power_w=car,
+                    currents_a=(amps_f,) * plan.car_phases + currents_zero[plan.car_phases :],
+                    voltage_v=VOLTAGE_V,
+                    charger_phases=3,
+                    max_current_a=plan.charger_max_a,
+                    limit_a=limit,
+                    contactor_closed=contactor,
+                )
+            decisions, closed = controller.step(
+                Inputs(now=MIDNIGHT + t, grid_w=seen, grid_at=_when(shown_at), peak_limit_w=peak, ports={1: port})
             )
-        )
-        decision = decisions[1]
+            decision = decisions[1]
+            reason = decision.reason
         if closed is not None:
             trace.meter_quarters[int(closed[0] - MIDNIGHT)] = closed[1]
         trace.limit_a.append(limit)
         trace.car_w.append(car)
         trace.contactor.append(contactor)
         trace.plugged.append(plugged)
-        trace.reason.append(decision.reason)
+        trace.reason.append(reason)
         trace.mode.append(mode)
         trace.peak_limit_w.append(peak)
         trace.grid_w.append(grid)
         trace.seen_grid_w.append(seen)
-        if decision.write_a is not None:
+        if decision is not None and decision.write_a is not None:
             trace.writes.append(
                 Write(t, limit, decision.write_a, decision.reason, mode, seen, shown_at if seen is not None else None)
             )
             limit = decision.write_a
     return trace
+
+
+def _when(shown_at: int | None) -> float | None:
+    return None if shown_at is None else MIDNIGHT + shown_at

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from custom_components.enovates.smart.controller import ChargingMode, Reason
+from custom_components.enovates.smart.controller import ChargingMode
 from enovates_simulator.household import Household
 
 from .simulated_day import (
@@ -56,15 +56,6 @@ def test_peak_guard_with_a_slow_meter_and_a_slow_car() -> None:
     assert_headroom_used(day)
 
 
-def quarters_without_a_contactor_wait(day: DayResult) -> list[float]:
-    """Return the quarters' averages, but for those in which the contactor's budget held a start back."""
-    return [
-        average
-        for start, average in day.quarters_w.items()
-        if Reason.CONTACTOR_BUDGET not in day.reasons[int(start - EVENING[0]) : int(start - EVENING[0]) + 900]
-    ]
-
-
 def assert_headroom_used(day: DayResult) -> None:
     """The headroom is used, not wasted: quarters end close to the limit.
 
@@ -72,7 +63,7 @@ def assert_headroom_used(day: DayResult) -> None:
     asks for 6 moves an hour: the budget leaves the last start to wait), nor quite those in which the car paused for
     the house load too late in the quarter to be worth starting again before the next one, which has no room.
     """
-    quarters = quarters_without_a_contactor_wait(day)
+    quarters = day.quarters_running_free_w()
     assert len(quarters) >= 8
     assert min(quarters) >= PEAK_LIMIT_W * 0.85
     assert sum(1 for average in quarters if average >= PEAK_LIMIT_W * 0.99) >= 6

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 import math
 from typing import Final
 
-from .contactor import HOUR_S, MAX_MOVES_PER_HOUR, ContactorBudget
+from .contactor import ContactorBudget
 from .model import (
     GRID_DRIVEN,
     MIN_CURRENT_A,
@@ -42,10 +42,9 @@ from .rules import (
 )
 from .sharing import fill, give_way_order, start_candidate, stop_candidate
 
+# The names the integration and the tests have always imported from here.
 __all__ = [
     "GRID_DRIVEN",
-    "HOUR_S",
-    "MAX_MOVES_PER_HOUR",
     "MIN_CURRENT_A",
     "NOMINAL_VOLTAGE_V",
     "ChargingMode",
@@ -79,29 +78,30 @@ WRITE_SHOWS_S: Final = WRITE_INTERVAL_S
 
 @dataclass(slots=True)
 class _Port:
-    """What the controller knows of one port over time."""
+    """What the controller knows of one port: its history, and what it reports this second."""
 
     mode: ChargingMode = ChargingMode.MANUAL
     mode_at: float = -math.inf  # when the mode last changed
     phases: int | None = None  # what the car was last seen drawing on
     steady_w: float = 0.0  # the car's power when it last moved by POWER_MOVE_W or more
+    last_w: float = 0.0  # its power at the last reading
     moved_at: float = -math.inf  # and when that was
     written_a: int | None = None  # the last limit written
     written_at: float = -math.inf  # and when
     contactor: ContactorBudget = field(default_factory=ContactorBudget)
     solar: SolarTimer = field(default_factory=SolarTimer)
     guard: GuardLatch = field(default_factory=GuardLatch)
-
-    def limit_a(self, now: float, reported: int | None) -> int | None:
-        """Return the limit in force: the one written a moment ago, until the charger's readings show it."""
-        if self.written_a is not None and reported != self.written_a and now - self.written_at < WRITE_SHOWS_S:
-            return self.written_a
-        return reported
+    # This second (set by `follow`):
+    limit: int | None = None  # the limit in force (what was written a moment ago, until the charger shows it)
+    per_amp_w: float = 0.0  # what an ampere is worth on the phases the car draws on
 
     def follow(self, now: float, port: PortInput) -> None:
-        """Take what the port reports now: its contactor, its mode, its car's power and phases."""
+        """Take what the port reports now: its contactor, its limit, its mode, its car's power and phases."""
         self.contactor.observe(now, port.contactor_closed)
-        limit = self.limit_a(now, port.limit_a)
+        limit = port.limit_a
+        if self.written_a is not None and limit != self.written_a and now - self.written_at < WRITE_SHOWS_S:
+            limit = self.written_a
+        self.limit = limit
         # Whether the charger offers the car current (with the limit unknown, whether the car charges tells).
         offered = port.plugged and (port.contactor_closed if limit is None else limit >= MIN_CURRENT_A)
         if port.mode is not self.mode:
@@ -109,13 +109,27 @@ class _Port:
             self.solar.picked(charging=offered and port.contactor_closed)
             self.guard.clear()
         self.solar.follow(offered=offered)
-        if abs(port.power_w - self.steady_w) >= POWER_MOVE_W:
-            self.steady_w, self.moved_at = port.power_w, now
-        drawing = sum(1 for current in port.currents_a if current >= PHASE_IN_USE_A)
+        # A move: by POWER_MOVE_W from one reading to the next, or little by little since the last move.
+        power = port.power_w
+        if abs(power - self.last_w) >= POWER_MOVE_W or abs(power - self.steady_w) >= POWER_MOVE_W:
+            self.steady_w, self.moved_at = power, now
+        self.last_w = power
         if not port.plugged:
             self.phases = None
-        elif drawing:
+        elif drawing := len([current for current in port.currents_a if current >= PHASE_IN_USE_A]):
             self.phases = drawing
+        voltage = port.voltage_v if port.voltage_v > 0 else NOMINAL_VOLTAGE_V
+        self.per_amp_w = (self.phases or port.charger_phases) * voltage
+
+    def car_w(self, port: PortInput) -> float:
+        """Return the car's power, never more than its limit allows.
+
+        A user's write goes before the polls waiting for the connection, so a poll may bring the power read just
+        before a lower limit with the limit read just after: the car cannot draw more than it is offered.
+        """
+        if port.limit_a is None:
+            return port.power_w
+        return min(port.power_w, port.limit_a * self.per_amp_w)
 
 
 @dataclass
@@ -132,38 +146,35 @@ class SmartController:
         """Decide every port's limit now; also return (start, average W) of a quarter that just ended."""
         now = inputs.now
         ports = inputs.ports
-        closed = self.quarter.add(
-            now, inputs.grid_w, cars_w=sum(port.power_w for port in ports.values()), reading_at=inputs.grid_at
-        )
+        cars_w = 0.0
+        changed = self._last_write
+        wishes: dict[int, Proposal] = {}
+        for number, port in ports.items():
+            if (state := self._ports.get(number)) is None:
+                state = self._ports[number] = _Port()
+            state.follow(now, port)
+            cars_w += port.power_w
+            changed = max(changed, state.moved_at, state.mode_at)
+            if port.mode is not ChargingMode.MANUAL:
+                wishes[number] = mode_wish(port, self._maximum_a(port), running=state.solar.running)
+        closed = self.quarter.add(now, inputs.grid_w, cars_w=cars_w, reading_at=inputs.grid_at)
         if inputs.grid_w is not None:
             self._grid_missing_since = None
         elif self._grid_missing_since is None:
             self._grid_missing_since = now
         lost = self._grid_missing_since is not None and now - self._grid_missing_since >= GRID_MISSING_BOUND_S
-
-        for number, port in ports.items():
-            if (state := self._ports.get(number)) is None:
-                state = self._ports[number] = _Port()
-            state.follow(now, port)
         # A grid reading from before the last change mixes the cars' (or the mode's) new state with the grid's old
         # one: the surplus and the headroom it gives are wrong until the meter reports again.
-        changed = max(
-            self._last_write, *(max(state.moved_at, state.mode_at) for state in self._ports.values()), -math.inf
-        )
         settled = inputs.grid_w is not None and (inputs.grid_at is None or inputs.grid_at >= changed + SETTLE_S)
 
-        wishes = {
-            number: mode_wish(port, self._maximum_a(port), running=self._ports[number].solar.running)
-            for number, port in ports.items()
-            if port.mode is not ChargingMode.MANUAL
-        }
+        caps: dict[int, Proposal] = {}
         if wishes:
             self._share_surplus(inputs, wishes, lost=lost)
-        caps = self._guard_peak(inputs, wishes, lost=lost, settled=settled) if wishes else {}
+            if inputs.peak_limit_w:
+                caps = self._guard_peak(inputs, inputs.peak_limit_w, wishes, lost=lost, settled=settled)
         decisions: dict[int, PortDecision] = {}
         for number, port in ports.items():
-            wish = wishes.get(number)
-            if wish is None:
+            if (wish := wishes.get(number)) is None:
                 decisions[number] = PortDecision(Reason.MANUAL)
                 continue
             cap = caps.get(number)
@@ -184,7 +195,7 @@ class SmartController:
     ) -> PortDecision:
         """Decide the port's limit from the proposal that won, and whether to write it now."""
         state = self._ports[number]
-        limit = state.limit_a(now, port.limit_a)
+        limit = state.limit
         starting = port.plugged and limit is not None and limit < MIN_CURRENT_A <= plan.target_a
         if starting and limit is not None and not self._may_start(number, now):
             # Whoever wants the start (a mode, Solar, the guard giving the headroom back) waits: the hour's moves
@@ -192,21 +203,16 @@ class SmartController:
             plan = Proposal(limit, Reason.CONTACTOR_BUDGET)
             starting = False
         target = self._restrain(plan, limit)
+        if limit is None or target == limit or now - state.written_at < WRITE_INTERVAL_S:
+            return PortDecision(plan.reason, target)
         # Under a peak limit, any raise rests on the grid reading too (the headroom).
-        needs_grid = plan.reason in GRID_DRIVEN or (guarded and target > (limit or 0))
-        write = None
-        if (
-            limit is not None
-            and target != limit
-            and now - state.written_at >= WRITE_INTERVAL_S
-            and (settled or not needs_grid)
-        ):
-            write = target
-            state.written_a, state.written_at = target, now
-            self._last_write = now
-            if starting and port.mode is ChargingMode.SOLAR:
-                state.solar.started()
-        return PortDecision(plan.reason, target, write)
+        if not settled and (plan.reason in GRID_DRIVEN or (guarded and target > limit)):
+            return PortDecision(plan.reason, target)
+        state.written_a, state.written_at = target, now
+        self._last_write = now
+        if starting and port.mode is ChargingMode.SOLAR:
+            state.solar.started()
+        return PortDecision(plan.reason, target, target)
 
     @staticmethod
     def _restrain(plan: Proposal, current: int | None) -> int:
@@ -218,66 +224,52 @@ class SmartController:
             target = max(min(target, math.floor(plan.raw_a - RAISE_MARGIN_A)), current)
         return target
 
-    # --- per port ------------------------------------------------------------------------------------------------
-
     def _maximum_a(self, port: PortInput) -> int:
         ceiling = self.settings.max_current_a
         return port.max_current_a if ceiling is None else max(min(ceiling, port.max_current_a), MIN_CURRENT_A)
-
-    def _car_w(self, number: int, port: PortInput) -> float:
-        """Return the car's power, never more than its limit allows.
-
-        A user's write goes before the polls waiting for the connection, so a poll may bring the power read just
-        before a lower limit with the limit read just after: the car cannot draw more than it is offered.
-        """
-        if port.limit_a is None:
-            return port.power_w
-        return min(port.power_w, port.limit_a * self._watts_per_amp(number, port))
-
-    def _watts_per_amp(self, number: int, port: PortInput) -> float:
-        phases = self._ports[number].phases or port.charger_phases
-        return phases * (port.voltage_v if port.voltage_v > 0 else NOMINAL_VOLTAGE_V)
-
-    def _running(self, number: int, port: PortInput) -> bool:
-        return port.mode is ChargingMode.SOLAR_MINIMUM or self._ports[number].solar.running
 
     # --- the surplus ---------------------------------------------------------------------------------------------
 
     def _share_surplus(self, inputs: Inputs, wishes: dict[int, Proposal], *, lost: bool) -> None:
         """Start, follow and stop the ports in a Solar mode on what the house does not use."""
-        ports, now = inputs.ports, inputs.now
-        solar = sorted(
+        ports, now, states = inputs.ports, inputs.now, self._ports
+        solar = [
             number
             for number, wish in wishes.items()
             if ports[number].mode in SOLAR_MODES and wish.reason is not Reason.NO_CAR
-        )
+        ]
         if not solar:
             return
+        solar.sort()
         if inputs.grid_w is None:
             self._hold_without_grid(inputs, wishes, solar, lost=lost)
             return
         settings = self.settings
         # The car's own power is not consumption: what the house would export without it is the surplus.
-        surplus_w = sum(self._car_w(number, ports[number]) for number in solar) - inputs.grid_w - inputs.battery_w
-        minimum_w = {number: MIN_CURRENT_A * self._watts_per_amp(number, ports[number]) for number in solar}
-        running = [number for number in solar if self._running(number, ports[number])]
+        surplus_w = sum(states[number].car_w(ports[number]) for number in solar) - inputs.grid_w - inputs.battery_w
+        minimum_w = {number: MIN_CURRENT_A * states[number].per_amp_w for number in solar}
+        running = [
+            number
+            for number in solar
+            if ports[number].mode is ChargingMode.SOLAR_MINIMUM or states[number].solar.running
+        ]
         waiting = [number for number in solar if number not in running]
 
         # Stop: the last running port in Solar, once the surplus was short of the minimums for the stop delay.
         stoppable = [number for number in running if ports[number].mode is ChargingMode.SOLAR]
         short = stop_candidate(surplus_w, running, minimum_w, stoppable, settings.hysteresis_w)
-        stopping = set()
+        stopping = None
         for number in stoppable:
-            if self._ports[number].solar.due(now, holds=number == short, delay_s=settings.stop_delay_s):
+            if states[number].solar.due(now, holds=number == short, delay_s=settings.stop_delay_s):
                 running.remove(number)
                 wishes[number] = Proposal(0, Reason.NO_SURPLUS)
             elif number == short:
-                stopping.add(number)
+                stopping = number
         # Start: the first waiting port, once the surplus covered its minimum too for the start delay, and its
         # contactor may move.
         first = start_candidate(surplus_w, running, waiting, minimum_w)
         for number in waiting:
-            if not self._ports[number].solar.due(now, holds=number == first, delay_s=settings.start_delay_s):
+            if not states[number].solar.due(now, holds=number == first, delay_s=settings.start_delay_s):
                 wishes[number] = Proposal(0, Reason.WAITING_TO_START if number == first else Reason.NO_SURPLUS)
             elif self._may_start(number, now):
                 running.append(number)
@@ -286,9 +278,9 @@ class SmartController:
         # Follow: the running ports share the surplus, equal parts of power, each within its own range.
         share_w = surplus_w / len(running) if running else 0.0
         for number in running:
-            raw = share_w / self._watts_per_amp(number, ports[number])
+            raw = share_w / states[number].per_amp_w
             target = min(max(math.floor(raw), MIN_CURRENT_A), self._maximum_a(ports[number]))
-            if number in stopping:
+            if number == stopping:
                 reason = Reason.STOPPING
             else:
                 reason = Reason.SURPLUS if raw >= MIN_CURRENT_A else Reason.MINIMUM
@@ -296,65 +288,88 @@ class SmartController:
 
     def _hold_without_grid(self, inputs: Inputs, wishes: dict[int, Proposal], solar: list[int], *, lost: bool) -> None:
         for number in solar:
-            port, state = inputs.ports[number], self._ports[number]
+            state = self._ports[number]
             state.solar.since = None  # the delays start again on the readings to come
-            held = state.limit_a(inputs.now, port.limit_a) or 0
-            wishes[number] = without_grid(port.mode, held, lost=lost)
+            wishes[number] = without_grid(inputs.ports[number].mode, state.limit or 0, lost=lost)
 
     # --- the quarter-hour peak -----------------------------------------------------------------------------------
 
     def _guard_peak(
-        self, inputs: Inputs, wishes: dict[int, Proposal], *, lost: bool, settled: bool
+        self, inputs: Inputs, limit_w: float, wishes: dict[int, Proposal], *, lost: bool, settled: bool
     ) -> dict[int, Proposal]:
         """Return the ceilings that hold the quarter's average import under the peak limit: the cars give way."""
-        limit_w = inputs.peak_limit_w
-        if not limit_w:
-            return {}
-        ports, now = inputs.ports, inputs.now
-        limits = {number: self._ports[number].limit_a(now, ports[number].limit_a) for number in wishes}
+        ports, now, states = inputs.ports, inputs.now, self._ports
         if inputs.grid_w is None:
             # No reading, no budget: hold, and after a while fall back to the minimum.
             return {
-                number: guard_without_grid(limit, lost=lost) for number, limit in limits.items() if limit is not None
+                number: guard_without_grid(limit, lost=lost)
+                for number in wishes
+                if (limit := states[number].limit) is not None
             }
-        allowed_w = self.quarter.allowed_import_w(now, limit_w)
         # What the managed cars may draw: the allowed import, less what the rest of the house imports.
-        cars_w = sum(ports[number].power_w for number in wishes)
-        budget_w = allowed_w - (inputs.grid_w - cars_w)
-        per_amp = {number: self._watts_per_amp(number, ports[number]) for number in wishes}
-        active = [number for number, wish in wishes.items() if wish.target_a > 0]
-        paused = {number for number in active if (limits[number] or 0) < MIN_CURRENT_A}
-        # What each car needs to go on: its minimum; a paused one, its minimum and the margin to start again.
-        needed = {
-            number: (MIN_CURRENT_A + (GUARD_RESUME_MARGIN_A if number in paused else 0.0)) * per_amp[number]
-            for number in active
-        }
-        wanted = {number: max(wishes[number].target_a * per_amp[number], needed[number]) for number in active}
-        if self.quarter.remaining_s(now) < GUARD_MIN_RUN_S:
-            house_w = inputs.grid_w - cars_w
-            for number in paused & set(active):
+        house_w = inputs.grid_w
+        for number in wishes:
+            house_w -= ports[number].power_w
+        budget_w = self.quarter.allowed_import_w(now, limit_w) - house_w
+        wanted: dict[int, float] = {}  # what each car would draw, at least what it needs to go on
+        needed: dict[int, float] = {}  # its minimum; for a paused one, with the margin to start again
+        paused: list[int] = []
+        for number, wish in wishes.items():
+            if wish.target_a <= 0:
+                continue
+            state = states[number]
+            needed[number] = MIN_CURRENT_A * state.per_amp_w
+            if (state.limit or 0) < MIN_CURRENT_A:
+                paused.append(number)
+                needed[number] += GUARD_RESUME_MARGIN_A * state.per_amp_w
+            wanted[number] = max(wish.target_a * state.per_amp_w, needed[number])
+        if paused and self.quarter.remaining_s(now) < GUARD_MIN_RUN_S:
+            for number in paused:
                 if limit_w - house_w < needed[number]:
-                    active.remove(number)
-        order = give_way_order(active, paused)
-        dropped = [number for number in paused if number not in active]
+                    del wanted[number]
         shares = fill(budget_w, wanted)
-        while any(shares[number] < needed[number] for number in active):
-            # Not enough for every car's minimum (or for a paused one to start again with room): the first in the
-            # order gives way, the others share what there is.
-            dropped.append(giving := order.pop(0))
-            active.remove(giving)
-            shares = fill(budget_w, {number: wanted[number] for number in active})
-        caps = {}
-        reading_at = now if inputs.grid_at is None else inputs.grid_at
-        for number in dropped:
-            latch = self._ports[number].guard
-            # A charging car holds its minimum until a later reading confirms there is no room for it.
-            hold = number not in paused and not (settled and latch.confirmed(reading_at))
-            caps[number] = Proposal(MIN_CURRENT_A if hold else 0, Reason.PEAK_GUARD)
-        for number in active:
+        if any(shares[number] < needed[number] for number in shares) or len(shares) < len(needed):
+            shares = self._give_way(budget_w, wanted, needed, paused)
+        return self._caps(inputs, wishes, shares, needed, paused, settled=settled)
+
+    def _caps(
+        self,
+        inputs: Inputs,
+        wishes: dict[int, Proposal],
+        shares: dict[int, float],
+        needed: dict[int, float],
+        paused: list[int],
+        *,
+        settled: bool,
+    ) -> dict[int, Proposal]:
+        """Return the guard's ceilings: each port's share; a pause for those that gave way."""
+        caps: dict[int, Proposal] = {}
+        reading_at = inputs.now if inputs.grid_at is None else inputs.grid_at
+        for number in needed:
+            state = self._ports[number]
+            if number not in shares:
+                # A charging car holds its minimum until a later reading confirms there is no room for it.
+                hold = number not in paused and not (settled and state.guard.confirmed(reading_at))
+                caps[number] = Proposal(MIN_CURRENT_A if hold else 0, Reason.PEAK_GUARD)
+                continue
             if settled:
-                self._ports[number].guard.clear()
-            amps = shares[number] / per_amp[number]
+                state.guard.clear()
+            amps = shares[number] / state.per_amp_w
             if amps < wishes[number].target_a:
                 caps[number] = Proposal(math.floor(amps), Reason.PEAK_GUARD, amps)
         return caps
+
+    @staticmethod
+    def _give_way(
+        budget_w: float, wanted: dict[int, float], needed: dict[int, float], paused: list[int]
+    ) -> dict[int, float]:
+        """Return the shares once the ports that cannot have their minimum gave way, in the order they do."""
+        order = give_way_order(wanted, paused)
+        active = dict(wanted)
+        shares = fill(budget_w, active)
+        while any(shares[number] < needed[number] for number in shares):
+            # Not enough for every car's minimum (or for a paused one to start again with room): the first in the
+            # order gives way, the others share what there is.
+            del active[order.pop(0)]
+            shares = fill(budget_w, active)
+        return shares

@@ -11,8 +11,7 @@ start may happen and what is written.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Final
+from typing import Final, NamedTuple
 
 from .model import MIN_CURRENT_A, ChargingMode, PortInput, Reason
 
@@ -24,9 +23,8 @@ GUARD_RESUME_MARGIN_A: Final = 0.3
 GUARD_MIN_RUN_S: Final = 300.0
 
 
-@dataclass(frozen=True, slots=True)
-class Proposal:
-    """A limit a rule wants for a port, and why."""
+class Proposal(NamedTuple):
+    """A limit a rule wants for a port, and why (a tuple: the controller weighs several a second)."""
 
     target_a: int
     reason: Reason

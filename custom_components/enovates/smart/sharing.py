@@ -47,6 +47,9 @@ def start_candidate(
 
 def fill(budget_w: float, wanted_w: Mapping[int, float]) -> dict[int, float]:
     """Share `budget_w` between the ports: equal power, and what one does not want goes to the others."""
+    if len(wanted_w) == 1:  # one port, most of the time: it gets what it wants, up to the budget
+        ((number, wanted),) = wanted_w.items()
+        return {number: min(budget_w, wanted)}
     shares: dict[int, float] = {}
     left = sorted(wanted_w, key=wanted_w.__getitem__)
     remaining = budget_w
