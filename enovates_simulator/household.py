@@ -93,3 +93,28 @@ class Household:
         """Return what the house (without the cars) draws at `t`."""
         t %= DAY_S
         return self.base_load_w + sum(appliance.power_at(t) for appliance in self.appliances)
+
+    def pv_series(self, start_s: int = 0, end_s: int = DAY_S) -> list[float]:
+        """Return pv_w at each second of [start_s, end_s) (within the day): the same values, for a fraction of the time.
+
+        A simulated week asks for every second: one pass over the daylight and one over each cloud, rather than
+        every cloud at every second.
+        """
+        values = [0.0] * (end_s - start_s)
+        span = self.sunset_s - self.sunrise_s
+        for t in range(max(start_s, math.floor(self.sunrise_s) + 1), min(end_s, math.ceil(self.sunset_s))):
+            values[t - start_s] = self.pv_peak_w * math.sin(math.pi * (t - self.sunrise_s) / span) ** 1.5
+        for cloud in self.clouds:
+            first = max(start_s, math.floor(cloud.start_s) + 1)
+            for t in range(first, min(end_s, math.ceil(cloud.start_s + cloud.duration_s))):
+                values[t - start_s] *= cloud.factor(t)
+        return values
+
+    def house_series(self, start_s: int = 0, end_s: int = DAY_S) -> list[float]:
+        """Return house_w at each second of [start_s, end_s) (within the day), one pass over each appliance."""
+        loads = [0.0] * (end_s - start_s)
+        for appliance in self.appliances:
+            first = max(start_s, math.ceil(appliance.start_s))
+            for t in range(first, min(end_s, math.ceil(appliance.start_s + appliance.duration_s))):
+                loads[t - start_s] += appliance.power_w
+        return [self.base_load_w + load for load in loads]

@@ -94,11 +94,15 @@ def main() -> None:
         f"into the car, {day.solar_share:.1%} of it from surplus; at most {day.worst_switches_per_hour} contactor "
         f"moves in any hour; {day.writes} limit writes"
     )
-    quarters = list(peak_guarded_evening().quarters_w.values())
+    evening = peak_guarded_evening()
+    quarters = list(evening.quarters_w.values())
+    free = evening.quarters_running_free_w()
     print(
         f"Peak guard at {PEAK_LIMIT_W / 1000:g} kW, the house load jumping by 3.5 kW every 20 minutes: "
         f"worst quarter {max(quarters):.0f} W ({max(quarters) / PEAK_LIMIT_W - 1:+.2%} of the limit), "
-        f"lowest {min(quarters):.0f} W, {len(quarters)} quarters"
+        f"{len(quarters)} quarters; {len(quarters) - len(free)} in which a start waited for the contactor "
+        f"(at most {evening.worst_switches_per_hour} moves in any hour); the others from {min(free):.0f} W, "
+        f"{sum(1 for average in free if average >= PEAK_LIMIT_W * 0.99)} of them at 99% of the limit or more"
     )
     if not args.no_picture:
         draw(day, args.output, SUNNY_DAY[0])

@@ -87,13 +87,20 @@ def state(hass: HomeAssistant, entity_id: str) -> str:
 
 
 class Household:
-    """A house with panels around the simulated charger: the grid sensor follows them and the cars each second."""
+    """A house with panels around the simulated charger: the grid sensor follows them and the cars.
+
+    The meter reports every `interval` s (a P1 meter: every 1, 2 or 10 s); `imports` keeps the import of each second
+    as the meter's own register counts it.
+    """
 
     def __init__(self, hass: HomeAssistant, hands: TickingDateTimeFactory, simulator: Simulator) -> None:
         self.hass, self.hands, self.simulator = hass, hands, simulator
         self.pv_w = 0.0
         self.house_w = 500.0
+        self.interval = 1
+        self.seconds = 0
         self.meter: Callable[[float], None] = lambda grid: hass.states.async_set(GRID, str(round(grid)), POWER)
+        self.imports: list[float] = []
 
     def cars_w(self) -> float:
         charger = self.simulator.charger
@@ -101,7 +108,11 @@ class Household:
 
     async def run(self, seconds: int) -> None:
         for _ in range(seconds):
-            self.meter(self.house_w + self.cars_w() - self.pv_w)
+            grid = self.house_w + self.cars_w() - self.pv_w
+            self.imports.append(max(grid, 0.0))
+            if self.seconds % self.interval == 0:
+                self.meter(grid)
+            self.seconds += 1
             await advance(self.hass, self.hands, 1)
 
 
@@ -180,8 +191,8 @@ async def test_fast_off_and_solar_minimum(
     await household.run(2)
     assert (limit_ma(simulator), state(hass, REASON)) == (-1, "fast")  # the charger's maximum: no limit
     await household.run(5)
-    await select_mode(hass, "solar_minimum")  # no sun at all: the minimum
-    await household.run(2)
+    await select_mode(hass, "solar_minimum")  # no sun at all: the minimum (on a reading from after the pick)
+    await household.run(4)
     assert (limit_ma(simulator), state(hass, REASON)) == (6000, "minimum")
 
 
@@ -254,6 +265,122 @@ async def test_the_peak_guard_gives_way_to_the_house(
     await household.run(6)
     assert limit_ma(simulator) == -1
     assert state(hass, REASON) == "fast"
+
+
+def limits_each_second(household: Household, simulator: Simulator) -> list[int]:
+    """Wrap the household's meter so that it notes port 1's limit each second; return the notes."""
+    notes: list[int] = []
+    meter = household.meter
+
+    def noting(grid: float) -> None:
+        notes.append(limit_ma(simulator))
+        meter(grid)
+
+    household.meter = noting
+    return notes
+
+
+@pytest.mark.parametrize(("interval", "drop"), [(2, 1), (2, 3), (10, 1)])
+async def test_solar_picked_while_the_house_load_drops_never_starts_the_car(
+    hass: HomeAssistant,
+    household: Household,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    interval: int,
+    drop: int,
+) -> None:
+    # Issue 21, case 1: a car charging at 16 A, no sun, a 7 kW peak limit; Solar is picked as a quarter starts, the
+    # house's 9 kW dropping to 2 kW `drop` seconds later. It went 0 -> 6 A -> 0 within 30 s: the guard paused the car
+    # on a reading from before the drop, and Solar, still thinking it ran, started it again without any surplus.
+    # Solar now lets it run out its stop delay (or stay paused), and never starts it.
+    household.interval = interval
+    await set_number(hass, PEAK, 7.0)
+    household.house_w = 9000
+    to_next_quarter(clock_hands)
+    await household.run(interval)
+    notes = limits_each_second(household, simulator)
+    await select_mode(hass, "solar")
+    await household.run(drop)
+    household.house_w = 2000
+    await household.run(50)
+    assert limit_ma(simulator) == 0
+    assert state(hass, REASON) == "no_surplus"
+    paused = notes.index(0) if 0 in notes else len(notes)
+    assert all(limit == 0 for limit in notes[paused:])  # once paused, never started again
+
+
+async def test_the_contactor_moves_at_most_six_times_an_hour_across_modes(
+    hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # Issue 21, case 2: one budget for every mode, counted from the charger's contactor, whoever moved it. Off and
+    # Fast by turns: three pauses and two starts (and the start of the car plugged in) fill the hour; the next start
+    # waits, and the reason says so. A stop always happens.
+    for mode in ("off", "fast", "off", "fast", "off"):
+        await select_mode(hass, mode)
+        await household.run(8)
+    assert simulator.charger.read_port(1).contactor_closed is False
+    await select_mode(hass, "fast")
+    await household.run(8)
+    assert limit_ma(simulator) == 0
+    assert simulator.charger.read_port(1).contactor_closed is False
+    assert state(hass, REASON) == "contactor_budget"
+    await select_mode(hass, "off")
+    await household.run(3)
+    assert state(hass, REASON) == "off"
+
+
+@pytest.mark.parametrize("interval", [2, 10])
+async def test_a_house_alone_over_the_limit_pauses_the_car(
+    hass: HomeAssistant,
+    household: Household,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    interval: int,
+) -> None:
+    # Issue 21, case 3: 8 kW of house under a 7 kW limit from a quarter's start: nothing is left for the car. It
+    # pauses within seconds and stays paused while the house alone is over the limit (it still makes its own peak).
+    household.interval = interval
+    await set_number(hass, PEAK, 7.0)
+    await select_mode(hass, "fast")
+    to_next_quarter(clock_hands)
+    household.house_w = 8000
+    await household.run(2 * interval + 12)
+    assert limit_ma(simulator) == 0
+    assert simulator.charger.read_port(1).contactor_closed is False
+    await household.run(60)
+    assert limit_ma(simulator) == 0
+    assert state(hass, REASON) == "peak_guard"
+
+
+@pytest.mark.parametrize("interval", [2, 10])
+async def test_a_gap_in_a_quarter_is_counted_like_a_meter(
+    hass: HomeAssistant,
+    household: Household,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    interval: int,
+) -> None:
+    # Issue 21, case 4: 90 s without a reading from minute 5 of a quarter. The car (Fast, under a 20 kW limit) holds
+    # 60 s, then goes to its minimum; the quarter's average counts the gap as the house's last import and what the
+    # charger drew, not as nothing (it read 12.6% high, the time without readings left out).
+    household.interval = interval
+    await set_number(hass, PEAK, 20.0)
+    await select_mode(hass, "fast")
+    household.house_w = 1000
+    to_next_quarter(clock_hands)
+    household.imports.clear()
+    await household.run(300)
+    meter = household.meter
+    household.meter = lambda _grid: hass.states.async_set(GRID, STATE_UNAVAILABLE)
+    await household.run(90)
+    household.meter = meter
+    await household.run(90)
+    true = sum(household.imports) / len(household.imports)
+    assert float(state(hass, QUARTER)) * 1000 == pytest.approx(true, rel=0.01)
+    assert min(household.imports[300:390]) < 6000  # the car went to its minimum in the gap
 
 
 async def test_quarter_and_month_peak(

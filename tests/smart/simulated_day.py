@@ -11,9 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from custom_components.enovates.smart.controller import ChargingMode, Inputs, PortInput, Settings, SmartController
+from custom_components.enovates.smart.controller import (
+    ChargingMode,
+    Inputs,
+    PortInput,
+    Reason,
+    Settings,
+    SmartController,
+)
 from enovates_simulator import Car, Charger, ManualClock
 from enovates_simulator.household import Household
+from enovates_simulator.model import PortReading
 
 # The day's date does not matter; quarters are counted from midnight UTC.
 MIDNIGHT = 1_780_000_000 - 1_780_000_000 % 86400
@@ -27,9 +35,11 @@ class DayResult:
     house_w: list[float] = field(default_factory=list)
     car_w: list[float] = field(default_factory=list)
     grid_w: list[float] = field(default_factory=list)
+    reasons: list[Reason] = field(default_factory=list)
     writes: int = 0
     switches_per_hour: dict[int, int] = field(default_factory=dict)
     quarters_w: dict[float, float] = field(default_factory=dict)  # quarter start -> average import
+    start_s: float = 0.0  # the second of the day the run started at
 
     @property
     def car_energy_wh(self) -> float:
@@ -43,6 +53,14 @@ class DayResult:
             min(car, max(pv - house, 0.0)) for car, pv, house in zip(self.car_w, self.pv_w, self.house_w, strict=True)
         )
         return from_surplus / sum(self.car_w) if any(self.car_w) else 0.0
+
+    def quarters_running_free_w(self) -> list[float]:
+        """Return the quarters' averages but for those in which the contactor's budget held a start back."""
+        return [
+            average
+            for start, average in self.quarters_w.items()
+            if Reason.CONTACTOR_BUDGET not in self.reasons[int(start - self.start_s) : int(start - self.start_s) + 900]
+        ]
 
     @property
     def worst_switches_per_hour(self) -> int:
@@ -73,12 +91,14 @@ def run_day(
     port = charger.port(1)
     controller = SmartController(settings or Settings())
     house = house_w or household.house_w
-    result = DayResult()
+    result = DayResult(start_s=start_s)
     meter_w = 0.0  # what the grid meter showed a second ago
     shown_w = 0.0  # what it reports: a new reading every `meter_interval_s` (a P1 meter: 1 s or 10 s)
     shown_at = 0.0  # when that reading was taken
     closed_before = False
-    readings = []  # the charger's last readings: a car that takes `car_lag_s` to follow its limit draws the oldest
+    readings: list[
+        PortReading
+    ] = []  # the charger's last readings: a car that takes `car_lag_s` to follow its limit draws the oldest
     t = start_s
     while t < end_s:
         if plugged[0] <= t < plugged[1] and port.car is None:
@@ -109,6 +129,7 @@ def run_day(
                         charger_phases=charger.phases,
                         max_current_a=charger.max_amp_per_phase,
                         limit_a=charger.max_amp_per_phase if limit_ma < 0 else limit_ma // 1000,
+                        contactor_closed=reading.contactor_closed,
                     )
                 },
             )
@@ -130,6 +151,7 @@ def run_day(
         result.house_w.append(home)
         result.car_w.append(car_w)
         result.grid_w.append(meter_w)
+        result.reasons.append(decisions[1].reason)
         t += 1
     return result
 

@@ -12,7 +12,15 @@ import pytest
 from custom_components.enovates.smart.controller import ChargingMode
 from enovates_simulator.household import Household
 
-from .simulated_day import EVENING, PEAK_LIMIT_W, SUNNY_DAY, peak_guarded_evening, run_day, sunny_day_with_clouds
+from .simulated_day import (
+    EVENING,
+    PEAK_LIMIT_W,
+    SUNNY_DAY,
+    DayResult,
+    peak_guarded_evening,
+    run_day,
+    sunny_day_with_clouds,
+)
 
 
 def test_solar_mode_on_a_sunny_day_with_clouds() -> None:
@@ -43,9 +51,22 @@ def test_solar_mode_with_a_slow_meter_and_a_slow_car(meter_interval_s: int, car_
 
 
 def test_peak_guard_with_a_slow_meter_and_a_slow_car() -> None:
-    quarters = list(peak_guarded_evening(meter_interval_s=10, car_lag_s=5).quarters_w.values())
-    assert max(quarters) <= PEAK_LIMIT_W * 1.02
-    assert min(quarters) >= PEAK_LIMIT_W * 0.9
+    day = peak_guarded_evening(meter_interval_s=10, car_lag_s=5)
+    assert max(day.quarters_w.values()) <= PEAK_LIMIT_W * 1.02
+    assert_headroom_used(day)
+
+
+def assert_headroom_used(day: DayResult) -> None:
+    """The headroom is used, not wasted: quarters end close to the limit.
+
+    Not those in which the contactor's budget held the car back (the house load forcing a pause three times an hour
+    asks for 6 moves an hour: the budget leaves the last start to wait), nor quite those in which the car paused for
+    the house load too late in the quarter to be worth starting again before the next one, which has no room.
+    """
+    quarters = day.quarters_running_free_w()
+    assert len(quarters) >= 8
+    assert min(quarters) >= PEAK_LIMIT_W * 0.85
+    assert sum(1 for average in quarters if average >= PEAK_LIMIT_W * 0.99) >= 6
 
 
 def test_solar_minimum_never_pauses_and_takes_surplus_on_top() -> None:
@@ -61,10 +82,13 @@ def test_peak_guard_holds_every_quarter_while_the_house_load_jumps() -> None:
     quarters = list(day.quarters_w.values())
     assert len(quarters) >= 15
     assert max(quarters) <= PEAK_LIMIT_W * 1.02
-    # the headroom is used, not wasted: each quarter ends close to the limit
-    assert min(quarters) >= PEAK_LIMIT_W * 0.9
-    # the car gives way within seconds each time the house load jumps up
+    assert_headroom_used(day)
+    # the car gives way within seconds each time the house load jumps up while it charges
     jumps = [second for second in range(1, len(day.car_w)) if (EVENING[0] + second) % 1200 == 0]
     assert len(jumps) == 11
-    for jump in jumps:
+    charging = [jump for jump in jumps if day.car_w[jump - 1] > 0]
+    assert len(charging) >= 6
+    for jump in charging:
         assert day.car_w[jump + 8] <= day.car_w[jump - 1] - 2000, jump
+    # and the contactor moves at most 6 times in any hour, the guard's pauses and starts included
+    assert day.worst_switches_per_hour <= 6

@@ -1,21 +1,61 @@
 """What the EMS limit of each port should be, second by second: the charging modes and the quarter-hour peak guard.
 
-Pure arithmetic over what the charger and the grid meter report (no Home Assistant in here): a simulated day runs
+Pure arithmetic over what the charger and the grid meter report (no Home Assistant in here): a simulated week runs
 through it in seconds, and every decision can be replayed from its inputs.
+
+The rules propose (rules.py: the mode, Solar's delays, a missing reading, the peak guard's patience), the sharing
+splits the surplus and the headroom between the ports (sharing.py), and `SmartController._decide` alone decides:
+the lowest proposal wins, a start waits while the port's contactor budget is spent (contactor.py: 6 moves in any
+hour, counted from the charger's own contactor state, every mode together; a stop always happens), and a write
+waits for its interval and, when it rests on the grid, for a reading newer than the last change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from dataclasses import dataclass, field
-import enum
 import math
 from typing import Final
 
+from .contactor import ContactorBudget
+from .model import (
+    GRID_DRIVEN,
+    MIN_CURRENT_A,
+    NOMINAL_VOLTAGE_V,
+    SOLAR_MODES,
+    ChargingMode,
+    Inputs,
+    PortDecision,
+    PortInput,
+    Reason,
+    Settings,
+)
 from .quarter import QuarterMeter
+from .rules import (
+    GUARD_MIN_RUN_S,
+    GUARD_RESUME_MARGIN_A,
+    GuardLatch,
+    Proposal,
+    SolarTimer,
+    guard_without_grid,
+    mode_wish,
+    without_grid,
+)
+from .sharing import fill, give_way_order, start_candidate, stop_candidate
 
-MIN_CURRENT_A: Final = 6  # IEC 61851: a car needs at least this much to charge
-NOMINAL_VOLTAGE_V: Final = 230.0
+# The names the integration and the tests have always imported from here.
+__all__ = [
+    "GRID_DRIVEN",
+    "MIN_CURRENT_A",
+    "NOMINAL_VOLTAGE_V",
+    "ChargingMode",
+    "Inputs",
+    "PortDecision",
+    "PortInput",
+    "Reason",
+    "Settings",
+    "SmartController",
+]
+
 # At most one write per port this often: a charger's small Modbus server, and a car, take a moment to follow.
 WRITE_INTERVAL_S: Final = 5.0
 # A limit is raised only when the surplus covers this much more than the next whole ampere: a surplus hovering
@@ -23,145 +63,73 @@ WRITE_INTERVAL_S: Final = 5.0
 RAISE_MARGIN_A: Final = 0.3
 # Without a grid reading the limit holds this long, then falls back to the minimum (or a pause, in Solar).
 GRID_MISSING_BOUND_S: Final = 60.0
-# Solar moves the contactor (starts or stops charging) at most this often in any hour: it starts a car only when
-# the last hour saw at most this many moves less two (the start, and the stop that may follow). Without it, clouds
-# that come and go every few minutes would open and close the contactor every time.
-MAX_MOVES_PER_HOUR: Final = 6
-HOUR_S: Final = 3600.0
 # A grid reading counts for decisions on the surplus or the peak once it was reported this long after the last
-# write and after the last move of a car's power (by this much at least): the meter has seen the car as it is.
+# change: a write, a move of a car's power (by this much at least), a change of a port's mode. The meter has seen
+# the cars as they are, and a reading from before a mode was picked decides nothing in that mode.
 SETTLE_S: Final = 2.0
 POWER_MOVE_W: Final = 300.0
 # A phase carries the car's current when it draws at least this much.
 PHASE_IN_USE_A: Final = 1.0
+# A limit written shows in the charger's readings within this long (the write path reads it back); until then the
+# controller goes by what it wrote (a poll may still bring the limit from before). Then by the charger again: a
+# write the charger did not take is written again after the interval.
+WRITE_SHOWS_S: Final = WRITE_INTERVAL_S
 
 
-class ChargingMode(enum.StrEnum):
-    """How a port charges."""
+@dataclass(slots=True)
+class _Port:
+    """What the controller knows of one port: its history, and what it reports this second."""
 
-    MANUAL = "manual"  # the controller leaves the limit to the user (slider, switch, action, automations)
-    FAST = "fast"  # the maximum
-    SOLAR = "solar"  # surplus only; paused while there is none
-    SOLAR_MINIMUM = "solar_minimum"  # never below the minimum, surplus on top
-    OFF = "off"  # paused
-
-
-class Reason(enum.StrEnum):
-    """Why a port's limit is what it is."""
-
-    MANUAL = "manual"
-    OFF = "off"
-    FAST = "fast"
-    NO_CAR = "no_car"
-    SURPLUS = "surplus"
-    MINIMUM = "minimum"
-    WAITING_TO_START = "waiting_to_start"
-    STOPPING = "stopping"
-    NO_SURPLUS = "no_surplus"
-    PEAK_GUARD = "peak_guard"
-    GRID_MISSING = "grid_missing"
-
-
-# The reasons whose limit rests on the grid reading (the others on the mode alone).
-GRID_DRIVEN: Final = frozenset(
-    {
-        Reason.SURPLUS,
-        Reason.MINIMUM,
-        Reason.WAITING_TO_START,
-        Reason.STOPPING,
-        Reason.NO_SURPLUS,
-        Reason.PEAK_GUARD,
-    }
-)
-
-
-@dataclass(frozen=True, kw_only=True)
-class Settings:
-    """What a user can tune (the options); the defaults are documented in the README."""
-
-    start_delay_s: float = 120.0  # the surplus covers the car's minimum this long before charging starts
-    stop_delay_s: float = 240.0  # the surplus stays short of the minimum this long before charging pauses
-    hysteresis_w: float = 500.0  # how far short of the minimum the surplus may fall before the stop delay runs
-    max_current_a: int | None = None  # a ceiling under the charger's own maximum (Fast and surplus alike)
-
-
-@dataclass(frozen=True, kw_only=True)
-class PortInput:
-    """What one port reports now."""
-
-    mode: ChargingMode
-    plugged: bool
-    power_w: float
-    currents_a: tuple[float, ...]
-    voltage_v: float
-    charger_phases: int
-    max_current_a: int
-    limit_a: int | None  # in force: 0 paused, the charger's maximum when no limit is set; None unknown
-
-
-@dataclass(frozen=True, kw_only=True)
-class Inputs:
-    """Everything a decision rests on, at one instant."""
-
-    now: float  # seconds since the epoch
-    grid_w: float | None  # import positive, export negative; None: missing or stale
-    grid_at: float | None = None  # when the grid reading was reported (None: just now)
-    battery_w: float = 0.0  # a home battery's power, discharge positive: never counted as surplus
-    peak_limit_w: float | None = None
-    ports: Mapping[int, PortInput]
-
-
-@dataclass(frozen=True)
-class PortDecision:
-    """What the controller wants for a port now."""
-
-    reason: Reason
-    target_a: int | None = None  # the limit it should have (None: the user's to set)
-    write_a: int | None = None  # the limit to write now (None: nothing to write)
-
-
-@dataclass
-class _PortState:
     mode: ChargingMode = ChargingMode.MANUAL
-    running: bool = False  # Solar: charging was started and not stopped since
-    since: float | None = None  # when the start or stop condition began to hold
-    last_write: float = -math.inf
+    mode_at: float = -math.inf  # when the mode last changed
     phases: int | None = None  # what the car was last seen drawing on
-    moves: list[float] = field(default_factory=list)  # when Solar started or stopped charging (the last hour)
     steady_w: float = 0.0  # the car's power when it last moved by POWER_MOVE_W or more
+    last_w: float = 0.0  # its power at the last reading
     moved_at: float = -math.inf  # and when that was
+    written_a: int | None = None  # the last limit written
+    written_at: float = -math.inf  # and when
+    contactor: ContactorBudget = field(default_factory=ContactorBudget)
+    solar: SolarTimer = field(default_factory=SolarTimer)
+    guard: GuardLatch = field(default_factory=GuardLatch)
+    # This second (set by `follow`):
+    limit: int | None = None  # the limit in force (what was written a moment ago, until the charger shows it)
+    per_amp_w: float = 0.0  # what an ampere is worth on the phases the car draws on
 
-    def moved(self, now: float) -> None:
-        """Count a start or a stop of charging now."""
-        self.moves.append(now)
+    def follow(self, now: float, port: PortInput) -> None:
+        """Take what the port reports now: its contactor, its limit, its mode, its car's power and phases."""
+        self.contactor.observe(now, port.contactor_closed)
+        limit = port.limit_a
+        if self.written_a is not None and limit != self.written_a and now - self.written_at < WRITE_SHOWS_S:
+            limit = self.written_a
+        self.limit = limit
+        # Whether the charger offers the car current (with the limit unknown, whether the car charges tells).
+        offered = port.plugged and (port.contactor_closed if limit is None else limit >= MIN_CURRENT_A)
+        if port.mode is not self.mode:
+            self.mode, self.mode_at = port.mode, now
+            self.solar.picked(charging=offered and port.contactor_closed)
+            self.guard.clear()
+        self.solar.follow(offered=offered)
+        # A move: by POWER_MOVE_W from one reading to the next, or little by little since the last move.
+        power = port.power_w
+        if abs(power - self.last_w) >= POWER_MOVE_W or abs(power - self.steady_w) >= POWER_MOVE_W:
+            self.steady_w, self.moved_at = power, now
+        self.last_w = power
+        if not port.plugged:
+            self.phases = None
+        elif drawing := len([current for current in port.currents_a if current >= PHASE_IN_USE_A]):
+            self.phases = drawing
+        voltage = port.voltage_v if port.voltage_v > 0 else NOMINAL_VOLTAGE_V
+        self.per_amp_w = (self.phases or port.charger_phases) * voltage
 
-    def moves_in_the_last_hour(self, now: float) -> int:
-        """Return how often Solar started or stopped charging in the hour up to `now`."""
-        self.moves = [move for move in self.moves if now - move < HOUR_S]
-        return len(self.moves)
+    def car_w(self, port: PortInput) -> float:
+        """Return the car's power, never more than its limit allows.
 
-
-@dataclass
-class _Plan:
-    """A port's target while the decision is being made."""
-
-    target_a: int
-    reason: Reason
-    raw_a: float | None = None  # the unrounded target, for the raise margin
-
-
-@dataclass
-class _Surplus:
-    """The surplus of one decision, and the ports in a Solar mode that share it."""
-
-    surplus_w: float
-    running: list[int]
-    minimum_w: dict[int, float]
-
-    @property
-    def needed_w(self) -> float:
-        """Return what the running ports need for their minimums."""
-        return sum(self.minimum_w[number] for number in self.running)
+        A user's write goes before the polls waiting for the connection, so a poll may bring the power read just
+        before a lower limit with the limit read just after: the car cannot draw more than it is offered.
+        """
+        if port.limit_a is None:
+            return port.power_w
+        return min(port.power_w, port.limit_a * self.per_amp_w)
 
 
 @dataclass
@@ -170,257 +138,238 @@ class SmartController:
 
     settings: Settings = field(default_factory=Settings)
     quarter: QuarterMeter = field(default_factory=QuarterMeter)
-    _ports: dict[int, _PortState] = field(default_factory=dict)
+    _ports: dict[int, _Port] = field(default_factory=dict)
     _grid_missing_since: float | None = None
     _last_write: float = -math.inf  # of any port: they share the grid meter
 
     def step(self, inputs: Inputs) -> tuple[dict[int, PortDecision], tuple[float, float] | None]:
         """Decide every port's limit now; also return (start, average W) of a quarter that just ended."""
         now = inputs.now
-        closed = self.quarter.add(now, inputs.grid_w)
-        if inputs.grid_w is None:
-            if self._grid_missing_since is None:
-                self._grid_missing_since = now
-        else:
-            self._grid_missing_since = None
-        grid_lost = self._grid_missing_since is not None and now - self._grid_missing_since >= GRID_MISSING_BOUND_S
-
-        plans: dict[int, _Plan] = {}
-        for number, port in inputs.ports.items():
-            state = self._ports.setdefault(number, _PortState())
-            self._follow(state, port, now)
+        ports = inputs.ports
+        cars_w = 0.0
+        changed = self._last_write
+        wishes: dict[int, Proposal] = {}
+        for number, port in ports.items():
+            if (state := self._ports.get(number)) is None:
+                state = self._ports[number] = _Port()
+            state.follow(now, port)
+            cars_w += port.power_w
+            changed = max(changed, state.moved_at, state.mode_at)
             if port.mode is not ChargingMode.MANUAL:
-                plans[number] = self._mode_plan(state, port)
-        self._share_surplus(inputs, plans, grid_lost=grid_lost)
-        self._guard_peak(inputs, plans, grid_lost=grid_lost)
+                wishes[number] = mode_wish(port, self._maximum_a(port), running=state.solar.running)
+        closed = self.quarter.add(now, inputs.grid_w, cars_w=cars_w, reading_at=inputs.grid_at)
+        if inputs.grid_w is not None:
+            self._grid_missing_since = None
+        elif self._grid_missing_since is None:
+            self._grid_missing_since = now
+        lost = self._grid_missing_since is not None and now - self._grid_missing_since >= GRID_MISSING_BOUND_S
+        # A grid reading from before the last change mixes the cars' (or the mode's) new state with the grid's old
+        # one: the surplus and the headroom it gives are wrong until the meter reports again.
+        settled = inputs.grid_w is not None and (inputs.grid_at is None or inputs.grid_at >= changed + SETTLE_S)
 
-        # A grid reading from before the last write, or from before a car's power last moved (a car takes seconds
-        # to follow its limit), mixes the car's new power with the grid's old one: the surplus and the headroom it
-        # gives are wrong until the meter reports again.
-        moved = max((state.moved_at for state in self._ports.values()), default=-math.inf)
-        settled = inputs.grid_at is None or inputs.grid_at >= max(self._last_write, moved) + SETTLE_S
+        caps: dict[int, Proposal] = {}
+        if wishes:
+            self._share_surplus(inputs, wishes, lost=lost)
+            if inputs.peak_limit_w:
+                caps = self._guard_peak(inputs, inputs.peak_limit_w, wishes, lost=lost, settled=settled)
         decisions: dict[int, PortDecision] = {}
-        for number, port in inputs.ports.items():
-            plan = plans.get(number)
-            if plan is None:
+        for number, port in ports.items():
+            if (wish := wishes.get(number)) is None:
                 decisions[number] = PortDecision(Reason.MANUAL)
                 continue
-            state = self._ports[number]
-            target = self._restrain(plan, port)
-            # Under a peak limit, any raise rests on the grid reading too (the headroom).
-            needs_grid = plan.reason in GRID_DRIVEN or (bool(inputs.peak_limit_w) and target > (port.limit_a or 0))
-            write = None
-            if (
-                port.limit_a is not None
-                and target != port.limit_a
-                and now - state.last_write >= WRITE_INTERVAL_S
-                and (settled or not needs_grid)
-            ):
-                write = target
-                state.last_write = self._last_write = now
-            decisions[number] = PortDecision(plan.reason, target, write)
+            cap = caps.get(number)
+            plan = cap if cap is not None and cap.target_a < wish.target_a else wish
+            decisions[number] = self._decide(
+                number, port, plan, now, settled=settled, guarded=bool(inputs.peak_limit_w)
+            )
         return decisions, closed
 
-    # --- per port ------------------------------------------------------------------------------------------------
+    # --- the one place that decides ------------------------------------------------------------------------------
+
+    def _may_start(self, number: int, now: float) -> bool:
+        """Return whether the port's contactor budget allows a start now (the sharing asks too, so as to plan)."""
+        return self._ports[number].contactor.may_start(now)
+
+    def _decide(
+        self, number: int, port: PortInput, plan: Proposal, now: float, *, settled: bool, guarded: bool
+    ) -> PortDecision:
+        """Decide the port's limit from the proposal that won, and whether to write it now."""
+        state = self._ports[number]
+        limit = state.limit
+        starting = port.plugged and limit is not None and limit < MIN_CURRENT_A <= plan.target_a
+        if starting and limit is not None and not self._may_start(number, now):
+            # Whoever wants the start (a mode, Solar, the guard giving the headroom back) waits: the hour's moves
+            # are spent but for the stop that may have to follow.
+            plan = Proposal(limit, Reason.CONTACTOR_BUDGET)
+            starting = False
+        target = self._restrain(plan, limit)
+        if limit is None or target == limit or now - state.written_at < WRITE_INTERVAL_S:
+            return PortDecision(plan.reason, target)
+        # Under a peak limit, any raise rests on the grid reading too (the headroom).
+        if not settled and (plan.reason in GRID_DRIVEN or (guarded and target > limit)):
+            return PortDecision(plan.reason, target)
+        state.written_a, state.written_at = target, now
+        self._last_write = now
+        if starting and port.mode is ChargingMode.SOLAR:
+            state.solar.started()
+        return PortDecision(plan.reason, target, target)
 
     @staticmethod
-    def _follow(state: _PortState, port: PortInput, now: float) -> None:
-        """Keep what a port's history says: its mode changes, the phases its car draws on."""
-        if port.mode is not state.mode:
-            state.mode = port.mode
-            state.since = None
-            # A car charging when Solar is picked goes on (until the surplus is found short); one paused waits.
-            state.running = port.power_w > 0
-        if abs(port.power_w - state.steady_w) >= POWER_MOVE_W:
-            state.steady_w, state.moved_at = port.power_w, now
-        drawing = sum(1 for current in port.currents_a if current >= PHASE_IN_USE_A)
-        if not port.plugged:
-            state.phases = None
-        elif drawing:
-            state.phases = drawing
-
-    def _maximum_a(self, port: PortInput) -> int:
-        ceiling = self.settings.max_current_a
-        return port.max_current_a if ceiling is None else max(min(ceiling, port.max_current_a), MIN_CURRENT_A)
-
-    def _car_w(self, number: int, port: PortInput) -> float:
-        """Return the car's power, never more than its limit allows.
-
-        A user's write goes before the polls waiting for the connection, so a poll may bring the power read just
-        before a lower limit with the limit read just after: the car cannot draw more than it is offered.
-        """
-        if port.limit_a is None:
-            return port.power_w
-        return min(port.power_w, port.limit_a * self._watts_per_amp(number, port))
-
-    def _watts_per_amp(self, number: int, port: PortInput) -> float:
-        phases = self._ports[number].phases or port.charger_phases
-        return phases * (port.voltage_v if port.voltage_v > 0 else NOMINAL_VOLTAGE_V)
-
-    def _mode_plan(self, state: _PortState, port: PortInput) -> _Plan:
-        mode = port.mode
-        if mode is ChargingMode.OFF:
-            return _Plan(0, Reason.OFF)
-        if mode is ChargingMode.FAST:
-            return _Plan(self._maximum_a(port), Reason.FAST)
-        if not port.plugged:
-            state.running = False
-            state.since = None
-            # Ready for the next car: Solar waits for the surplus, Solar + minimum starts at the minimum.
-            return _Plan(MIN_CURRENT_A if mode is ChargingMode.SOLAR_MINIMUM else 0, Reason.NO_CAR)
-        # Solar modes: the surplus decides (below); until then, the minimum or a pause.
-        if mode is ChargingMode.SOLAR_MINIMUM or state.running:
-            return _Plan(MIN_CURRENT_A, Reason.MINIMUM)
-        return _Plan(0, Reason.NO_SURPLUS)
-
-    # --- the surplus -----------------------------------------------------------------------------------------------
-
-    def _share_surplus(self, inputs: Inputs, plans: dict[int, _Plan], *, grid_lost: bool) -> None:
-        """Start, follow and stop the ports in a Solar mode on what the house does not use."""
-        solar = [
-            number
-            for number, plan in plans.items()
-            if inputs.ports[number].mode in (ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM)
-            and plan.reason is not Reason.NO_CAR
-        ]
-        if not solar:
-            return
-        if inputs.grid_w is None:
-            self._hold_without_grid(inputs, plans, solar, grid_lost=grid_lost)
-            return
-        # The car's own power is not consumption: what the house would export without it is the surplus.
-        surplus_w = (
-            sum(self._car_w(number, inputs.ports[number]) for number in solar) - inputs.grid_w - inputs.battery_w
-        )
-        solar.sort(key=lambda number: (not self._running(number, inputs.ports[number]), number))
-        shared = _Surplus(
-            surplus_w=surplus_w,
-            running=[number for number in solar if self._running(number, inputs.ports[number])],
-            minimum_w={number: MIN_CURRENT_A * self._watts_per_amp(number, inputs.ports[number]) for number in solar},
-        )
-        self._stop(inputs, plans, shared)
-        self._start(inputs, plans, shared, [number for number in solar if plans[number].reason is Reason.NO_SURPLUS])
-        # Follow: the running ports share the surplus, equal parts of power, each within its own range.
-        share_w = surplus_w / len(shared.running) if shared.running else 0.0
-        for number in shared.running:
-            port = inputs.ports[number]
-            raw = share_w / self._watts_per_amp(number, port)
-            plan = plans[number]
-            plan.raw_a = raw
-            plan.target_a = min(max(math.floor(raw), MIN_CURRENT_A), self._maximum_a(port))
-            if raw >= MIN_CURRENT_A and plan.reason is not Reason.STOPPING:
-                plan.reason = Reason.SURPLUS
-
-    def _hold_without_grid(self, inputs: Inputs, plans: dict[int, _Plan], solar: list[int], *, grid_lost: bool) -> None:
-        for number in solar:
-            port = inputs.ports[number]
-            if not grid_lost:
-                # Hold what is set until the reading comes back (never more, see _restrain).
-                plans[number] = _Plan(port.limit_a or 0, Reason.GRID_MISSING)
-            elif port.mode is ChargingMode.SOLAR:
-                # Long enough without a reading: no more guessing, the safe side of each mode.
-                if self._ports[number].running:
-                    self._ports[number].running = False
-                    self._ports[number].moved(inputs.now)
-                plans[number] = _Plan(0, Reason.GRID_MISSING)
-            else:
-                plans[number] = _Plan(MIN_CURRENT_A, Reason.GRID_MISSING)
-
-    def _stop(self, inputs: Inputs, plans: dict[int, _Plan], shared: _Surplus) -> None:
-        """Pause the last running port in Solar once the surplus was short of the minimums for the stop delay."""
-        stoppable = [number for number in shared.running if inputs.ports[number].mode is ChargingMode.SOLAR]
-        for number in stoppable:
-            state = self._ports[number]
-            if number != stoppable[-1] or shared.surplus_w >= shared.needed_w - self.settings.hysteresis_w:
-                state.since = None
-                continue
-            state.since = inputs.now if state.since is None else state.since
-            if inputs.now - state.since >= self.settings.stop_delay_s:
-                state.running, state.since = False, None
-                state.moved(inputs.now)
-                shared.running.remove(number)
-                plans[number] = _Plan(0, Reason.NO_SURPLUS)
-            else:
-                plans[number].reason = Reason.STOPPING
-
-    def _start(self, inputs: Inputs, plans: dict[int, _Plan], shared: _Surplus, waiting: list[int]) -> None:
-        """Start the first waiting port once the surplus covered its minimum too for the start delay."""
-        for number in waiting:
-            state = self._ports[number]
-            if number != waiting[0] or shared.surplus_w < shared.needed_w + shared.minimum_w[number]:
-                state.since = None
-                continue
-            state.since = inputs.now if state.since is None else state.since
-            if (
-                inputs.now - state.since >= self.settings.start_delay_s
-                and state.moves_in_the_last_hour(inputs.now) <= MAX_MOVES_PER_HOUR - 2
-            ):
-                state.running, state.since = True, None
-                state.moved(inputs.now)
-                shared.running.append(number)
-            else:
-                plans[number].reason = Reason.WAITING_TO_START
-
-    def _running(self, number: int, port: PortInput) -> bool:
-        return port.mode is ChargingMode.SOLAR_MINIMUM or self._ports[number].running
-
-    # --- the quarter-hour peak -------------------------------------------------------------------------------------
-
-    def _guard_peak(self, inputs: Inputs, plans: dict[int, _Plan], *, grid_lost: bool) -> None:
-        """Hold the quarter's average import under the peak limit: the cars give way to the house."""
-        limit_w = inputs.peak_limit_w
-        if not limit_w or not plans:
-            return
-        if inputs.grid_w is None:
-            for number, plan in plans.items():
-                # No reading, no budget: hold, and after a while fall back to the minimum.
-                ceiling = MIN_CURRENT_A if grid_lost else inputs.ports[number].limit_a
-                if ceiling is not None and plan.target_a > ceiling:
-                    plan.target_a, plan.reason = ceiling, Reason.GRID_MISSING
-            return
-        allowed_w = self.quarter.allowed_import_w(inputs.now, limit_w)
-        # What the managed cars may draw: the allowed import, less what the rest of the house imports.
-        cars_w = sum(inputs.ports[number].power_w for number in plans)
-        budget_w = allowed_w - (inputs.grid_w - cars_w)
-        active = sorted((number for number, plan in plans.items() if plan.target_a > 0), reverse=True)
-        caps = self._fill(inputs, plans, active, budget_w)
-        while active and any(caps[number] < MIN_CURRENT_A for number in active):
-            # Not enough for every car's minimum: the last port pauses, the others share what there is.
-            dropped = plans[active.pop(0)]
-            dropped.target_a, dropped.reason = 0, Reason.PEAK_GUARD
-            caps = self._fill(inputs, plans, active, budget_w)
-        for number in active:
-            plan = plans[number]
-            if caps[number] < plan.target_a:
-                plan.target_a, plan.reason = math.floor(caps[number]), Reason.PEAK_GUARD
-                plan.raw_a = caps[number]
-
-    def _fill(self, inputs: Inputs, plans: dict[int, _Plan], active: list[int], budget_w: float) -> dict[int, float]:
-        """Share `budget_w` between the ports in `active`: equal power, what one does not want goes to the others."""
-        caps: dict[int, float] = {}
-
-        def wanted_w(number: int) -> float:
-            return plans[number].target_a * self._watts_per_amp(number, inputs.ports[number])
-
-        left = sorted(active, key=wanted_w)
-        remaining = budget_w
-        while left:
-            number = left.pop(0)
-            per_amp = self._watts_per_amp(number, inputs.ports[number])
-            share = remaining / (len(left) + 1)
-            caps[number] = min(share / per_amp, float(plans[number].target_a))
-            remaining -= caps[number] * per_amp
-        return caps
-
-    # --- the write ------------------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _restrain(plan: _Plan, port: PortInput) -> int:
+    def _restrain(plan: Proposal, current: int | None) -> int:
         """Return the limit to have: not raised by a hair (without a grid reading, the plans only hold or lower)."""
         target = plan.target_a
-        current = port.limit_a
         if current is None or target <= current:
             return target
         if plan.raw_a is not None and current >= MIN_CURRENT_A:
             target = max(min(target, math.floor(plan.raw_a - RAISE_MARGIN_A)), current)
         return target
+
+    def _maximum_a(self, port: PortInput) -> int:
+        ceiling = self.settings.max_current_a
+        return port.max_current_a if ceiling is None else max(min(ceiling, port.max_current_a), MIN_CURRENT_A)
+
+    # --- the surplus ---------------------------------------------------------------------------------------------
+
+    def _share_surplus(self, inputs: Inputs, wishes: dict[int, Proposal], *, lost: bool) -> None:
+        """Start, follow and stop the ports in a Solar mode on what the house does not use."""
+        ports, now, states = inputs.ports, inputs.now, self._ports
+        solar = [
+            number
+            for number, wish in wishes.items()
+            if ports[number].mode in SOLAR_MODES and wish.reason is not Reason.NO_CAR
+        ]
+        if not solar:
+            return
+        solar.sort()
+        if inputs.grid_w is None:
+            self._hold_without_grid(inputs, wishes, solar, lost=lost)
+            return
+        settings = self.settings
+        # The car's own power is not consumption: what the house would export without it is the surplus.
+        surplus_w = sum(states[number].car_w(ports[number]) for number in solar) - inputs.grid_w - inputs.battery_w
+        minimum_w = {number: MIN_CURRENT_A * states[number].per_amp_w for number in solar}
+        running = [
+            number
+            for number in solar
+            if ports[number].mode is ChargingMode.SOLAR_MINIMUM or states[number].solar.running
+        ]
+        waiting = [number for number in solar if number not in running]
+
+        # Stop: the last running port in Solar, once the surplus was short of the minimums for the stop delay.
+        stoppable = [number for number in running if ports[number].mode is ChargingMode.SOLAR]
+        short = stop_candidate(surplus_w, running, minimum_w, stoppable, settings.hysteresis_w)
+        stopping = None
+        for number in stoppable:
+            if states[number].solar.due(now, holds=number == short, delay_s=settings.stop_delay_s):
+                running.remove(number)
+                wishes[number] = Proposal(0, Reason.NO_SURPLUS)
+            elif number == short:
+                stopping = number
+        # Start: the first waiting port, once the surplus covered its minimum too for the start delay, and its
+        # contactor may move.
+        first = start_candidate(surplus_w, running, waiting, minimum_w)
+        for number in waiting:
+            if not states[number].solar.due(now, holds=number == first, delay_s=settings.start_delay_s):
+                wishes[number] = Proposal(0, Reason.WAITING_TO_START if number == first else Reason.NO_SURPLUS)
+            elif self._may_start(number, now):
+                running.append(number)
+            else:
+                wishes[number] = Proposal(0, Reason.CONTACTOR_BUDGET)
+        # Follow: the running ports share the surplus, equal parts of power, each within its own range.
+        share_w = surplus_w / len(running) if running else 0.0
+        for number in running:
+            raw = share_w / states[number].per_amp_w
+            target = min(max(math.floor(raw), MIN_CURRENT_A), self._maximum_a(ports[number]))
+            if number == stopping:
+                reason = Reason.STOPPING
+            else:
+                reason = Reason.SURPLUS if raw >= MIN_CURRENT_A else Reason.MINIMUM
+            wishes[number] = Proposal(target, reason, raw)
+
+    def _hold_without_grid(self, inputs: Inputs, wishes: dict[int, Proposal], solar: list[int], *, lost: bool) -> None:
+        for number in solar:
+            state = self._ports[number]
+            state.solar.since = None  # the delays start again on the readings to come
+            wishes[number] = without_grid(inputs.ports[number].mode, state.limit or 0, lost=lost)
+
+    # --- the quarter-hour peak -----------------------------------------------------------------------------------
+
+    def _guard_peak(
+        self, inputs: Inputs, limit_w: float, wishes: dict[int, Proposal], *, lost: bool, settled: bool
+    ) -> dict[int, Proposal]:
+        """Return the ceilings that hold the quarter's average import under the peak limit: the cars give way."""
+        ports, now, states = inputs.ports, inputs.now, self._ports
+        if inputs.grid_w is None:
+            # No reading, no budget: hold, and after a while fall back to the minimum.
+            return {
+                number: guard_without_grid(limit, lost=lost)
+                for number in wishes
+                if (limit := states[number].limit) is not None
+            }
+        # What the managed cars may draw: the allowed import, less what the rest of the house imports.
+        house_w = inputs.grid_w
+        for number in wishes:
+            house_w -= ports[number].power_w
+        budget_w = self.quarter.allowed_import_w(now, limit_w) - house_w
+        wanted: dict[int, float] = {}  # what each car would draw, at least what it needs to go on
+        needed: dict[int, float] = {}  # its minimum; for a paused one, with the margin to start again
+        paused: list[int] = []
+        for number, wish in wishes.items():
+            if wish.target_a <= 0:
+                continue
+            state = states[number]
+            needed[number] = MIN_CURRENT_A * state.per_amp_w
+            if (state.limit or 0) < MIN_CURRENT_A:
+                paused.append(number)
+                needed[number] += GUARD_RESUME_MARGIN_A * state.per_amp_w
+            wanted[number] = max(wish.target_a * state.per_amp_w, needed[number])
+        if paused and self.quarter.remaining_s(now) < GUARD_MIN_RUN_S:
+            for number in paused:
+                if limit_w - house_w < needed[number]:
+                    del wanted[number]
+        shares = fill(budget_w, wanted)
+        if any(shares[number] < needed[number] for number in shares) or len(shares) < len(needed):
+            shares = self._give_way(budget_w, wanted, needed, paused)
+        return self._caps(inputs, wishes, shares, needed, paused, settled=settled)
+
+    def _caps(
+        self,
+        inputs: Inputs,
+        wishes: dict[int, Proposal],
+        shares: dict[int, float],
+        needed: dict[int, float],
+        paused: list[int],
+        *,
+        settled: bool,
+    ) -> dict[int, Proposal]:
+        """Return the guard's ceilings: each port's share; a pause for those that gave way."""
+        caps: dict[int, Proposal] = {}
+        reading_at = inputs.now if inputs.grid_at is None else inputs.grid_at
+        for number in needed:
+            state = self._ports[number]
+            if number not in shares:
+                # A charging car holds its minimum until a later reading confirms there is no room for it.
+                hold = number not in paused and not (settled and state.guard.confirmed(reading_at))
+                caps[number] = Proposal(MIN_CURRENT_A if hold else 0, Reason.PEAK_GUARD)
+                continue
+            if settled:
+                state.guard.clear()
+            amps = shares[number] / state.per_amp_w
+            if amps < wishes[number].target_a:
+                caps[number] = Proposal(math.floor(amps), Reason.PEAK_GUARD, amps)
+        return caps
+
+    @staticmethod
+    def _give_way(
+        budget_w: float, wanted: dict[int, float], needed: dict[int, float], paused: list[int]
+    ) -> dict[int, float]:
+        """Return the shares once the ports that cannot have their minimum gave way, in the order they do."""
+        order = give_way_order(wanted, paused)
+        active = dict(wanted)
+        shares = fill(budget_w, active)
+        while any(shares[number] < needed[number] for number in shares):
+            # Not enough for every car's minimum (or for a paused one to start again with room): the first in the
+            # order gives way, the others share what there is.
+            del active[order.pop(0)]
+            shares = fill(budget_w, active)
+        return shares

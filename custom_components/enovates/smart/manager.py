@@ -226,6 +226,7 @@ class SmartCharging:
             charger_phases=state.number_of_phases,
             max_current_a=state.max_amp_per_phase,
             limit_a=state.max_amp_per_phase if limit_ma == NO_EMS_LIMIT else limit_ma // 1000,
+            contactor_closed=state.contactor_state,
         )
 
     @callback
@@ -237,7 +238,7 @@ class SmartCharging:
         if not realtime.last_update_success or None in ports.values() or not allowed:
             # Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the next
             # second, then. The quarter goes on.
-            self._close_quarter(self.controller.quarter.add(now.timestamp(), grid_w))
+            self._close_quarter(self.controller.quarter.add(now.timestamp(), grid_w, reading_at=grid_at))
             self._notify()
             return
         readings = {port: reading for port, reading in ports.items() if reading is not None}

@@ -1,0 +1,106 @@
+"""What smart charging decides on, and what it decides: modes, reasons, settings, the readings of a site and its ports.
+
+Plain data (no Home Assistant in here), shared by the rules (rules.py), the sharing between ports (sharing.py) and
+the controller that decides (controller.py).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+import enum
+from typing import Final
+
+MIN_CURRENT_A: Final = 6  # IEC 61851: a car needs at least this much to charge
+NOMINAL_VOLTAGE_V: Final = 230.0
+
+
+class ChargingMode(enum.StrEnum):
+    """How a port charges."""
+
+    MANUAL = "manual"  # the controller leaves the limit to the user (slider, switch, action, automations)
+    FAST = "fast"  # the maximum
+    SOLAR = "solar"  # surplus only; paused while there is none
+    SOLAR_MINIMUM = "solar_minimum"  # never below the minimum, surplus on top
+    OFF = "off"  # paused
+
+
+SOLAR_MODES: Final = frozenset({ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM})
+
+
+class Reason(enum.StrEnum):
+    """Why a port's limit is what it is."""
+
+    MANUAL = "manual"
+    OFF = "off"
+    FAST = "fast"
+    NO_CAR = "no_car"
+    SURPLUS = "surplus"
+    MINIMUM = "minimum"
+    WAITING_TO_START = "waiting_to_start"
+    STOPPING = "stopping"
+    NO_SURPLUS = "no_surplus"
+    PEAK_GUARD = "peak_guard"
+    GRID_MISSING = "grid_missing"
+    # A start waits: the contactor moved 5 times in the last hour (the 6th is kept for the stop that may follow).
+    CONTACTOR_BUDGET = "contactor_budget"
+
+
+# The reasons whose limit rests on the grid reading (the others on the mode alone).
+GRID_DRIVEN: Final = frozenset(
+    {
+        Reason.SURPLUS,
+        Reason.MINIMUM,
+        Reason.WAITING_TO_START,
+        Reason.STOPPING,
+        Reason.NO_SURPLUS,
+        Reason.PEAK_GUARD,
+    }
+)
+
+
+@dataclass(frozen=True, kw_only=True)
+class Settings:
+    """What a user can tune (the options); the defaults are documented in the README."""
+
+    start_delay_s: float = 120.0  # the surplus covers the car's minimum this long before charging starts
+    stop_delay_s: float = 240.0  # the surplus stays short of the minimum this long before charging pauses
+    hysteresis_w: float = 500.0  # how far short of the minimum the surplus may fall before the stop delay runs
+    max_current_a: int | None = None  # a ceiling under the charger's own maximum (Fast and surplus alike)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class PortInput:
+    """What one port reports now."""
+
+    mode: ChargingMode
+    plugged: bool
+    power_w: float
+    currents_a: tuple[float, ...]
+    voltage_v: float
+    charger_phases: int
+    max_current_a: int
+    limit_a: int | None  # in force: 0 paused, the charger's maximum when no limit is set; None unknown
+    # The charger's own contactor state: closed while the car charges. What the contactor budget counts.
+    contactor_closed: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Inputs:
+    """Everything a decision rests on, at one instant."""
+
+    now: float  # seconds since the epoch
+    grid_w: float | None  # import positive, export negative; None: missing or stale
+    grid_at: float | None = None  # when the grid reading was reported (None: just now)
+    battery_w: float = 0.0  # a home battery's power, discharge positive: never counted as surplus
+    peak_limit_w: float | None = None
+    ports: Mapping[int, PortInput]
+
+
+@dataclass(frozen=True, slots=True)
+class PortDecision:
+    """What the controller wants for a port now."""
+
+    reason: Reason
+    target_a: int | None = None  # the limit it should have (None: the user's to set)
+    write_a: int | None = None  # the limit to write now (None: nothing to write)
