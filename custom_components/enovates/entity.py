@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -122,8 +123,17 @@ class SmartEntity(EnovatesEntity[EnovatesRealtimeCoordinator]):
         """Show `smart`'s view of the charger (or of `port`)."""
         super().__init__(coordinator, description, port)
         self._smart = smart
+        self._shown: tuple[Any, ...] | None = None  # what it last wrote: availability, state, attributes
 
     async def async_added_to_hass(self) -> None:
         """Follow the decisions too."""
         await super().async_added_to_hass()
-        self.async_on_remove(self._smart.async_add_listener(self.async_write_ha_state))
+        self.async_on_remove(self._smart.async_add_listener(self._handle_coordinator_update))
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what it shows changed: smart charging decides every second, mostly the same."""
+        shown = (self.available, self.state, self.extra_state_attributes)
+        if shown != self._shown:
+            self._shown = shown
+            self.async_write_ha_state()

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import timedelta
 import logging
+from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
-from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN, SERVICE_TURN_OFF
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
-from homeassistant.core import HomeAssistant, State
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN, SERVICE_TURN_OFF, SERVICE_TURN_ON
+from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
@@ -150,6 +151,71 @@ async def test_manual_by_default_changes_nothing(
     assert state(hass, PEAK) == "0.0"
     assert simulator.stats.writes == []
     assert float(state(hass, QUARTER)) > 0  # the quarter is measured all the same
+
+
+async def test_manual_decides_nothing_and_writes_no_state_that_did_not_change(
+    hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # Issue 27: in Manual smart charging is idle: no decision, and its entities write a state only when it changed.
+    # The quarter sensor follows the meter (its average moves), the others stay as they are.
+    household.pv_w = 9000
+    await household.run(3)
+    smart = init_integration.runtime_data.smart
+    assert smart is not None
+    written: dict[str, int] = {}
+
+    @callback
+    def count(event: Event[EventStateChangedData]) -> None:
+        written[event.data["entity_id"]] = written.get(event.data["entity_id"], 0) + 1
+
+    with patch.object(smart.controller, "step", wraps=smart.controller.step) as step:
+        unsubscribe = hass.bus.async_listen(EVENT_STATE_CHANGED, count)
+        reported = hass.states.get(REASON)
+        assert reported is not None
+        await household.run(10)
+        assert QUARTER not in written  # exporting: the quarter's import stays 0
+        household.pv_w = 0  # the sun goes: the import, and the quarter's average, rise every second
+        await household.run(10)
+        unsubscribe()
+        assert step.call_count == 0
+    assert REASON not in written
+    assert MODE not in written
+    assert PEAK not in written
+    assert hass.states.get(REASON).last_reported == reported.last_reported  # type: ignore[union-attr]
+    assert written[QUARTER] >= 9
+    assert state(hass, REASON) == "manual"
+    assert simulator.stats.writes == []
+    # Picked, a mode decides again.
+    with patch.object(smart.controller, "step", wraps=smart.controller.step) as step:
+        await select_mode(hass, "fast")
+        await household.run(2)
+        assert step.call_count > 0
+    assert state(hass, REASON) == "fast"
+
+
+async def test_the_moves_made_in_manual_count_for_the_budget(
+    hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # In Manual the user's own moves (here: the charging-allowed switch, five times) still spend the hour's budget,
+    # so that Fast picked after them waits rather than starting the car a sixth and seventh time.
+    for _ in range(2):
+        await hass.services.async_call(
+            SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.eno_one_charging_allowed"}, blocking=True
+        )
+        await household.run(4)
+        await hass.services.async_call(
+            SWITCH_DOMAIN, SERVICE_TURN_ON, {ATTR_ENTITY_ID: "switch.eno_one_charging_allowed"}, blocking=True
+        )
+        await household.run(4)
+    await hass.services.async_call(
+        SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.eno_one_charging_allowed"}, blocking=True
+    )
+    await household.run(4)
+    assert simulator.charger.read_port(1).contactor_closed is False
+    await select_mode(hass, "fast")
+    await household.run(8)
+    assert simulator.charger.read_port(1).contactor_closed is False
+    assert state(hass, REASON) == "contactor_budget"
 
 
 async def test_solar_follows_the_surplus_and_pauses_under_a_long_cloud(

@@ -146,18 +146,12 @@ class SmartController:
         """Decide every port's limit now; also return (start, average W) of a quarter that just ended."""
         now = inputs.now
         ports = inputs.ports
-        cars_w = 0.0
-        changed = self._last_write
-        wishes: dict[int, Proposal] = {}
-        for number, port in ports.items():
-            if (state := self._ports.get(number)) is None:
-                state = self._ports[number] = _Port()
-            state.follow(now, port)
-            cars_w += port.power_w
-            changed = max(changed, state.moved_at, state.mode_at)
-            if port.mode is not ChargingMode.MANUAL:
-                wishes[number] = mode_wish(port, self._maximum_a(port), running=state.solar.running)
-        closed = self.quarter.add(now, inputs.grid_w, cars_w=cars_w, reading_at=inputs.grid_at)
+        changed, closed = self._follow(inputs)
+        wishes: dict[int, Proposal] = {
+            number: mode_wish(port, self._maximum_a(port), running=self._ports[number].solar.running)
+            for number, port in ports.items()
+            if port.mode is not ChargingMode.MANUAL
+        }
         if inputs.grid_w is not None:
             self._grid_missing_since = None
         elif self._grid_missing_since is None:
@@ -183,6 +177,25 @@ class SmartController:
                 number, port, plan, now, settled=settled, guarded=bool(inputs.peak_limit_w)
             )
         return decisions, closed
+
+    def observe(self, inputs: Inputs) -> tuple[float, float] | None:
+        """Follow the ports and the quarter without deciding (every port in Manual); return a quarter that ended.
+
+        The contactor's moves still count (a user's moves spend the hour's budget too) and the quarter goes on.
+        """
+        return self._follow(inputs)[1]
+
+    def _follow(self, inputs: Inputs) -> tuple[float, tuple[float, float] | None]:
+        """Take what every port and the grid report now; return the last change and a quarter that ended."""
+        changed = self._last_write
+        cars_w = 0.0
+        for number, port in inputs.ports.items():
+            if (state := self._ports.get(number)) is None:
+                state = self._ports[number] = _Port()
+            state.follow(inputs.now, port)
+            cars_w += port.power_w
+            changed = max(changed, state.moved_at, state.mode_at)
+        return changed, self.quarter.add(inputs.now, inputs.grid_w, cars_w=cars_w, reading_at=inputs.grid_at)
 
     # --- the one place that decides ------------------------------------------------------------------------------
 

@@ -242,16 +242,21 @@ class SmartCharging:
             self._notify()
             return
         readings = {port: reading for port, reading in ports.items() if reading is not None}
-        decisions, closed = self.controller.step(
-            Inputs(
-                now=now.timestamp(),
-                grid_w=grid_w,
-                grid_at=grid_at,
-                battery_w=battery_w,
-                peak_limit_w=self.peak_limit_w,
-                ports=readings,
-            )
+        inputs = Inputs(
+            now=now.timestamp(),
+            grid_w=grid_w,
+            grid_at=grid_at,
+            battery_w=battery_w,
+            peak_limit_w=self.peak_limit_w,
+            ports=readings,
         )
+        if all(reading.mode is ChargingMode.MANUAL for reading in readings.values()):
+            # Nothing to decide: the limits are the user's. The contactor and the quarter are still followed.
+            self._close_quarter(self.controller.observe(inputs))
+            self.decisions = {}
+            self._notify()
+            return
+        decisions, closed = self.controller.step(inputs)
         self._close_quarter(closed)
         self.decisions = decisions
         for port, decision in decisions.items():
