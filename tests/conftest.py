@@ -3,30 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Generator
-import contextlib
-from datetime import timedelta
+from dataclasses import replace
 from pathlib import Path
 import re
+from typing import Any
 from unittest.mock import PropertyMock, patch
 
 from enovates_modbus import EnoOneClient
 from freezegun import freeze_time
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.const import CONF_HOST, CONF_PORT, Platform, __version__ as ha_version
+from homeassistant.const import CONF_HOST, CONF_PORT, __version__ as ha_version
 from homeassistant.core import HomeAssistant
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, async_fire_time_changed
+from pytest_homeassistant_custom_component.common import MockConfigEntry
 from pytest_homeassistant_custom_component.syrupy import HomeAssistantSnapshotExtension
 from syrupy.assertion import SnapshotAssertion
 from syrupy.location import PyTestLocation
 
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
-from enovates_simulator import Charger, EmsMode, Identity, ManualClock, Profile, Simulator
+from enovates_simulator import Car, CarScenario, Charger, EmsMode, Identity, ManualClock, Profile, Simulator
 
-# Every Modbus client in the simulator tests: one try, a short timeout, so a fault shows in well under a second.
-CLIENT_TIMEOUT_S = 0.5
-SERIAL = "SIM0000000001"
-
+from .helpers import SERIAL, eno_client, setup_entry
 
 # The release requirements/test.txt pins keeps its snapshots in snapshots/; another release (the oldest supported,
 # whose registry entries have other fields) in snapshots-<major>.<minor>/, every one of them asserted in full.
@@ -94,15 +91,58 @@ def profile() -> Profile:
 
 
 @pytest.fixture
-def charger(clock: ManualClock, dual_port: bool, ems_mode: EmsMode, profile: Profile) -> Charger:
-    """An ENO one on the manual clock."""
-    return Charger(
+def car() -> Car | None:
+    """The car plugged in on port 1 before the test starts; None: no car (override in a module, or parametrize).
+
+    A template: the charger plugs in a copy, so that the energy one test's car takes never shows in another's.
+    """
+    return None
+
+
+@pytest.fixture
+def car_on_every_port() -> bool:
+    """Whether a copy of `car` is plugged in on port 2 of a dual-port charger too (override with parametrize)."""
+    return False
+
+
+@pytest.fixture
+def ems_limit_ma() -> int:
+    """The EMS limit (mA) another controller set on the ports with a car before the test starts; -1: none."""
+    return -1
+
+
+@pytest.fixture
+def scenarios() -> dict[int, CarScenario]:
+    """What the car at each port does by itself (override in a module): nothing, the test moves the cars."""
+    return {}
+
+
+@pytest.fixture
+def charger(
+    clock: ManualClock,
+    dual_port: bool,
+    ems_mode: EmsMode,
+    profile: Profile,
+    car: Car | None,
+    car_on_every_port: bool,
+    ems_limit_ma: int,
+    scenarios: dict[int, CarScenario],
+) -> Charger:
+    """An ENO one on the manual clock, with `car` plugged in (and limited to `ems_limit_ma`)."""
+    charger = Charger(
         clock=clock,
         dual_port=dual_port,
         ems_mode=ems_mode,
         identity=Identity(serial_number=SERIAL),
         profile=profile,
+        scenarios=scenarios,
     )
+    if car is not None:
+        for number in charger.ports if car_on_every_port else (1,):
+            charger.port(number).plug_in(replace(car))
+            if ems_limit_ma != -1:
+                charger.set_ems_limit(number, ems_limit_ma)
+    return charger
 
 
 @pytest.fixture
@@ -110,16 +150,6 @@ async def simulator(socket_enabled: None, charger: Charger) -> AsyncIterator[Sim
     """The charger served over Modbus TCP on 127.0.0.1 (sockets enabled for loopback only)."""
     async with Simulator(charger, host="127.0.0.1") as sim:
         yield sim
-
-
-@contextlib.asynccontextmanager
-async def eno_client(simulator: Simulator, unit: int = 1) -> AsyncIterator[EnoOneClient]:
-    """The vendor library's client for one unit of the simulator, closed afterwards."""
-    client = EnoOneClient("127.0.0.1", simulator.port, device_id=unit, mb_retries=0, mb_timeout=CLIENT_TIMEOUT_S)
-    try:
-        yield client
-    finally:
-        client.client.close()
 
 
 @pytest.fixture
@@ -130,7 +160,15 @@ async def client(simulator: Simulator) -> AsyncIterator[EnoOneClient]:
 
 
 @pytest.fixture
-def mock_config_entry(simulator: Simulator, dual_port: bool, ems_control: bool) -> MockConfigEntry:
+def options() -> dict[str, Any]:
+    """The config entry's options (smart charging's): none (override in a module, or parametrize)."""
+    return {}
+
+
+@pytest.fixture
+def mock_config_entry(
+    simulator: Simulator, dual_port: bool, ems_control: bool, options: dict[str, Any]
+) -> MockConfigEntry:
     """A config entry for the simulated charger."""
     return MockConfigEntry(
         domain=DOMAIN,
@@ -143,6 +181,7 @@ def mock_config_entry(simulator: Simulator, dual_port: bool, ems_control: bool) 
             CONF_DUAL_PORT: dual_port,
             CONF_EMS_CONTROL: ems_control,
         },
+        options=options,
     )
 
 
@@ -150,8 +189,7 @@ def mock_config_entry(simulator: Simulator, dual_port: bool, ems_control: bool) 
 async def init_integration(hass: HomeAssistant, mock_config_entry: MockConfigEntry) -> MockConfigEntry:
     """The integration set up on the simulated charger."""
     mock_config_entry.add_to_hass(hass)
-    assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
+    await setup_entry(hass, mock_config_entry)
     return mock_config_entry
 
 
@@ -165,30 +203,3 @@ def clock_hands() -> Generator[TickingDateTimeFactory]:
     """
     with freeze_time(tick=True) as hands, patch("homeassistant.helpers.update_coordinator.randint", return_value=0):
         yield hands
-
-
-async def setup_platform(hass: HomeAssistant, entry: MockConfigEntry, platform: Platform) -> None:
-    """Set up the integration with one platform only, as snapshot_platform wants."""
-    entry.add_to_hass(hass)
-    with patch("custom_components.enovates.PLATFORMS", [platform]):
-        assert await hass.config_entries.async_setup(entry.entry_id)
-        await hass.async_block_till_done(wait_background_tasks=True)
-
-
-def _timers_due(hass: HomeAssistant) -> bool:
-    loop = hass.loop
-    return any(not handle.cancelled() and handle.when() <= loop.time() for handle in loop._scheduled)  # type: ignore[attr-defined]
-
-
-async def advance(hass: HomeAssistant, hands: TickingDateTimeFactory, seconds: int, *, step: int = 1) -> None:
-    """Let `seconds` of Home Assistant time pass, `step` seconds at a time, running every poll that falls due."""
-    for _ in range(0, seconds, step):
-        # From now, not from the last jump: freezegun's tick() would forget the real time run since then.
-        hands.move_to(hands() + timedelta(seconds=step))
-        # Until nothing is due: a poll (or a requested refresh) that ends after the jump may leave a timer that is
-        # due already, which the jump's own firing did not see.
-        for _ in range(10):
-            async_fire_time_changed(hass)
-            await hass.async_block_till_done(wait_background_tasks=True)
-            if not _timers_due(hass):
-                break

@@ -12,7 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from enovates_simulator import Car, Simulator
 
-from ..conftest import advance, setup_platform
+from ..helpers import advance, setup_platform
 
 
 @pytest.mark.usefixtures("entity_registry_enabled_by_default")

@@ -20,7 +20,7 @@ import yaml
 
 from enovates_simulator import Car, Charger, ManualClock, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 from .test_services import device_id, limit_ma
 
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints" / "automation" / "enovates"

@@ -23,7 +23,7 @@ from custom_components.enovates.compat import async_port_devices
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import EmsMode, Simulator
 
-from ..conftest import SERIAL
+from ..helpers import SERIAL
 
 
 def form(

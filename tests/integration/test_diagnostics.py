@@ -25,7 +25,7 @@ from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Car, EmsMode, ManualClock, Simulator
 from enovates_simulator.replay import Replay
 
-from ..conftest import SERIAL, advance
+from ..helpers import SERIAL, advance
 
 
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])

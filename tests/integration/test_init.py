@@ -18,7 +18,7 @@ from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, D
 from custom_components.enovates.smart.const import CONF_GRID_SENSOR, CONF_SMART_CHARGING
 from enovates_simulator import EmsMode, Simulator
 
-from ..conftest import SERIAL, advance
+from ..helpers import SERIAL, advance
 
 
 async def test_setup_and_unload(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:

@@ -5,22 +5,21 @@ from __future__ import annotations
 
 from datetime import timedelta
 import logging
+from typing import Any
 from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.components.event import ATTR_EVENT_TYPE
-from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, STATE_UNKNOWN
+from homeassistant.const import STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.ems_limit.record import PUT_BACK_ATTEMPTS
-from enovates_simulator import AfterReboot, Car, Charger, ManualClock, Profile, Simulator
+from enovates_simulator import AfterReboot, Car, ManualClock, Profile, Simulator
 
-from ..conftest import advance, eno_client
-from .test_services import device_id, set_current_limit
+from ..helpers import advance, device_id, eno_client, set_current_limit, set_limit, stored_ways_back
 
 EVENTS = "event.eno_one_events"
 LIMIT = "number.eno_one_ems_current_limit"
@@ -28,20 +27,9 @@ RESET = Profile(after_reboot=AfterReboot.RESET)
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A charger with a car charging on port 1."""
-    charger.port(1).plug_in(Car(max_current_a=32))
-    return charger
-
-
-async def set_limit(hass: HomeAssistant, value: float) -> None:
-    """Set the limit with the slider, or pause with the action (the slider starts at 6 A)."""
-    if value < 6:
-        await set_current_limit(hass, device_id(hass), value)
-        return
-    await hass.services.async_call(
-        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LIMIT, ATTR_VALUE: value}, blocking=True
-    )
+def car() -> Car:
+    """A car charging on port 1, at up to 32 A."""
+    return Car(max_current_a=32)
 
 
 def last_event(hass: HomeAssistant) -> dict[str, object]:
@@ -78,6 +66,7 @@ async def test_a_limit_lost_in_a_reboot_is_put_back_once(
     simulator: Simulator,
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    hass_storage: dict[str, Any],
     how: str,
 ) -> None:
     wanted = {"for good": 10, "pause": 0, "for a while": 8}[how]
@@ -107,8 +96,10 @@ async def test_a_limit_lost_in_a_reboot_is_put_back_once(
     assert simulator.stats.writes[writes:] == [(1, wanted * 1000)]  # and only once
 
     if how == "for a while":  # the way back still comes in time
+        assert (await stored_ways_back(hass, hass_storage, init_integration))["1"]["limit_ma"] == -1
         await advance(hass, clock_hands, 1800, step=600)
         assert simulator.charger.port(1).ems_limit_ma == -1
+        assert await stored_ways_back(hass, hass_storage, init_integration) == {}
 
 
 @pytest.mark.parametrize("profile", [Profile(after_reboot=AfterReboot.KEPT)])
@@ -132,6 +123,7 @@ async def test_a_limit_set_elsewhere_is_respected_and_shown(
     clock_hands: TickingDateTimeFactory,
     simulator: Simulator,
     init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
     ems_control: bool,
 ) -> None:
     if ems_control:
@@ -144,6 +136,7 @@ async def test_a_limit_set_elsewhere_is_respected_and_shown(
     assert (event["limit"], event["previous"]) == (12.0, 8.0 if ems_control else None)
     if ems_control:
         assert hass.states.get(LIMIT).state == "12"  # type: ignore[union-attr]
+        assert await stored_ways_back(hass, hass_storage, init_integration) == {}  # nothing to undo any more
     writes = len(simulator.stats.writes)
 
     # Home Assistant does not undo it: not when its own limit for a while ends, not after a reboot

@@ -28,7 +28,7 @@ from custom_components.enovates.naming import charger_title
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Charger, Identity, ManualClock, Simulator
 
-from ..conftest import SERIAL
+from ..helpers import SERIAL
 
 SERVICES_YAML = Path(__file__).parents[2] / "custom_components" / "enovates" / "services.yaml"
 

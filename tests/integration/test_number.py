@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 from custom_components.enovates.const import DOMAIN
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
-from ..conftest import advance, setup_platform
+from ..helpers import advance, setup_platform
 
 LIMIT = "number.eno_one_ems_current_limit"
 

@@ -11,7 +11,7 @@ from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.polling.outage import OUTAGE_REPAIR_AFTER
 from enovates_simulator import Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 
 
 def issue(hass: HomeAssistant, entry: MockConfigEntry) -> ir.IssueEntry | None:

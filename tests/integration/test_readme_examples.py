@@ -22,7 +22,7 @@ import yaml
 from custom_components.enovates.smart.const import CONF_GRID_SENSOR
 from enovates_simulator import Car, Charger, ManualClock, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 from .test_services import device_id, limit_ma
 
 README = Path(__file__).parents[2] / "README.md"

@@ -17,7 +17,7 @@ from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.modbus.charger import ChargerConnectionError
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 
 POWER = "sensor.eno_one_power"
 MODE3 = "sensor.eno_one_mode_3_state"

@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from enovates_simulator import Car, Charger, EmsMode, ManualClock, Simulator
 
-from ..conftest import advance, setup_platform
+from ..helpers import advance, setup_platform
 
 
 @pytest.fixture

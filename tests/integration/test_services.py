@@ -6,8 +6,6 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -15,48 +13,28 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.compat import async_port_devices
-from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.ems_limit.timed import storage_key
-from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
-from enovates_simulator import Car, Charger, EmsMode, Simulator
+from enovates_simulator import Car, EmsMode, Simulator
 
-from ..conftest import SERIAL, advance
+from ..helpers import advance, device_id, limit_ma, set_current_limit, set_number, stored_ways_back
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A charger with a car charging on port 1 (and port 2), limited to 16 A by an EMS."""
-    for number in charger.ports:
-        charger.port(number).plug_in(Car(max_current_a=32))
-        charger.set_ems_limit(number, 16000)
-    return charger
+def car() -> Car:
+    """A car charging at up to 32 A..."""
+    return Car(max_current_a=32)
 
 
-def device_id(hass: HomeAssistant, port: int | None = None) -> str:
-    """Return the device of the charger, or of one of its ports (a child device)."""
-    charger_device_id: str = hass.config_entries.async_entries(DOMAIN)[0].runtime_data.device_id
-    if port is None:
-        return charger_device_id
-    (device,) = (
-        device
-        for device in async_port_devices(dr.async_get(hass), charger_device_id)
-        if (DOMAIN, f"{SERIAL}_port{port}") in device.identifiers
-    )
-    return device.id
+@pytest.fixture
+def car_on_every_port() -> bool:
+    """... on each port of the charger..."""
+    return True
 
 
-async def set_current_limit(hass: HomeAssistant, device: str, current: float, **extra: Any) -> None:
-    await hass.services.async_call(
-        DOMAIN,
-        SERVICE_SET_CURRENT_LIMIT,
-        {ATTR_DEVICE_ID: device, "current": current, **extra},
-        blocking=True,
-    )
-
-
-def limit_ma(simulator: Simulator, port: int = 1) -> int:
-    return simulator.charger.port(port).ems_limit_ma
+@pytest.fixture
+def ems_limit_ma() -> int:
+    """... limited to 16 A by an EMS."""
+    return 16000
 
 
 async def test_set_for_good(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
@@ -79,39 +57,43 @@ async def test_set_for_a_while_then_the_previous_limit_comes_back(
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
     assert limit_ma(simulator) == 8000
-    await advance(hass, clock_hands, 1)  # the store writes on the next tick
-    assert hass_storage[storage_key(init_integration.entry_id)]["data"]["pending"]["1"]["limit_ma"] == 16000
+    assert (await stored_ways_back(hass, hass_storage, init_integration))["1"]["limit_ma"] == 16000
     await advance(hass, clock_hands, 29 * 60, step=60)
     assert limit_ma(simulator) == 8000
     await advance(hass, clock_hands, 60, step=60)
     assert limit_ma(simulator) == 16000
     assert hass.states.get("number.eno_one_ems_current_limit").state == "16"
-    await advance(hass, clock_hands, 1)
-    assert hass_storage[storage_key(init_integration.entry_id)]["data"]["pending"] == {}
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}
 
 
 async def test_a_second_while_keeps_the_limit_from_before_the_first(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
     await set_current_limit(hass, device_id(hass), 0, duration={"minutes": 10})  # then a short pause
     assert limit_ma(simulator) == 0
+    assert (await stored_ways_back(hass, hass_storage, init_integration))["1"]["limit_ma"] == 16000
     await advance(hass, clock_hands, 10 * 60, step=60)
     assert limit_ma(simulator) == 16000  # not the 8 A of the first
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}  # nor does the first come back later
     await advance(hass, clock_hands, 30 * 60, step=60)
     assert limit_ma(simulator) == 16000
 
 
 async def test_a_limit_set_for_good_cancels_the_way_back(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
-    await hass.services.async_call(
-        NUMBER_DOMAIN,
-        SERVICE_SET_VALUE,
-        {ATTR_ENTITY_ID: "number.eno_one_ems_current_limit", ATTR_VALUE: 20},
-        blocking=True,
-    )
+    await set_number(hass, "number.eno_one_ems_current_limit", 20)
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}
     await advance(hass, clock_hands, 31 * 60, step=60)
     assert limit_ma(simulator) == 20000
     assert simulator.stats.writes == [(1, 8000), (1, 20000)]
@@ -128,22 +110,32 @@ async def restart_after(
 
 
 async def test_the_way_back_survives_a_restart(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
     await restart_after(hass, clock_hands, init_integration, timedelta(minutes=10))
     assert limit_ma(simulator) == 8000
     await advance(hass, clock_hands, 20 * 60, step=60)
     assert limit_ma(simulator) == 16000
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}
 
 
 async def test_an_overdue_way_back_runs_at_start(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
     await restart_after(hass, clock_hands, init_integration, timedelta(hours=2))
     await advance(hass, clock_hands, 1)
     assert limit_ma(simulator) == 16000
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}
 
 
 async def test_a_charger_unreachable_at_the_time_gets_it_a_minute_later(
@@ -152,14 +144,17 @@ async def test_a_charger_unreachable_at_the_time_gets_it_a_minute_later(
     simulator: Simulator,
     init_integration: MockConfigEntry,
     caplog: pytest.LogCaptureFixture,
+    hass_storage: dict[str, Any],
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 1})
     simulator.faults.drop(times=None)  # the charger stops answering
     await advance(hass, clock_hands, 60, step=60)
     assert "Could not put back the EMS limit of ENO one port 1, trying again in 0:01:00" in caplog.text
+    assert (await stored_ways_back(hass, hass_storage, init_integration))["1"]["limit_ma"] == 16000  # still to do
     simulator.faults.clear()
     await advance(hass, clock_hands, 60, step=60)
     assert limit_ma(simulator) == 16000
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}
 
 
 async def test_removing_the_entry_forgets_the_way_back(
@@ -189,7 +184,11 @@ async def test_a_port_of_a_dual_port_charger(
 @pytest.mark.parametrize("dual_port", [True])
 @pytest.mark.usefixtures("dual_port")
 async def test_a_dual_port_charger_gives_the_limit_to_each_port(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    hass_storage: dict[str, Any],
 ) -> None:
     await set_current_limit(hass, device_id(hass, 2), 10)
     # the charger's own device, as Home Assistant's device picker offers it along with its ports
@@ -198,6 +197,7 @@ async def test_a_dual_port_charger_gives_the_limit_to_each_port(
     await advance(hass, clock_hands, 5 * 60, step=60)
     # each port gets back its own limit from before
     assert (limit_ma(simulator, 1), limit_ma(simulator, 2)) == (16000, 10000)
+    assert await stored_ways_back(hass, hass_storage, init_integration) == {}
 
 
 @pytest.mark.parametrize(
@@ -296,4 +296,4 @@ async def test_a_way_back_for_a_port_that_is_gone_is_dropped(
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await advance(hass, clock_hands, 1)
     assert simulator.stats.writes == [(1, 10000)]
-    assert hass_storage[storage_key(mock_config_entry.entry_id)]["data"]["pending"] == {}
+    assert await stored_ways_back(hass, hass_storage, mock_config_entry) == {}

@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import (
 from custom_components.enovates.charging.sessions import SessionTracker
 from enovates_simulator import Car, ManualClock, PortFault, Profile, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 
 ENERGY = "sensor.eno_one_session_energy"
 DURATION = "sensor.eno_one_session_duration"

@@ -48,7 +48,7 @@ from custom_components.enovates.modbus.link import (
 from custom_components.enovates.modbus.timing import OUTAGE_AFTER_S, STALE_CONNECTION_AFTER_S
 from enovates_simulator import Car, Charger, Latency, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 
 POWER = "sensor.eno_one_power"
 OFFERED = "sensor.eno_one_current_offered"

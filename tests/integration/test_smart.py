@@ -39,7 +39,7 @@ from custom_components.enovates.smart.controller import ChargingMode
 from custom_components.enovates.smart.manager import month_of, power_w
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 from .test_services import device_id, limit_ma
 from .test_session import home_assistant_down
 

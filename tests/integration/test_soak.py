@@ -25,7 +25,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from enovates_simulator import CarScenario, Charger, ManualClock, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 
 MINUTES = int(os.environ.get("SOAK_MINUTES", "5"))
 SEED = int(os.environ.get("SOAK_SEED", "2026"))

@@ -10,7 +10,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from enovates_simulator import Car, PortFault, Profile, Simulator
 
-from ..conftest import advance
+from ..helpers import advance
 
 STATUS = "sensor.eno_one_status"
 CONNECTED = "binary_sensor.eno_one_car_connected"

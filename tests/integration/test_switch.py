@@ -18,7 +18,7 @@ from syrupy.assertion import SnapshotAssertion
 
 from enovates_simulator import Car, Charger, EmsMode, Simulator
 
-from ..conftest import advance, setup_platform
+from ..helpers import advance, setup_platform
 
 ALLOWED = "switch.eno_one_charging_allowed"
 

@@ -35,7 +35,7 @@ from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, D
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Simulator
 
-from ..conftest import SERIAL
+from ..helpers import SERIAL
 
 FIXTURE_RELEASE = "2025.10"
 FIXTURE = Path(__file__).parent / "fixtures" / f"registries-{FIXTURE_RELEASE}.json"

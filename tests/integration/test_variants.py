@@ -35,7 +35,7 @@ from enovates_simulator import (
     UnknownUnit,
 )
 
-from ..conftest import advance
+from ..helpers import advance
 from .test_services import device_id, set_current_limit
 
 # Every variant under which the key paths work, one unknown at a time.

@@ -11,7 +11,7 @@ from pymodbus import ModbusException
 import pytest
 
 from enovates_simulator import Car, Charger, EmsMode, Identity, ManualClock, Simulator
-from tests.conftest import eno_client
+from ..helpers import eno_client
 
 
 async def test_every_map_reads_what_the_model_says(

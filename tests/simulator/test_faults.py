@@ -11,7 +11,7 @@ from pymodbus.constants import ExcCodes
 import pytest
 
 from enovates_simulator import FaultKind, Faults, Simulator
-from tests.conftest import eno_client
+from ..helpers import eno_client
 
 
 async def test_stall_never_answers_and_later_requests_are_served(simulator: Simulator, client: EnoOneClient) -> None:

@@ -24,7 +24,7 @@ from enovates_simulator import (
 )
 from enovates_simulator.__main__ import build_parser, build_simulator, main, serve
 
-from ..conftest import eno_client
+from ..helpers import eno_client
 
 # A request the charger never answers, or answers on a closed connection.
 NO_ANSWER = (ConnectionException, ModbusIOException, TimeoutError, ConnectionError)
