@@ -170,6 +170,14 @@ class FaultInjectingHandler(ServerRequestHandler):
             self._idle_timer.cancel()
         super().callback_disconnected(exc)
 
+    def expire_idle_timer(self) -> bool:
+        """Close the connection now if its idle timer runs (as it would once it expires); return whether it did."""
+        if self._idle_timer is None or not self.is_active():
+            return False
+        self._idle_timer.cancel()
+        self.close()
+        return True
+
     def _touch(self) -> None:
         idle = self.server.profile.idle_timeout_s
         if idle is None or not self.is_active():
@@ -279,6 +287,11 @@ class ChargerServer(ModbusTcpServer):
             handler.close()
         else:
             others[0].close()
+
+    def close_idle_connections(self) -> int:
+        """Close every connection whose idle timer runs, as if each timer expired now; return how many."""
+        handlers = list(self.active_connections.values())
+        return sum(1 for handler in handlers if cast("FaultInjectingHandler", handler).expire_idle_timer())
 
     @property
     def bound_port(self) -> int:

@@ -35,6 +35,7 @@ class Simulator:
         self._server: ChargerServer | None = None
         self._powered = False
         self._boot: asyncio.Task[None] | None = None
+        self._power_up: asyncio.Task[None] | None = None  # after a reboot, until the power is back
 
     @property
     def port(self) -> int:
@@ -87,7 +88,7 @@ class Simulator:
         """
         await self.stop()
         self.charger.power_cycle()
-        self._boot = asyncio.create_task(self._power_up_after(seconds), name="enovates simulator boot")
+        self._boot = self._power_up = asyncio.create_task(self._power_up_after(seconds), name="enovates simulator boot")
 
     async def _power_up_after(self, seconds: float) -> None:
         await asyncio.sleep(seconds)
@@ -104,6 +105,22 @@ class Simulator:
         """Wait for a pending reboot (and the slow boot after it) to finish."""
         while self._boot is not None:
             await asyncio.shield(self._boot)
+
+    async def wait_powered_up(self) -> None:
+        """Wait for the power to come back after a reboot; a slow boot may follow (`wait_booted` waits for it too).
+
+        For tests of the moment in between: the charger is powered, and does not listen yet.
+        """
+        if self._power_up is not None and not self._power_up.done():
+            await asyncio.shield(self._power_up)
+
+    def close_idle_connections(self) -> int:
+        """Close every connection that waits for its idle timeout (the profile's `idle_timeout_s`), now.
+
+        What the charger does once a client has been silent that long, without a test waiting for it in real time.
+        Return how many were closed (none without an idle timeout, or while nothing listens).
+        """
+        return 0 if self._server is None else self._server.close_idle_connections()
 
     async def set_ems_mode(self, mode: EmsMode) -> None:
         """Change what the installer allows: Off closes the Modbus server, the others open it."""

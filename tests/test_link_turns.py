@@ -1,29 +1,84 @@
-"""Turn-taking on the one connection: a waiter cancelled just as its turn would come is skipped, deterministically.
+"""Turn-taking on the one connection: waiters who give up, before or as their turn comes, pass it on.
 
-(The slow-link tests reach this only when the event loop happens to order things so.)
+No charger and no real time here: each `asyncio.sleep(0)` lets every task that can run take one step, so the order
+of events is the same on any machine. (The slow-link tests reach these cases only when the event loop happens to
+order things so.)
 """
 
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
+
+import pytest
 
 from custom_components.enovates.modbus.link import Priority, TurnTaking
 
+type Take = Callable[[str, Priority, asyncio.Event | None], Awaitable[None]]
 
-async def test_a_waiter_cancelled_as_the_holder_leaves_is_skipped() -> None:
-    turns = TurnTaking()
-    release = asyncio.Event()
-    order: list[str] = []
 
-    async def take(name: str, hold: asyncio.Event | None = None) -> None:
-        async with turns.turn(Priority.BACKGROUND):
+@pytest.fixture
+def turns() -> TurnTaking:
+    """The turns of one connection."""
+    return TurnTaking()
+
+
+@pytest.fixture
+def order() -> list[str]:
+    """Who had a turn, in order."""
+    return []
+
+
+@pytest.fixture
+def take(turns: TurnTaking, order: list[str]) -> Take:
+    """Wait for a turn and note it; hold it until `hold` is set, if given."""
+
+    async def take(name: str, priority: Priority, hold: asyncio.Event | None = None) -> None:
+        async with turns.turn(priority):
             order.append(name)
             if hold is not None:
                 await hold.wait()
 
-    holder = asyncio.create_task(take("holder", release))
+    return take
+
+
+async def test_a_waiter_that_gives_up_leaves_the_queue(turns: TurnTaking, order: list[str], take: Take) -> None:
+    release = asyncio.Event()
+    first = asyncio.create_task(take("first", Priority.BACKGROUND, release))
     await asyncio.sleep(0)
-    waiter = asyncio.create_task(take("waiter"))
+    gives_up = asyncio.create_task(take("gives up", Priority.CONTROL, None))
+    later = asyncio.create_task(take("later", Priority.BACKGROUND, None))
+    await asyncio.sleep(0)
+    assert turns.waiting == 2
+    gives_up.cancel()
+    await asyncio.sleep(0)
+    assert turns.waiting == 1
+    release.set()
+    await asyncio.gather(first, later, return_exceptions=True)
+    assert order == ["first", "later"]
+
+
+async def test_a_waiter_whose_turn_came_but_that_did_not_run_hands_it_on(order: list[str], take: Take) -> None:
+    release = asyncio.Event()
+    holder = asyncio.create_task(take("holder", Priority.BACKGROUND, release))
+    await asyncio.sleep(0)
+    handed = asyncio.create_task(take("handed", Priority.REALTIME, None))
+    after = asyncio.create_task(take("after", Priority.BACKGROUND, None))
+    await asyncio.sleep(0)
+    release.set()
+    await asyncio.sleep(0)  # the holder leaves and hands the turn to "handed", which has not run yet
+    handed.cancel()
+    await asyncio.gather(holder, handed, after, return_exceptions=True)
+    assert order == ["holder", "after"]
+
+
+async def test_a_waiter_cancelled_as_the_holder_leaves_is_skipped(
+    turns: TurnTaking, order: list[str], take: Take
+) -> None:
+    release = asyncio.Event()
+    holder = asyncio.create_task(take("holder", Priority.BACKGROUND, release))
+    await asyncio.sleep(0)
+    waiter = asyncio.create_task(take("waiter", Priority.BACKGROUND, None))
     await asyncio.sleep(0)
     assert turns.waiting == 1
     release.set()  # the holder runs first and hands on: the waiter's turn is already cancelled, so it is skipped
@@ -32,5 +87,5 @@ async def test_a_waiter_cancelled_as_the_holder_leaves_is_skipped() -> None:
     assert order == ["holder"]
     assert turns.waiting == 0
     async with asyncio.timeout(1):  # and the connection is free again
-        await take("next")
+        await take("next", Priority.BACKGROUND, None)
     assert order == ["holder", "next"]

@@ -18,10 +18,9 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, async_mock_service
 import yaml
 
-from enovates_simulator import Car, Charger, ManualClock, Simulator
+from enovates_simulator import Car, ManualClock, Simulator
 
-from ..helpers import advance
-from .test_services import device_id, limit_ma
+from ..helpers import advance, device_id, limit_ma
 
 BLUEPRINTS = Path(__file__).parents[2] / "blueprints" / "automation" / "enovates"
 
@@ -33,7 +32,7 @@ class _InputTag(yaml.SafeLoader):
 _InputTag.add_constructor("!input", lambda loader, node: {"!input": loader.construct_scalar(node)})  # type: ignore[arg-type, union-attr]
 
 
-@pytest.fixture(autouse=True)
+@pytest.fixture
 def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> Iterator[None]:
     """The repository's blueprints, imported into Home Assistant's configuration folder."""
     config_dir = hass.config.config_dir
@@ -44,11 +43,15 @@ def blueprint_folder(hass: HomeAssistant, tmp_path: Path) -> Iterator[None]:
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A car that can take 16 A per phase is charging, under an EMS limit of 16 A."""
-    charger.port(1).plug_in(Car(max_current_a=16, energy_wanted_wh=100_000))
-    charger.set_ems_limit(1, 16000)
-    return charger
+def car() -> Car:
+    """A car that can take 16 A per phase is charging..."""
+    return Car(max_current_a=16, energy_wanted_wh=100_000)
+
+
+@pytest.fixture
+def ems_limit_ma() -> int:
+    """... under an EMS limit of 16 A."""
+    return 16000
 
 
 async def use_blueprint(hass: HomeAssistant, name: str, **inputs: Any) -> None:
@@ -71,6 +74,7 @@ def test_every_blueprint_names_its_inputs_and_points_home() -> None:
         assert all(spec.get("name") for spec in blueprint["input"].values())
 
 
+@pytest.mark.usefixtures("blueprint_folder")
 async def test_solar_surplus(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -101,6 +105,7 @@ async def test_solar_surplus(
         await hass.services.async_call("automation", "turn_off", {"entity_id": "all"}, blocking=True)
 
 
+@pytest.mark.usefixtures("blueprint_folder")
 async def test_peak_hold(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -113,6 +118,7 @@ async def test_peak_hold(
     assert limit_ma(simulator) == 16000
 
 
+@pytest.mark.usefixtures("blueprint_folder")
 async def test_household_peak_cap(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
@@ -129,6 +135,7 @@ async def test_household_peak_cap(
     assert limit_ma(simulator) == -1  # the charger's maximum: the cap is lifted
 
 
+@pytest.mark.usefixtures("blueprint_folder")
 async def test_session_summary(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,

@@ -8,8 +8,7 @@ from contextlib import AsyncExitStack
 from pathlib import Path
 from typing import Any
 
-from homeassistant.config_entries import SOURCE_USER, ConfigEntry
-from homeassistant.const import ATTR_DEVICE_ID, CONF_HOST, CONF_PORT
+from homeassistant.const import ATTR_DEVICE_ID
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import device_registry as dr, entity_registry as er
@@ -23,28 +22,14 @@ from custom_components.enovates.compat import (
     async_get_device_by_identifier,
     async_port_devices,
 )
-from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.naming import charger_title
 from custom_components.enovates.services import SERVICE_SET_CURRENT_LIMIT
 from enovates_simulator import Charger, Identity, ManualClock, Simulator
 
-from ..helpers import SERIAL
+from ..helpers import SERIAL, add_charger, user_input
 
 SERVICES_YAML = Path(__file__).parents[2] / "custom_components" / "enovates" / "services.yaml"
-
-
-async def add_charger(
-    hass: HomeAssistant, port: int, *, dual_port: bool = False, ems_control: bool = True
-) -> ConfigEntry:
-    """Add a charger as a user does, through the config flow."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(
-        result["flow_id"],
-        {CONF_HOST: "127.0.0.1", CONF_PORT: port, CONF_DUAL_PORT: dual_port, CONF_EMS_CONTROL: ems_control},
-    )
-    await hass.async_block_till_done(wait_background_tasks=True)
-    entry: ConfigEntry = result["result"]
-    return entry
 
 
 @pytest.fixture
@@ -59,7 +44,8 @@ async def three_chargers(hass: HomeAssistant, socket_enabled: None, clock: Manua
         entries = []
         for charger, dual_port, ems_control in chargers:
             simulator = await stack.enter_async_context(Simulator(charger, host="127.0.0.1"))
-            entries.append(await add_charger(hass, simulator.port, dual_port=dual_port, ems_control=ems_control))
+            result = await add_charger(hass, user_input(simulator.port, dual_port=dual_port, ems_control=ems_control))
+            entries.append(result["result"])
         yield [entry.entry_id for entry in entries]
         for entry in entries:
             await hass.config_entries.async_unload(entry.entry_id)

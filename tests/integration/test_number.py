@@ -6,8 +6,8 @@ import asyncio
 from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE, Platform
+from homeassistant.components.number import DOMAIN as NUMBER_DOMAIN
+from homeassistant.const import STATE_UNAVAILABLE, Platform
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import entity_registry as er
@@ -16,25 +16,17 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, snapsh
 from syrupy.assertion import SnapshotAssertion
 
 from custom_components.enovates.const import DOMAIN
-from enovates_simulator import Car, Charger, EmsMode, Simulator
+from enovates_simulator import Car, EmsMode, Simulator
 
-from ..helpers import advance, setup_platform
+from ..helpers import advance, set_number, setup_platform
 
 LIMIT = "number.eno_one_ems_current_limit"
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A charger with a car charging on port 1."""
-    charger.port(1).plug_in(Car(max_current_a=32))
-    return charger
-
-
-async def set_limit(hass: HomeAssistant, value: float, entity_id: str = LIMIT) -> None:
-    """Set the limit as the UI or an automation does."""
-    await hass.services.async_call(
-        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value}, blocking=True
-    )
+def car() -> Car:
+    """A car charging on port 1, at up to 32 A."""
+    return Car(max_current_a=32)
 
 
 @pytest.mark.parametrize("dual_port", [False, True], ids=["single_port", "dual_port"])
@@ -54,7 +46,7 @@ async def test_setting_the_limit_changes_what_the_car_draws(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     assert hass.states.get(LIMIT).state == "32"  # no limit: the charger's maximum
-    await set_limit(hass, 10)
+    await set_number(hass, LIMIT, 10)
     port = simulator.charger.port(1)
     assert port.ems_limit_ma == 10000
     assert simulator.stats.writes == [(1, 10000)]
@@ -64,7 +56,7 @@ async def test_setting_the_limit_changes_what_the_car_draws(
     await advance(hass, clock_hands, 1)
     assert hass.states.get("sensor.eno_one_current_offered").state == "10.0"
 
-    await set_limit(hass, 32)  # the maximum means: no limit
+    await set_number(hass, LIMIT, 32)  # the maximum means: no limit
     assert port.ems_limit_ma == -1
 
 
@@ -94,7 +86,7 @@ async def test_a_paused_port_reads_its_limit_below_the_sliders_range(
     await advance(hass, clock_hands, 1)
     assert hass.states.get(LIMIT).state == str(limit_ma // 1000)  # the truth, below the range
     assert hass.states.get("switch.eno_one_charging_allowed").state == "off"
-    await set_limit(hass, 12)  # moving the slider resumes charging at that limit
+    await set_number(hass, LIMIT, 12)  # moving the slider resumes charging at that limit
     assert simulator.charger.port(1).ems_limit_ma == 12000
     await advance(hass, clock_hands, 1)
     assert hass.states.get("switch.eno_one_charging_allowed").state == "on"
@@ -125,7 +117,7 @@ async def test_values_the_charger_cannot_take_are_refused_before_sending(
     message: str,
 ) -> None:
     with pytest.raises(ServiceValidationError) as err:
-        await set_limit(hass, value)
+        await set_number(hass, LIMIT, value)
     assert err.value.translation_domain == domain
     assert str(err.value) == message
     assert simulator.stats.writes == []
@@ -139,7 +131,7 @@ async def test_a_charger_switched_to_monitoring_ignores_the_write(
 ) -> None:
     await simulator.set_ems_mode(EmsMode.MONITORING)
     with pytest.raises(HomeAssistantError, match="did not apply it"):
-        await set_limit(hass, 10)
+        await set_number(hass, LIMIT, 10)
     assert simulator.stats.writes == [(1, 10000)]
     assert simulator.charger.port(1).ems_limit_ma == -1
 
@@ -149,7 +141,7 @@ async def test_a_refused_write_is_reported(
 ) -> None:
     simulator.faults.exception(maps=["ems_limit"], times=1)
     with pytest.raises(HomeAssistantError, match="The charger refused the EMS current limit"):
-        await set_limit(hass, 10)
+        await set_number(hass, LIMIT, 10)
 
 
 async def test_a_write_to_an_unreachable_charger_is_reported(
@@ -157,7 +149,7 @@ async def test_a_write_to_an_unreachable_charger_is_reported(
 ) -> None:
     await simulator.stop()
     with pytest.raises(HomeAssistantError, match="did not answer"):
-        await set_limit(hass, 10)
+        await set_number(hass, LIMIT, 10)
     await advance(hass, clock_hands, 6)
     assert hass.states.get(LIMIT).state == STATE_UNAVAILABLE
 
@@ -196,7 +188,7 @@ async def test_no_number_without_ems_control(
 async def test_each_port_has_its_own_limit(
     hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    await set_limit(hass, 8, "number.eno_one_port_2_ems_current_limit")
+    await set_number(hass, "number.eno_one_port_2_ems_current_limit", 8)
     assert simulator.charger.port(2).ems_limit_ma == 8000
     assert simulator.charger.port(1).ems_limit_ma == -1
 

@@ -20,10 +20,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry, async_
 import yaml
 
 from custom_components.enovates.smart.const import CONF_GRID_SENSOR
-from enovates_simulator import Car, Charger, ManualClock, Simulator
+from enovates_simulator import Car, ManualClock, Simulator
 
-from ..helpers import advance
-from .test_services import device_id, limit_ma
+from ..helpers import advance, device_id, limit_ma
 
 README = Path(__file__).parents[2] / "README.md"
 PLACEHOLDER_DEVICE_ID = "0123456789abcdef0123456789abcdef"
@@ -60,23 +59,21 @@ async def load_automations(hass: HomeAssistant, *aliases: str) -> None:
 
 
 @pytest.fixture
-def mock_config_entry(mock_config_entry: MockConfigEntry) -> MockConfigEntry:
-    """The entry with a grid power sensor for smart charging (its Solar modes)."""
-    return MockConfigEntry(
-        domain=mock_config_entry.domain,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=mock_config_entry.data,
-        options={CONF_GRID_SENSOR: "sensor.grid_power"},
-    )
+def options() -> dict[str, Any]:
+    """A grid power sensor for smart charging (its Solar modes)."""
+    return {CONF_GRID_SENSOR: "sensor.grid_power"}
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A car that can take 16 A per phase is charging, under an EMS limit of 16 A."""
-    charger.port(1).plug_in(Car(max_current_a=16, energy_wanted_wh=100_000))
-    charger.set_ems_limit(1, 16000)
-    return charger
+def car() -> Car:
+    """A car that can take 16 A per phase is charging..."""
+    return Car(max_current_a=16, energy_wanted_wh=100_000)
+
+
+@pytest.fixture
+def ems_limit_ma() -> int:
+    """... under an EMS limit of 16 A."""
+    return 16000
 
 
 def test_the_readme_has_the_examples_these_tests_run() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from freezegun.api import TickingDateTimeFactory
@@ -15,9 +14,9 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.const import DOMAIN
 from custom_components.enovates.modbus.charger import ChargerConnectionError
-from enovates_simulator import Car, Charger, EmsMode, Simulator
+from enovates_simulator import Car, EmsMode, Simulator
 
-from ..helpers import advance
+from ..helpers import advance, wait_until
 
 POWER = "sensor.eno_one_power"
 MODE3 = "sensor.eno_one_mode_3_state"
@@ -26,10 +25,9 @@ LIMIT = "number.eno_one_ems_current_limit"
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A charger with a car charging on port 1."""
-    charger.port(1).plug_in(Car(max_current_a=16))
-    return charger
+def car() -> Car:
+    """A car charging on port 1, at up to 16 A."""
+    return Car(max_current_a=16)
 
 
 def our_records(caplog: pytest.LogCaptureFixture, level: int) -> list[logging.LogRecord]:
@@ -226,11 +224,7 @@ async def test_removing_the_entry_closes_the_connection(
     assert simulator.connection_count == 1
     await hass.config_entries.async_remove(init_integration.entry_id)
     await hass.async_block_till_done()
-    for _ in range(100):
-        if simulator.connection_count == 0:
-            break
-        await hass.async_block_till_done()
-    assert simulator.connection_count == 0
+    await wait_until(lambda: simulator.connection_count == 0, "the charger to see the connection closed")
 
 
 async def test_stopping_home_assistant_closes_the_connection(
@@ -273,8 +267,7 @@ async def test_stopping_during_a_poll_is_not_an_outage(
     simulator.faults.stall()
     realtime = init_integration.runtime_data.realtime
     poll = hass.async_create_task(realtime.async_refresh())
-    while not simulator.faults.rules[0].fired:  # noqa: ASYNC110 - the rule has no event to wait on
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: simulator.faults.rules[0].fired > 0, "the poll's request to reach the charger")
     hass.bus.async_fire(EVENT_HOMEASSISTANT_STOP)
     await poll
     assert realtime.last_update_success

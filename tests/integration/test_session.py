@@ -3,8 +3,6 @@ Assistant in the middle of a session."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from typing import Any
 from unittest.mock import patch
@@ -18,14 +16,13 @@ from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
-    async_mock_restore_state_shutdown_restart,
     mock_restore_cache_with_extra_data,
 )
 
 from custom_components.enovates.charging.sessions import SessionTracker
 from enovates_simulator import Car, ManualClock, PortFault, Profile, Simulator
 
-from ..helpers import advance
+from ..helpers import advance, home_assistant_down, setup_entry
 
 ENERGY = "sensor.eno_one_session_energy"
 DURATION = "sensor.eno_one_session_duration"
@@ -46,24 +43,6 @@ def start(hass: HomeAssistant) -> datetime:
 
 def counter_wh(simulator: Simulator) -> int:
     return simulator.charger.read_port(1).energy_wh
-
-
-@asynccontextmanager
-async def home_assistant_down(
-    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, entry: MockConfigEntry, downtime: timedelta
-) -> AsyncIterator[None]:
-    """Stop Home Assistant as it stops (its restore data saved) for what the block does, then `downtime` later
-    start it again."""
-    await async_mock_restore_state_shutdown_restart(hass)
-    assert await hass.config_entries.async_unload(entry.entry_id)
-    yield
-    clock_hands.move_to(clock_hands() + downtime)
-    await start_again(hass, entry)
-
-
-async def start_again(hass: HomeAssistant, entry: MockConfigEntry) -> None:
-    assert await hass.config_entries.async_setup(entry.entry_id)
-    await hass.async_block_till_done(wait_background_tasks=True)
 
 
 async def test_a_session_from_plug_in_to_unplug(
@@ -266,7 +245,7 @@ async def test_a_session_restored_as_the_next_car_comes_starts_anew(
         [(State(ENERGY, "8.0"), {"native_value": 8000, "native_unit_of_measurement": "Wh", "session": session})],
     )
     mock_config_entry.add_to_hass(hass)
-    await start_again(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     # The last session, as it was before the restart (no car now).
     assert start(hass) == earlier
     assert float(value(hass, ENERGY)) == 8.0
@@ -299,7 +278,7 @@ async def test_a_meter_that_went_back_counts_from_where_it_is(
     )
     simulator.charger.port(1).plug_in(Car(max_current_a=16))
     mock_config_entry.add_to_hass(hass)
-    await start_again(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert float(value(hass, ENERGY)) == 0
     clock.advance(600)
     await advance(hass, clock_hands, 2)
@@ -343,7 +322,7 @@ async def test_stored_data_that_is_no_session_is_ignored(
 ) -> None:
     mock_restore_cache_with_extra_data(hass, [(State(DURATION, "3"), stored)])
     mock_config_entry.add_to_hass(hass)
-    await start_again(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert value(hass, DURATION) == STATE_UNKNOWN
 
 
@@ -363,7 +342,7 @@ async def test_a_car_found_at_start_after_an_ended_session_starts_its_own(
     mock_restore_cache_with_extra_data(hass, [(State(START, earlier.isoformat()), {"session": session})])
     simulator.charger.port(1).plug_in(Car())
     mock_config_entry.add_to_hass(hass)
-    await start_again(hass, mock_config_entry)
+    await setup_entry(hass, mock_config_entry)
     assert start(hass) > earlier
     assert float(value(hass, ENERGY)) == 0
 

@@ -13,7 +13,6 @@ import logging
 from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
 from homeassistant.components.select import ATTR_OPTION, DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNAVAILABLE, STATE_UNKNOWN
@@ -37,11 +36,9 @@ from custom_components.enovates.smart.const import (
 )
 from custom_components.enovates.smart.controller import ChargingMode
 from custom_components.enovates.smart.manager import month_of, power_w
-from enovates_simulator import Car, Charger, EmsMode, Simulator
+from enovates_simulator import Car, EmsMode, Simulator
 
-from ..helpers import advance
-from .test_services import device_id, limit_ma
-from .test_session import home_assistant_down
+from ..helpers import advance, device_id, home_assistant_down, limit_ma, set_number, state
 
 GRID = "sensor.grid_power"
 EXPORT = "sensor.grid_export"
@@ -62,29 +59,15 @@ def options() -> dict[str, object]:
 
 
 @pytest.fixture
-def mock_config_entry(mock_config_entry: MockConfigEntry, options: dict[str, object]) -> MockConfigEntry:
-    """The entry, with smart charging's options."""
-    return MockConfigEntry(
-        domain=DOMAIN,
-        title=mock_config_entry.title,
-        unique_id=mock_config_entry.unique_id,
-        data=mock_config_entry.data,
-        options=options,
-    )
+def car() -> Car:
+    """A car that can take 16 A per phase is charging (no limit)..."""
+    return Car(max_current_a=16, energy_wanted_wh=100_000)
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A car that can take 16 A per phase is plugged in on every port and charging (no limit)."""
-    for port in charger.ports.values():
-        port.plug_in(Car(max_current_a=16, energy_wanted_wh=100_000))
-    return charger
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    found = hass.states.get(entity_id)
-    assert found is not None, entity_id
-    return found.state
+def car_on_every_port() -> bool:
+    """... on every port."""
+    return True
 
 
 class Household:
@@ -131,12 +114,6 @@ def to_next_quarter(hands: TickingDateTimeFactory) -> None:
 async def select_mode(hass: HomeAssistant, mode: str, entity_id: str = MODE) -> None:
     await hass.services.async_call(
         SELECT_DOMAIN, SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: entity_id, ATTR_OPTION: mode}, blocking=True
-    )
-
-
-async def set_number(hass: HomeAssistant, entity_id: str, value: float) -> None:
-    await hass.services.async_call(
-        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: entity_id, ATTR_VALUE: value}, blocking=True
     )
 
 

@@ -23,7 +23,7 @@ from homeassistant.helpers import entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from enovates_simulator import CarScenario, Charger, ManualClock, Simulator
+from enovates_simulator import CarScenario, ManualClock, Simulator
 
 from ..helpers import advance
 
@@ -129,13 +129,9 @@ def _judged_log() -> Iterator[_LogJudge]:
 
 
 @pytest.fixture
-def charger(clock: ManualClock) -> Charger:
-    """A charger whose car arrives, waits, charges and leaves, over and over."""
-    from enovates_simulator import Identity  # noqa: PLC0415
-
-    from ..conftest import SERIAL  # noqa: PLC0415
-
-    return Charger(clock=clock, scenarios={1: CarScenario.CYCLE}, identity=Identity(serial_number=SERIAL))
+def scenarios() -> dict[int, CarScenario]:
+    """A car arrives, waits, charges and leaves, over and over."""
+    return {1: CarScenario.CYCLE}
 
 
 async def _tick(hass: HomeAssistant, hands: TickingDateTimeFactory, clock: ManualClock) -> None:
@@ -175,8 +171,11 @@ async def _run(
         tick += quiet
 
 
-@pytest.mark.parametrize("request_timeout", [0.5])  # as in production
+# Shorter than production's 2.5 s (REQUEST_TIMEOUT_S in modbus/timing.py), as in the other tests of timeouts: each
+# stall of the run costs the test that much real time per request, and the outcome is the same.
+@pytest.mark.parametrize("request_timeout", [0.5])
 @pytest.mark.timeout(600)
+@pytest.mark.slow
 @pytest.mark.usefixtures("request_timeout")
 async def test_soak(
     hass: HomeAssistant,

@@ -16,7 +16,7 @@ from pytest_homeassistant_custom_component.common import (
 )
 from syrupy.assertion import SnapshotAssertion
 
-from enovates_simulator import Car, Charger, EmsMode, Simulator
+from enovates_simulator import Car, EmsMode, Simulator
 
 from ..helpers import advance, setup_platform
 
@@ -24,11 +24,15 @@ ALLOWED = "switch.eno_one_charging_allowed"
 
 
 @pytest.fixture
-def charger(charger: Charger) -> Charger:
-    """A charger with a car charging on port 1, limited to 16 A by an EMS."""
-    charger.port(1).plug_in(Car(max_current_a=32))
-    charger.set_ems_limit(1, 16000)
-    return charger
+def car() -> Car:
+    """A car charging on port 1, at up to 32 A..."""
+    return Car(max_current_a=32)
+
+
+@pytest.fixture
+def ems_limit_ma() -> int:
+    """... limited to 16 A by an EMS."""
+    return 16000
 
 
 async def switch(hass: HomeAssistant, service: str) -> None:

@@ -6,20 +6,19 @@ variant that lets them work; the variants that cannot work fail with a translate
 
 from __future__ import annotations
 
-import asyncio
 import logging
 
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
-from homeassistant.config_entries import SOURCE_USER, ConfigEntryState
-from homeassistant.const import ATTR_ENTITY_ID, CONF_HOST, CONF_PORT, STATE_UNAVAILABLE
+from homeassistant.config_entries import ConfigEntryState
+from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
+from custom_components.enovates.const import DOMAIN
 from enovates_simulator import (
     AfterReboot,
     Car,
@@ -35,8 +34,7 @@ from enovates_simulator import (
     UnknownUnit,
 )
 
-from ..helpers import advance
-from .test_services import device_id, set_current_limit
+from ..helpers import add_charger, advance, set_limit, state, user_input
 
 # Every variant under which the key paths work, one unknown at a time.
 WORKING = {
@@ -64,34 +62,6 @@ LIMIT = "number.eno_one_479_0001_ems_current_limit"
 SESSION_ENERGY = "sensor.eno_one_479_0001_session_energy"
 
 
-def form(simulator: Simulator, *, dual_port: bool = False, ems_control: bool = True) -> dict[str, object]:
-    return {CONF_HOST: "127.0.0.1", CONF_PORT: simulator.port, CONF_DUAL_PORT: dual_port, CONF_EMS_CONTROL: ems_control}
-
-
-async def add_charger(hass: HomeAssistant, user_input: dict[str, object]) -> dict[str, object]:
-    """Add the charger as a user does; return the flow's last result."""
-    result = await hass.config_entries.flow.async_init(DOMAIN, context={"source": SOURCE_USER})
-    result = await hass.config_entries.flow.async_configure(result["flow_id"], user_input)
-    await hass.async_block_till_done(wait_background_tasks=True)
-    return dict(result)
-
-
-def state(hass: HomeAssistant, entity_id: str) -> str:
-    found = hass.states.get(entity_id)
-    assert found is not None, entity_id
-    return found.state
-
-
-async def set_limit(hass: HomeAssistant, value: float) -> None:
-    """Set the limit with the slider, or pause with the action (the slider starts at 6 A)."""
-    if value < 6:
-        await set_current_limit(hass, device_id(hass), value)
-        return
-    await hass.services.async_call(
-        NUMBER_DOMAIN, SERVICE_SET_VALUE, {ATTR_ENTITY_ID: LIMIT, ATTR_VALUE: value}, blocking=True
-    )
-
-
 @pytest.mark.parametrize("profile", list(WORKING.values()), ids=list(WORKING))
 async def test_key_paths(
     hass: HomeAssistant,
@@ -106,7 +76,7 @@ async def test_key_paths(
     port = charger.port(1)
 
     # config flow and first poll
-    result = await add_charger(hass, form(simulator))
+    result = await add_charger(hass, user_input(simulator.port, ems_control=True))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     entry = hass.config_entries.async_entries(DOMAIN)[0]
     if entry.state is ConfigEntryState.SETUP_RETRY:
@@ -126,24 +96,27 @@ async def test_key_paths(
     assert state(hass, STATUS) == "charging"
 
     # EMS control: limit, pause, resume
-    await set_limit(hass, 10)
+    await set_limit(hass, 10, LIMIT)
     assert port.ems_limit_ma == 10000
-    await set_limit(hass, 0)
+    await set_limit(hass, 0, LIMIT)
     await advance(hass, clock_hands, 1)
     assert state(hass, STATUS) == "paused"
-    await set_limit(hass, 32)
+    await set_limit(hass, 32, LIMIT)
     assert port.ems_limit_ma == -1
     clock.advance(600)
     if profile.idle_timeout_s is not None:
-        # Real time passes, with polls or without (the test's clock jumps): should the charger close the idle
-        # connection meanwhile, the next poll opens another, quietly.
-        await asyncio.sleep(profile.idle_timeout_s * 1.5)
+        # The polls keep the connection busy, but Home Assistant may be held up for longer than the charger waits:
+        # should the charger close the idle connection, the next poll opens another, quietly.
+        opened = simulator.stats.connections_opened
+        assert simulator.close_idle_connections() == 1
+        await advance(hass, clock_hands, 2)
+        assert simulator.stats.connections_opened == opened + 1
     await advance(hass, clock_hands, 2)
     assert state(hass, STATUS) == "charging"
     assert float(state(hass, SESSION_ENERGY)) == pytest.approx(1.84, abs=0.01)
 
     # recovery after a reboot (with a limit set for good, which Home Assistant still wants)
-    await set_limit(hass, 16)
+    await set_limit(hass, 16, LIMIT)
     await simulator.reboot(1)  # too short to show as unavailable (5 s of silence), but seen all the same
     await advance(hass, clock_hands, 1)
     await simulator.wait_booted()
@@ -171,7 +144,7 @@ async def test_key_paths(
 @pytest.mark.parametrize("request_timeout", [0.5])
 @pytest.mark.usefixtures("request_timeout")
 async def test_dual_port_on_a_single_port_charger(hass: HomeAssistant, simulator: Simulator, outcome: str) -> None:
-    result = await add_charger(hass, form(simulator, dual_port=True))
+    result = await add_charger(hass, user_input(simulator.port, dual_port=True, ems_control=True))
     assert result["type"] is FlowResultType.FORM
     assert result["errors"] == {"base": outcome}
 
@@ -183,7 +156,7 @@ async def test_a_phantom_second_port_mirrors_the_first(
 ) -> None:
     # Nothing tells a charger that answers every unit id as port 1 apart: the README says what the user sees.
     simulator.charger.port(1).plug_in(Car(max_current_a=16))
-    result = await add_charger(hass, form(simulator, dual_port=True))
+    result = await add_charger(hass, user_input(simulator.port, dual_port=True, ems_control=True))
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await advance(hass, clock_hands, 2)
     assert (
@@ -202,7 +175,7 @@ async def test_ems_mode_off_is_named(
     hass: HomeAssistant, simulator: Simulator, mock_config_entry: MockConfigEntry, error: str
 ) -> None:
     await simulator.set_ems_mode(EmsMode.OFF)
-    result = await add_charger(hass, form(simulator))
+    result = await add_charger(hass, user_input(simulator.port, ems_control=True))
     assert result["errors"] == {"base": error}
     # an entry set up before: retried, with the cause in its message
     mock_config_entry.add_to_hass(hass)

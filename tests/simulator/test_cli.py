@@ -15,6 +15,8 @@ import pytest
 from enovates_simulator import CarScenario, EmsMode, P1Version, Stats
 from enovates_simulator.__main__ import build_meter, build_parser, build_simulator, main, serve, traffic_report
 
+from ..helpers import wait_until
+
 
 def test_defaults() -> None:
     args = build_parser().parse_args([])
@@ -74,14 +76,12 @@ async def test_serve_until_stopped(socket_enabled: None, ems: str, caplog: pytes
     simulator = build_simulator(build_parser().parse_args(["--port", "0", "--ems", ems, "--car", "charging"]))
     stop = asyncio.Event()
     task = asyncio.create_task(serve(simulator, stop, report_seconds=0.2 if ems == "full" else 0))
-    while "ENO one" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: "ENO one" in caplog.text, "the simulator to say where it listens")
     if ems == "full":
         client = EnoOneClient("127.0.0.1", simulator.port, mb_retries=0, mb_timeout=1)
         assert await client.get_current_offered() == 32000
         client.client.close()
-        while "requests/s" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: "requests/s" in caplog.text, "the simulator's report")
     else:
         assert "nowhere (EMS mode off)" in caplog.text
     stop.set()

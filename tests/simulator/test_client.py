@@ -11,6 +11,7 @@ from pymodbus import ModbusException
 import pytest
 
 from enovates_simulator import Car, Charger, EmsMode, Identity, ManualClock, Simulator
+
 from ..helpers import eno_client
 
 

@@ -11,7 +11,8 @@ from pymodbus.constants import ExcCodes
 import pytest
 
 from enovates_simulator import FaultKind, Faults, Simulator
-from ..helpers import eno_client
+
+from ..helpers import eno_client, wait_until
 
 
 async def test_stall_never_answers_and_later_requests_are_served(simulator: Simulator, client: EnoOneClient) -> None:
@@ -32,9 +33,9 @@ async def test_stall_for_a_while_then_the_charger_answers_again(simulator: Simul
 
 
 async def test_stalled_requests_are_released_when_the_server_stops(simulator: Simulator, client: EnoOneClient) -> None:
-    simulator.faults.stall()
+    stall = simulator.faults.stall()
     request = asyncio.create_task(client.get_state())
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: stall.fired == 1, "the request to reach the charger")
     await simulator.stop()
     with pytest.raises((ModbusException, ConnectionError)):
         await request

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 from unittest.mock import patch
 
 import pytest
 
 from enovates_simulator import Simulator
+from enovates_simulator.server import ChargerServer
+
+from ..helpers import wait_until
 
 
 async def test_powering_up_waits_a_moment_for_a_port_that_is_taken(socket_enabled: None) -> None:
@@ -18,11 +22,20 @@ async def test_powering_up_waits_a_moment_for_a_port_that_is_taken(socket_enable
     squatter = socket.socket()  # another program's connection, say, took the free port as its own
     squatter.bind(("127.0.0.1", port))
     squatter.listen()
-    started = asyncio.create_task(simulator.start())
-    await asyncio.sleep(0.25)
-    assert not started.done()
-    squatter.close()
-    await asyncio.wait_for(started, 5)
+    attempts = 0
+    serve = ChargerServer.serve_forever
+
+    async def counted(server: ChargerServer, **kwargs: Any) -> None:
+        nonlocal attempts
+        attempts += 1
+        await serve(server, **kwargs)
+
+    with patch.object(ChargerServer, "serve_forever", counted):
+        started = asyncio.create_task(simulator.start())
+        await wait_until(lambda: attempts >= 3, "the simulator to try the taken port again")
+        assert not started.done()  # neither listening nor given up
+        squatter.close()
+        await asyncio.wait_for(started, 5)
     assert simulator.listening
     assert simulator.port == port
     await simulator.stop()

@@ -11,11 +11,9 @@ import pytest
 
 from enovates_simulator import (
     AfterReboot,
-    Charger,
     EmsMode,
     EmsOff,
     ExtraClient,
-    ManualClock,
     MonitoringWrite,
     Profile,
     Simulator,
@@ -24,7 +22,7 @@ from enovates_simulator import (
 )
 from enovates_simulator.__main__ import build_parser, build_simulator, main, serve
 
-from ..helpers import eno_client
+from ..helpers import eno_client, wait_until
 
 # A request the charger never answers, or answers on a closed connection.
 NO_ANSWER = (ConnectionException, ModbusIOException, TimeoutError, ConnectionError)
@@ -65,8 +63,7 @@ async def test_the_command_line_says_when_a_slow_boot_will_listen(
     simulator = build_simulator(build_parser().parse_args(["--port", "0", "--variant", "boot_s=60"]))
     stop = asyncio.Event()
     task = asyncio.create_task(serve(simulator, stop))
-    while "ENO one" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: "ENO one" in caplog.text, "the simulator to say where it listens")
     assert f"on 127.0.0.1:{simulator.port} once booted (in 60 s)" in caplog.text
     assert "variants: boot_s=60.0" in caplog.text
     stop.set()
@@ -80,12 +77,6 @@ def test_the_command_line_takes_variants(capsys: pytest.CaptureFixture[str]) -> 
     with pytest.raises(SystemExit):
         main(["--variant", "ems_off=sometimes"])
     assert "--variant 'sometimes': expected one of refused, exceptions" in capsys.readouterr().err
-
-
-@pytest.fixture
-def charger(clock: ManualClock, ems_mode: EmsMode, profile: Profile) -> Charger:
-    """A single-port charger behaving as `profile` says."""
-    return Charger(clock=clock, ems_mode=ems_mode, profile=profile)
 
 
 @pytest.mark.parametrize("profile", [Profile(unknown_unit=UnknownUnit.EXCEPTION)])
@@ -138,14 +129,22 @@ async def test_one_client_and_the_oldest_dropped(simulator: Simulator, client: E
 @pytest.mark.parametrize("profile", [Profile(idle_timeout_s=0.3)])
 @pytest.mark.usefixtures("profile")
 async def test_an_idle_connection_is_closed(simulator: Simulator, client: EnoOneClient) -> None:
-    reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)
-    for _ in range(4):  # a client that asks every 0.2 s keeps its connection
-        await asyncio.sleep(0.2)
+    assert (await client.get_state()).number_of_phases == 3
+    reader, writer = await asyncio.open_connection("127.0.0.1", simulator.port)  # a client that never asks
+    closed = asyncio.create_task(reader.read())
+    asked = 1
+    while not closed.done():  # the other client keeps asking, from before the silent one came until it is gone
         assert (await client.get_state()).number_of_phases == 3
+        asked += 1
+    assert await closed == b""  # the silent one was closed...
+    assert (await client.get_state()).number_of_phases == 3  # ... the one that asks kept its connection
+    assert simulator.stats.requests == asked + 1
     assert simulator.stats.connections_opened == 2
-    async with asyncio.timeout(2):
-        assert await reader.read() == b""  # the silent one was closed
     writer.close()
+    # What a test that cannot wait for the idle timeout has the charger do at once: the client's turn now.
+    assert simulator.close_idle_connections() == 1
+    await wait_until(lambda: simulator.connection_count == 0, "the charger to close the client's connection")
+    assert simulator.close_idle_connections() == 0
 
 
 @pytest.mark.parametrize("profile", [Profile(ems_off=EmsOff.EXCEPTIONS)])
@@ -179,9 +178,12 @@ async def test_a_slow_boot_refuses_connections_for_a_while(simulator: Simulator)
     async with eno_client(simulator) as client:
         assert (await client.get_api_version()).major == 1
     await simulator.reboot(0.1)  # a reboot boots slowly too
-    await asyncio.sleep(0.2)
+    await simulator.wait_powered_up()
     assert not simulator.listening
+    assert simulator.booting
     await simulator.wait_booted()
+    assert simulator.listening
+    await simulator.wait_powered_up()  # long since
     assert simulator.listening
 
 
