@@ -142,5 +142,5 @@ async def test_session_summary_when_the_car_leaves(
 
     assert len(notifications) == 1
     kwh = car.energy_received_wh / 1000
-    assert kwh == pytest.approx(11.04, abs=0.05)
+    assert kwh == pytest.approx(11.04)  # an hour at 11.04 kW
     assert notifications[0].data["message"] == f"{kwh:.2f} kWh in 60 min, about € {round(kwh * 0.30, 2)}"

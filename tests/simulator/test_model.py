@@ -172,8 +172,9 @@ def test_energy_integrates_power_over_time(charger: Charger, clock: ManualClock)
     clock.advance(3600)
     charger.sync()
     reading = charger.read_port(1)
-    # the phase voltages wobble by a volt or so around 230 V: the hour's energy stays within 1% of P x 1 h
-    assert reading.energy_wh == pytest.approx(power, rel=0.01)
+    # the phase voltages wobble by a volt or so around their nominal values, evenly: over whole minutes the
+    # energy is P x 1 h to the watt-hour
+    assert reading.energy_wh == power == 11040
     assert charger.port(1).car is not None
     assert charger.port(1).car.energy_received_wh == pytest.approx(charger.port(1).energy_wh)
 
@@ -346,6 +347,7 @@ def test_cycle_scenario_plugs_waits_charges_and_leaves(clock: ManualClock) -> No
     energy_per_cycle = charger.port(1).energy_wh / 2
     # each cycle charges the default car (3 x 16 A) at ~230 V for the charging part of the script
     assert energy_per_cycle == pytest.approx(3 * 16 * 230 * charging_s / 3600, rel=0.01)
+    assert round(charger.port(1).energy_wh, 3) == 551.378  # the same every run: the model is deterministic
     assert charger.port(1).sessions == 2
     assert clock.now() == 2 * period
 
@@ -359,7 +361,7 @@ def test_a_car_that_comes_or_goes_does_so_when_it_is_told(charger: Charger, cloc
     port.unplug()  # half an hour of charging, counted up to the unplug, not up to the next read
     clock.advance(1800)
     charger.sync()
-    assert port.energy_wh == pytest.approx(power / 2, rel=0.01)
+    assert port.energy_wh == pytest.approx(power / 2)  # to float rounding: half an hour at P
     assert car.energy_received_wh == pytest.approx(port.energy_wh)
 
 
