@@ -18,7 +18,7 @@ from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN,
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
-from homeassistant.helpers import device_registry as dr
+from homeassistant.helpers import device_registry as dr, entity_registry as er
 import pytest
 from pytest_homeassistant_custom_component.common import (
     MockConfigEntry,
@@ -183,3 +183,18 @@ async def stored_ways_back(
     await hass.async_block_till_done()
     pending: dict[str, dict[str, Any]] = hass_storage[storage_key(entry.entry_id)]["data"]["pending"]
     return pending
+
+
+async def keep_entities(hass: HomeAssistant, entry: MockConfigEntry, keep: Callable[[er.RegistryEntry], bool]) -> None:
+    """Disable the entry's entities that `keep` leaves out, as a user does, and reload the entry."""
+    registry = er.async_get(hass)
+    for entity in er.async_entries_for_config_entry(registry, entry.entry_id):
+        if not keep(entity):
+            registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
+    await hass.config_entries.async_reload(entry.entry_id)
+    await hass.async_block_till_done()
+
+
+def maps_read(simulator: Simulator) -> set[str]:
+    """Return the register maps the charger was asked for since its statistics were last reset."""
+    return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}

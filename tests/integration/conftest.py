@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import AsyncIterator, Generator
 from unittest.mock import AsyncMock, patch
 
 import pytest
+
+from custom_components.enovates.modbus.charger import EnovatesCharger
+from enovates_simulator import Simulator
 
 
 @pytest.fixture(autouse=True)
@@ -42,3 +45,11 @@ def mock_setup_entry() -> Generator[AsyncMock]:
     test that sets the created entry up for real)."""
     with patch("custom_components.enovates.async_setup_entry", return_value=True) as setup_entry:
         yield setup_entry
+
+
+@pytest.fixture
+async def connection(simulator: Simulator) -> AsyncIterator[EnovatesCharger]:
+    """The integration's connection to the simulated charger alone (no Home Assistant), closed afterwards."""
+    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
+    yield charger
+    charger.close()

@@ -8,11 +8,20 @@ import pytest
 
 from custom_components.enovates.modbus.charger import ChargerConnectionError, EnovatesCharger
 from custom_components.enovates.modbus.link import Priority
-from enovates_simulator import Simulator
 
 
-async def test_a_drop_outside_the_modbus_exchange_is_retried(simulator: Simulator) -> None:
-    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
+def request_that_hangs(connection: EnovatesCharger) -> tuple[asyncio.Task[None], asyncio.Event]:
+    """Start a request whose library call never returns; the event is set each time the call starts."""
+    started = asyncio.Event()
+
+    async def call(_client: object) -> None:
+        started.set()
+        await asyncio.Event().wait()
+
+    return asyncio.create_task(connection._request(1, call, priority=Priority.REALTIME, what="test")), started
+
+
+async def test_a_drop_outside_the_modbus_exchange_is_retried(connection: EnovatesCharger) -> None:
     started = asyncio.Event()
     calls = 0
 
@@ -26,44 +35,28 @@ async def test_a_drop_outside_the_modbus_exchange_is_retried(simulator: Simulato
             await asyncio.Event().wait()
         return "answered"
 
-    request = asyncio.create_task(charger._request(1, call, priority=Priority.REALTIME, what="test"))
+    request = asyncio.create_task(connection._request(1, call, priority=Priority.REALTIME, what="test"))
     await started.wait()
-    charger._on_connection_change(False)
+    connection._on_connection_change(False)
     assert await request == "answered"
     assert calls == 2
-    charger.close()
 
 
-async def test_dropping_twice_is_a_connection_error(simulator: Simulator) -> None:
-    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
-    waiting = asyncio.Event()
-
-    async def call(_client: object) -> None:
-        waiting.set()
-        await asyncio.Event().wait()
-
-    request = asyncio.create_task(charger._request(1, call, priority=Priority.REALTIME, what="test"))
+async def test_dropping_twice_is_a_connection_error(connection: EnovatesCharger) -> None:
+    request, started = request_that_hangs(connection)
     for _ in range(2):
-        await waiting.wait()
-        waiting.clear()
-        charger._on_connection_change(False)
+        await started.wait()
+        started.clear()
+        connection._on_connection_change(False)
     with pytest.raises(ChargerConnectionError, match="dropped twice"):
         await request
 
 
-async def test_cancelling_the_caller_is_not_a_drop(simulator: Simulator) -> None:
-    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
-    waiting = asyncio.Event()
-
-    async def call(_client: object) -> None:
-        waiting.set()
-        await asyncio.Event().wait()
-
-    request = asyncio.create_task(charger._request(1, call, priority=Priority.REALTIME, what="test"))
-    await waiting.wait()
+async def test_cancelling_the_caller_is_not_a_drop(connection: EnovatesCharger) -> None:
+    request, started = request_that_hangs(connection)
+    await started.wait()
     request.cancel()
     with pytest.raises(asyncio.CancelledError):
         await request
     # the lock was released: the charger answers the next request
-    assert await charger.check_version()
-    charger.close()
+    assert await connection.check_version()

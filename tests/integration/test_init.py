@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import replace
 from unittest.mock import patch
 
@@ -18,7 +17,7 @@ from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, D
 from custom_components.enovates.smart.const import CONF_GRID_SENSOR, CONF_SMART_CHARGING
 from enovates_simulator import EmsMode, Simulator
 
-from ..helpers import SERIAL, advance
+from ..helpers import SERIAL, advance, keep_entities, maps_read
 
 
 async def test_setup_and_unload(hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry) -> None:
@@ -126,55 +125,35 @@ async def test_a_charger_that_refuses_its_identity_is_retried(
 
 
 async def test_maps_whose_entities_are_all_disabled_are_not_read(
-    hass: HomeAssistant,
-    clock_hands: TickingDateTimeFactory,
-    simulator: Simulator,
-    init_integration: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    entry_id = init_integration.entry_id
-
-    def disable(keep: Callable[[str], bool]) -> None:
-        for entity in er.async_entries_for_config_entry(entity_registry, entry_id):
-            if not keep(entity.unique_id):
-                entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
-
     async def requests_in_ten_seconds() -> set[str]:
-        await hass.config_entries.async_reload(entry_id)
-        await hass.async_block_till_done()
         simulator.stats.reset()
         await advance(hass, clock_hands, 10)
-        return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
+        return maps_read(simulator)
 
     # only the power sensor of the 1 s tier left: measurements, and with EMS control the limit (one register: a
     # limit the charger lost in a reboot is put back whatever entities are enabled), nothing else of that tier
-    disable(lambda unique_id: unique_id.endswith(("_power", "_mode3_state")) or "port" not in unique_id)
+    await keep_entities(
+        hass,
+        init_integration,
+        lambda entity: entity.unique_id.endswith(("_power", "_mode3_state")) or "port" not in entity.unique_id,
+    )
     assert await requests_in_ten_seconds() == {"measurements", "ems_limit", "mode3"}
     # no entity of the 1 s tier at all: the limit only
-    disable(lambda unique_id: unique_id.endswith("_mode3_state"))
+    await keep_entities(hass, init_integration, lambda entity: entity.unique_id.endswith("_mode3_state"))
     assert await requests_in_ten_seconds() == {"ems_limit", "mode3"}
 
 
 @pytest.mark.parametrize("ems_control", [False])
 @pytest.mark.usefixtures("ems_control")
 async def test_without_ems_control_the_heartbeat_reads_the_smallest_map(
-    hass: HomeAssistant,
-    clock_hands: TickingDateTimeFactory,
-    simulator: Simulator,
-    init_integration: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    for entity in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id):
-        if not entity.unique_id.endswith("_mode3_state"):
-            entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
-    await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
+    await keep_entities(hass, init_integration, lambda entity: entity.unique_id.endswith("_mode3_state"))
     simulator.stats.reset()
     await advance(hass, clock_hands, 10)
-    assert {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count} == {
-        "current_offered",
-        "mode3",
-    }
+    assert maps_read(simulator) == {"current_offered", "mode3"}
 
 
 @pytest.mark.parametrize("dual_port", [True])

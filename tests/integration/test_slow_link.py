@@ -61,14 +61,6 @@ def car() -> Car:
     return Car(max_current_a=16)
 
 
-@pytest.fixture
-async def connection(simulator: Simulator) -> asyncio.AsyncIterator[EnovatesCharger]:
-    """The integration's connection to the simulator, closed afterwards."""
-    charger = EnovatesCharger("127.0.0.1", simulator.port, dual_port=False)
-    yield charger
-    charger.close()
-
-
 def warnings_of_ours(caplog: pytest.LogCaptureFixture) -> list[str]:
     # pymodbus' own (it logs each late answer it skips, on the versions that skip them themselves) are its to say:
     # its logger is shared with Home Assistant's Modbus integration, and left alone.

@@ -18,7 +18,6 @@ from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN, SERVICE_TUR
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
 from homeassistant.data_entry_flow import FlowResultType
-from homeassistant.helpers import entity_registry as er
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache_with_extra_data
@@ -38,7 +37,7 @@ from custom_components.enovates.smart.controller import ChargingMode
 from custom_components.enovates.smart.manager import month_of, power_w
 from enovates_simulator import Car, EmsMode, Simulator
 
-from ..helpers import advance, device_id, home_assistant_down, limit_ma, set_number, state
+from ..helpers import advance, device_id, home_assistant_down, keep_entities, limit_ma, maps_read, set_number, state
 
 GRID = "sensor.grid_power"
 EXPORT = "sensor.grid_export"
@@ -646,34 +645,22 @@ async def test_without_mode3_the_cable_lock_tells_a_car_is_there(
 
 
 async def test_the_maps_it_reads_are_polled_while_it_steers(
-    hass: HomeAssistant,
-    household: Household,
-    simulator: Simulator,
-    init_integration: MockConfigEntry,
-    entity_registry: er.EntityRegistry,
+    hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
-    for entity in er.async_entries_for_config_entry(entity_registry, init_integration.entry_id):
-        if entity.domain != SELECT_DOMAIN:
-            entity_registry.async_update_entity(entity.entity_id, disabled_by=er.RegistryEntryDisabler.USER)
-    await hass.config_entries.async_reload(init_integration.entry_id)
-    await hass.async_block_till_done()
-
-    def maps_read() -> set[str]:
-        return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
-
+    await keep_entities(hass, init_integration, lambda entity: entity.domain == SELECT_DOMAIN)
     # Without an entity: the EMS limit (for the put-back) and, while the car is there, its energy (for its session).
     simulator.stats.reset()
     await household.run(3)
-    assert maps_read() == {"ems_limit", "measurements"}
+    assert maps_read(simulator) == {"ems_limit", "measurements"}
     await select_mode(hass, "off")
     await household.run(3)
-    assert {"state", "measurements", "ems_limit"} <= maps_read()
+    assert {"state", "measurements", "ems_limit"} <= maps_read(simulator)
     assert limit_ma(simulator) == 0
     await select_mode(hass, "manual")  # nothing steered: back to what the rest wants
     await household.run(2)
     simulator.stats.reset()
     await household.run(3)
-    assert maps_read() == {"ems_limit", "measurements"}
+    assert maps_read(simulator) == {"ems_limit", "measurements"}
 
 
 def test_power_readings() -> None:
