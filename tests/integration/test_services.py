@@ -6,6 +6,8 @@ from datetime import timedelta
 from typing import Any
 
 from freezegun.api import TickingDateTimeFactory
+from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN
+from homeassistant.const import ATTR_ENTITY_ID, SERVICE_TURN_OFF
 from homeassistant.core import HomeAssistant
 from homeassistant.exceptions import HomeAssistantError, ServiceValidationError
 from homeassistant.helpers import device_registry as dr
@@ -84,19 +86,29 @@ async def test_a_second_while_keeps_the_limit_from_before_the_first(
     assert limit_ma(simulator) == 16000
 
 
+@pytest.mark.parametrize(("how", "limit"), [("slider", 20000), ("action", 20000), ("switch", 0)])
 async def test_a_limit_set_for_good_cancels_the_way_back(
     hass: HomeAssistant,
     clock_hands: TickingDateTimeFactory,
     simulator: Simulator,
     init_integration: MockConfigEntry,
     hass_storage: dict[str, Any],
+    how: str,
+    limit: int,
 ) -> None:
     await set_current_limit(hass, device_id(hass), 8, duration={"minutes": 30})
-    await set_number(hass, "number.eno_one_ems_current_limit", 20)
+    if how == "slider":
+        await set_number(hass, "number.eno_one_ems_current_limit", 20)
+    elif how == "action":
+        await set_current_limit(hass, device_id(hass), 20)
+    else:  # charging allowed, off: a pause for good
+        await hass.services.async_call(
+            SWITCH_DOMAIN, SERVICE_TURN_OFF, {ATTR_ENTITY_ID: "switch.eno_one_charging_allowed"}, blocking=True
+        )
     assert await stored_ways_back(hass, hass_storage, init_integration) == {}
     await advance(hass, clock_hands, 31 * 60, step=60)
-    assert limit_ma(simulator) == 20000
-    assert simulator.stats.writes == [(1, 8000), (1, 20000)]
+    assert limit_ma(simulator) == limit
+    assert simulator.stats.writes == [(1, 8000), (1, limit)]
 
 
 async def restart_after(

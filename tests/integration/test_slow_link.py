@@ -44,7 +44,7 @@ from custom_components.enovates.modbus.link import (
     Priority,
     ReconnectPolicy,
 )
-from custom_components.enovates.modbus.timing import OUTAGE_AFTER_S, STALE_CONNECTION_AFTER_S
+from custom_components.enovates.modbus.timing import OUTAGE_AFTER_S, REQUEST_TIMEOUT_S, STALE_CONNECTION_AFTER_S
 from enovates_simulator import Car, Latency, Simulator
 
 from ..helpers import advance, wait_until
@@ -78,7 +78,7 @@ async def test_an_answer_two_seconds_late_is_waited_for_on_the_same_connection(
     simulator: Simulator, connection: EnovatesCharger
 ) -> None:
     simulator.faults.slow_down(2.0)
-    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
+    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", REQUEST_TIMEOUT_S):  # production's
         measurements = await connection.read(Measurements)
     assert measurements.charger_active_power_total == 11040
     assert simulator.stats.connections_opened == 1
@@ -384,7 +384,7 @@ async def test_the_link_is_in_the_diagnostics_download(
 @pytest.mark.usefixtures("mock_setup_entry")
 async def test_a_charger_answering_in_700_ms_can_be_added(hass: HomeAssistant, simulator: Simulator) -> None:
     simulator.faults.slow_down(0.7)
-    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", 2.5):  # production's
+    with patch("custom_components.enovates.modbus.charger.REQUEST_TIMEOUT_S", REQUEST_TIMEOUT_S):  # production's
         result = await hass.config_entries.flow.async_init(
             DOMAIN,
             context={"source": SOURCE_USER},
