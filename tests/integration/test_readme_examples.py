@@ -85,15 +85,15 @@ async def test_solar_by_day_fast_at_night(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     hass.states.async_set("sensor.grid_power", "-9000", {"unit_of_measurement": "W"})
+    # From 7:00, whatever the time of day the test runs: from between 22:00 and 7:00 the jump to 22:00 below would
+    # pass 7:00 too, and make both triggers due at once, in no set order.
     morning = dt_util.now().replace(hour=7, minute=0, second=1, microsecond=0)
-    if dt_util.now() < morning:
-        # From before 7:00 the jump to 22:00 below would make both triggers due at once, in no set order.
-        clock_hands.move_to(morning)
-        await advance(hass, clock_hands, 1)
+    if morning <= dt_util.now():
+        morning += timedelta(days=1)
+    clock_hands.move_to(morning)
+    await advance(hass, clock_hands, 1)
     await load_automations(hass, "Solar by day, fast at night")
-    night = dt_util.now().replace(hour=22, minute=0, second=0, microsecond=0)
-    if night <= dt_util.now():
-        night += timedelta(days=1)
+    night = morning.replace(hour=22, minute=0, second=0)
     try:
         clock_hands.move_to(night - timedelta(seconds=1))
         await advance(hass, clock_hands, 3)

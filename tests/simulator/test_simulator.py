@@ -7,6 +7,7 @@ import socket
 from typing import Any
 from unittest.mock import patch
 
+from enovates_modbus import EnoOneClient
 import pytest
 
 from enovates_simulator import Simulator
@@ -48,3 +49,13 @@ async def test_a_port_taken_for_good_is_an_error(socket_enabled: None) -> None:
         simulator = Simulator(host="127.0.0.1", port=squatter.getsockname()[1])
         with patch("enovates_simulator.simulator._LISTEN_ATTEMPTS", 2), pytest.raises(RuntimeError):
             await simulator.start()
+
+
+async def test_without_an_idle_timeout_no_connection_is_closed_for_idling(
+    simulator: Simulator, client: EnoOneClient
+) -> None:
+    assert (await client.get_state()).number_of_phases == 3
+    assert simulator.close_idle_connections() == 0
+    assert simulator.connection_count == 1
+    await simulator.stop()
+    assert simulator.close_idle_connections() == 0  # nothing listens
