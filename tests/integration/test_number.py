@@ -168,7 +168,7 @@ async def test_a_failed_write_raises_without_waiting_for_the_refresh(
     with patch.object(init_integration.runtime_data.realtime, "async_request_refresh", held_refresh):
         async with asyncio.timeout(10):  # a write that waited for the refresh would wait here for ever
             with pytest.raises(HomeAssistantError, match="did not answer"):
-                await set_limit(hass, 10)
+                await set_number(hass, LIMIT, 10)
             await started.wait()  # the refresh runs all the same, in the background
         release.set()
         await hass.async_block_till_done(wait_background_tasks=True)

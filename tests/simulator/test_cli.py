@@ -178,8 +178,7 @@ async def test_serve_the_meter_too(socket_enabled: None, caplog: pytest.LogCaptu
     assert meter is not None
     stop = asyncio.Event()
     task = asyncio.create_task(serve(simulator, stop, meter=meter))
-    while "P1 meter" not in caplog.text:  # noqa: ASYNC110 - a log line has no event to wait on
-        await asyncio.sleep(0.01)
+    await wait_until(lambda: "P1 meter" in caplog.text, "the simulator to say where its meter listens")
     # the charger's address comes first in the log: scripts take the first one for the charger's
     assert caplog.text.index(f"on 127.0.0.1:{simulator.port}") < caplog.text.index(f"on 127.0.0.1:{meter.port}")
     assert "a telegram every 0.05 s; sun as at 12.0 h, 8000 W of panels, seed 1" in caplog.text
