@@ -32,7 +32,6 @@ from .polling.realtime_maps import (
     GIVE_WAY_MAX_AGE_S,
     MEASUREMENTS,
     READERS,
-    SILENT_MAP_RETRY_S,
     STATE,
     MapReading,
 )
@@ -157,6 +156,7 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
 
 
 _AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
+LINK: Final = "the connection"  # what went unanswered when the connection itself failed (refused, dropped, closed)
 
 
 class ChargerRefusesEverythingError(ChargerRejectedError):
@@ -186,9 +186,10 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
 
     Also the heartbeat: whether the charger is reachable is this tier's to tell, and it tells it from the charger's
     silence, not from one poll. A poll that does not get all its answers keeps the values it has (a late answer, a
-    map that does not answer), and the charger is only reported unreachable once it has answered nothing for
-    OUTAGE_AFTER_S: by the poll that notices, or by a watchdog in between polls. When it comes back after an outage,
-    the slower tiers are read again at once (the charger may have rebooted into a new firmware).
+    map that does not answer), and the charger is only reported unreachable once nothing at all has answered for
+    OUTAGE_AFTER_S (one map that alone goes unanswered is that map's silence): by the poll that notices, or by a
+    watchdog in between polls. When it comes back after an outage, the slower tiers are read again at once (the
+    charger may have rebooted into a new firmware).
     """
 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry, charger: EnovatesCharger) -> None:
@@ -204,6 +205,18 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         # This poll's reads and the refusals among them: a charger that refuses every one has its EMS mode Off.
         self._reads = 0
         self._refusals: list[ChargerRejectedError] = []
+        # The maps that went unanswered in this poll (they give way on every port), and those that answered.
+        self._given_way: set[str] = set()
+        self._answered: set[tuple[int, str]] = set()
+        # Whether this poll asked for more than its first maps beyond its second (a slow link): one such a poll.
+        self._extra_used = False
+        # What went unanswered since the charger last answered anything: map names, and LINK for the connection.
+        self._silence_began: float | None = None
+        self._unanswered: set[str] = set()
+        self._maps_asked = 0  # distinct maps this tier asks for
+        # What this poll wants of each port, and whether it is the first (at setup, when every map is read).
+        self._wanted: dict[int, set[str]] = {}
+        self._setting_up = True
 
     async def _async_update_data(self) -> dict[int, RealtimeData]:
         try:
@@ -231,11 +244,12 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._arm_watchdog()
         return data
 
-    def _arm_watchdog(self) -> None:
+    def _arm_watchdog(self, delay: float | None = None) -> None:
         """Look again when the charger will have been silent for the outage bound, should no answer come by then."""
         if self._cancel_watchdog is not None:
             self._cancel_watchdog()
-        delay = max(0.0, OUTAGE_AFTER_S - self.charger.silent_for)
+        if delay is None:
+            delay = max(0.0, OUTAGE_AFTER_S - self.charger.silent_for)
         self._cancel_watchdog = async_call_later(
             self.hass, delay, HassJob(self._watchdog, f"{self.name} watchdog", cancel_on_shutdown=True)
         )
@@ -245,10 +259,17 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._cancel_watchdog = None
         if not self._polling.locked() or not self.last_update_success or self.charger.closed:
             return  # no poll waits for an answer: the next one tells, and arms the watchdog again
-        if not self.charger.silent or self.hass.loop.time() - self._poll_started < OUTAGE_AFTER_S - 1:
-            # Still answering, or the poll has only just begun: it did not wait in vain yet (an event loop that
-            # was held up for seconds makes every timer late at once, the poll's and this one's).
-            self._arm_watchdog()
+        if not self.charger.silent:
+            self._arm_watchdog()  # still answering
+            return
+        if (waited := self.hass.loop.time() - self._poll_started) < OUTAGE_AFTER_S - 1:
+            # The poll has only just begun: it did not wait in vain yet (an event loop that was held up for seconds
+            # makes every timer late at once, the poll's and this one's).
+            self._arm_watchdog(OUTAGE_AFTER_S - 1 - waited)
+            return
+        if not self._charger_silent():
+            # Silent so far only on one map that gives way: the poll asks another next. Look again in a second.
+            self._arm_watchdog(REALTIME_INTERVAL.total_seconds())
             return
         # A poll is still waiting for an answer that does not come: report the outage now, not when it gives up.
         self.reachable = False
@@ -296,8 +317,7 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         The next poll may not read the map again (it gives way): the reading from before the write would bring the
         old limit back.
         """
-        reading = self._reading(port, EMS_LIMIT)
-        reading.value, reading.read_at, reading.unanswered = limit_ma, self.hass.loop.time(), 0
+        self._reading(port, EMS_LIMIT).answered(limit_ma, self.hass.loop.time())
         data = dict(self.data)
         data[port] = replace(data[port], ems_limit_ma=limit_ma)
         self.async_set_updated_data(data)
@@ -305,72 +325,90 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
     def _reading(self, port: int, name: str) -> MapReading:
         return self._readings.setdefault((port, name), MapReading())
 
+    def _charger_silent(self) -> bool:
+        """Whether nothing at all has answered for OUTAGE_AFTER_S.
+
+        One map that alone went unanswered in that time, while this tier asks others too, is that map's silence:
+        the next request asks another.
+        """
+        if not self.charger.silent:
+            return False
+        self._track_silence()
+        return len(self._unanswered) != 1 or LINK in self._unanswered or self._maps_asked <= 1
+
+    def _track_silence(self) -> None:
+        if self.charger.silent_since != self._silence_began:
+            self._silence_began, self._unanswered = self.charger.silent_since, set()
+
     async def _read(self, port: int, name: str) -> None:
         """Read one map into its reading; raise only when the charger as a whole is unreachable."""
         reading = self._reading(port, name)
         loop_time = self.hass.loop.time
         self._reads += 1
+        reading.asked_at = loop_time()
         try:
             value = await READERS[name](self.charger, port)
         except ChargerRejectedError as err:
             LOGGER.debug("The charger refused %s of port %s: %s", name, port, err)
-            reading.value, reading.read_at, reading.unanswered = None, loop_time(), 0
+            reading.answered(None, loop_time())
+            self._answered.add((port, name))
             self._refusals.append(err)
         except ChargerConnectionError as err:
-            if self.data is None or self.charger.silent or self.charger.closed:
-                raise
+            self._track_silence()
             if isinstance(err, ChargerTimeoutError):
-                # The charger answers, but not this (yet): ask again next poll, then less often.
-                reading.unanswered += 1
-                if reading.unanswered > 1:
-                    reading.retry_at = loop_time() + SILENT_MAP_RETRY_S
+                # The charger answers, but not this (yet): the map gives way on every port, to the maps that
+                # answer; it is asked again next poll, then less often.
+                self._unanswered.add(name)
+                self._given_way.add(name)
+                for other in self.charger.ports:
+                    if other == port or (other, name) not in self._answered:
+                        self._reading(other, name).went_unanswered(loop_time())
+            else:
+                self._unanswered.add(LINK)
+            if self.data is None or self.charger.closed or self._charger_silent():
+                raise
             LOGGER.debug("No answer for %s of port %s (keeping the last value): %s", name, port, err)
         else:
-            reading.value, reading.read_at, reading.unanswered = value, loop_time(), 0
+            reading.answered(value, loop_time())
+            self._answered.add((port, name))
 
     async def _fetch(self) -> dict[int, RealtimeData]:
-        charger = self.charger
+        ports = self.charger.ports
         setting_up = not self.data  # None until the first refresh
         if setting_up:
             # At setup, before any entity listens: read everything, so entities start with their values.
-            wanted = {port: {STATE, MEASUREMENTS, EMS_LIMIT, CURRENT_OFFERED} for port in charger.ports}
+            wanted = {port: set(READERS) for port in ports}
         else:
-            wanted = {port: self._maps_wanted(port) for port in charger.ports}
+            wanted = {port: self._maps_wanted(port) for port in ports}
         if not self.reachable:
-            self._readings.clear()  # back after an outage: every map starts afresh
+            for reading in self._readings.values():
+                reading.forget()  # back after an outage: no value from before it, but what the maps taught stays
         if not any(wanted.values()):
             # No entity of this tier is enabled, but the heartbeat must still beat: the smallest map will do.
-            wanted[charger.ports[0]] = {CURRENT_OFFERED}
-        loop_time = self.hass.loop.time
-        started = self._poll_started = loop_time()
-        self._reads, self._refusals = 0, []
+            wanted[ports[0]] = {CURRENT_OFFERED}
+        self._wanted, self._setting_up = wanted, setting_up
+        self._maps_asked = len(set().union(*wanted.values()))
+        self._poll_started = self.hass.loop.time()
+        self._reads, self._refusals, self._extra_used = 0, [], False
+        self._given_way, self._answered = set(), set()
 
-        def due(port: int, name: str) -> bool:
-            return name in wanted[port] and self._reading(port, name).retry_at <= loop_time()
-
-        requests_before = charger.link.requests
-        first_reads = [(port, name) for name in FIRST_MAPS for port in charger.ports if due(port, name)]
-        for port, name in first_reads:
-            await self._read(port, name)
-        waiting = sorted(
-            ((port, name) for name in GIVE_WAY_MAPS for port in charger.ports if due(port, name)),
-            key=lambda key: self._reading(*key).read_at,
-        )
+        if not self.reachable:
+            await self._find_the_charger_again()
+        # Power, energy and current offered first.
+        requests_before = self.charger.link.requests
+        await self._read_each([(port, name) for name in FIRST_MAPS for port in ports])
         # On a slow link at most one request besides the first maps comes between two polls' first maps: an
         # overdue map, or a slower tier's request that took its turn meanwhile or waits for it.
-        extra_request = charger.link.requests - requests_before > len(first_reads) or charger.requests_waiting > 0
-        for port, name in waiting:
-            fits = loop_time() - started + charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
-            overdue = loop_time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
-            # At setup every map is read, however slow the link: an entity would otherwise start unavailable.
-            if setting_up or fits or (overdue and not extra_request):
-                extra_request = extra_request or not fits
-                await self._read(port, name)
+        self._extra_used = (
+            self.charger.link.requests - requests_before > self._reads or self.charger.requests_waiting > 0
+        )
+        await self._read_giving_way()
+        await self._retry_a_silent_map()
 
         if self._refusals and len(self._refusals) == self._reads:
             # Nothing but refusals: the charger is reachable and serves nothing, which no entity can tell alone.
             raise ChargerRefusesEverythingError(str(self._refusals[-1]))
-        now = loop_time()
+        now = self.hass.loop.time()
 
         def value(port: int, name: str) -> Any:
             reading = self._readings.get((port, name))
@@ -387,8 +425,75 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
                 ems_limit_ma=value(port, EMS_LIMIT),
                 current_offered_ma=value(port, CURRENT_OFFERED),
             )
-            for port in charger.ports
+            for port in ports
         }
+
+    def _may_ask(self, port: int, name: str) -> bool:
+        """Whether this poll may ask for a map: wanted, not answered yet, and not giving way to the others."""
+        return (
+            name in self._wanted[port]
+            and (port, name) not in self._answered
+            and name not in self._given_way
+            and (self._setting_up or not self._reading(port, name).quiet)
+        )
+
+    def _fits(self) -> bool:
+        """Whether one more request would still end this poll within its second (less a margin)."""
+        return self.hass.loop.time() - self._poll_started + self.charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
+
+    async def _read_each(self, maps: list[tuple[int, str]]) -> None:
+        for port, name in maps:
+            if self._may_ask(port, name):
+                await self._read(port, name)
+
+    async def _read_giving_way(self) -> None:
+        """Read the maps that give way, oldest first: while they fit in the second, or (one a poll) once overdue."""
+        waiting = sorted(
+            ((port, name) for name in GIVE_WAY_MAPS for port in self.charger.ports),
+            key=lambda key: self._reading(*key).read_at,
+        )
+        for port, name in waiting:
+            if not self._may_ask(port, name):
+                continue
+            overdue = self.hass.loop.time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
+            fits = self._fits()
+            # At setup every map is read, however slow the link: an entity would otherwise start unavailable.
+            if self._setting_up or fits or (overdue and not self._extra_used):
+                self._extra_used = self._extra_used or not fits
+                await self._read(port, name)
+
+    async def _find_the_charger_again(self) -> None:
+        """While the charger is unreachable: ask each map in turn, one a poll, until one answers.
+
+        In turn, so that one map that stays silent once the charger is back does not keep it unreachable. The first
+        answer ends the outage, and with it the silence of every map (it was the charger's): the poll goes on as
+        usual.
+        """
+        maps = [(port, name) for port in self.charger.ports for name in READERS if name in self._wanted[port]]
+        for port, name in sorted(maps, key=lambda key: self._reading(*key).asked_at):
+            await self._read(port, name)  # raises while the charger stays silent
+            if (port, name) in self._answered:
+                for reading in self._readings.values():
+                    reading.heard_again()
+                return
+        # Asked, and nothing answered (though a late answer made the silence start again): still unreachable.
+        raise self._unreachable("no answer")
+
+    async def _retry_a_silent_map(self) -> None:
+        """Ask one map that went unanswered again, once its retry is due."""
+        now = self.hass.loop.time()
+        silent = [
+            (port, name)
+            for port in self.charger.ports
+            for name in READERS
+            if name in self._wanted[port]
+            and name not in self._given_way
+            and (reading := self._reading(port, name)).quiet
+            and reading.retry_at <= now
+        ]
+        if silent and ((fits := self._fits()) or not self._extra_used):
+            self._extra_used = self._extra_used or not fits
+            await self._read(*min(silent, key=lambda key: self._reading(*key).asked_at))
 
     def _unreachable(self, error: str) -> UpdateFailed:
         return UpdateFailed(

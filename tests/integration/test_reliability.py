@@ -274,3 +274,25 @@ async def test_stopping_during_a_poll_is_not_an_outage(
     assert our_records(caplog, logging.WARNING) == []
     with pytest.raises(ChargerConnectionError, match="closed"):
         await realtime.charger.read_api_version()
+
+
+@pytest.mark.parametrize("away", [3, 12])
+async def test_back_within_a_second_of_the_charger_listening_again(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    away: int,
+) -> None:
+    # While the charger restarts it refuses connections: they are tried at every poll, not backed off.
+    realtime = init_integration.runtime_data.realtime
+    await simulator.reboot(away)
+    while not simulator.listening:
+        await advance(hass, clock_hands, 1)
+    listening_at = hass.loop.time()
+    await advance(hass, clock_hands, 1)
+    assert realtime._readings[1, "measurements"].read_at >= listening_at
+    assert hass.states.get(POWER).state == "11040"
+    charger = realtime.charger
+    assert charger.link.connect_failures >= away - 2  # one refused attempt a poll
+    assert charger.link.connections_opened == 2

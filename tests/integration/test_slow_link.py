@@ -38,7 +38,7 @@ from custom_components.enovates.modbus.late_answers import mend_late_answer_skip
 from custom_components.enovates.modbus.link import (
     CONTENDED_DELAYS_S,
     CONTENDED_WINDOW_S,
-    RECONNECT_DELAYS_S,
+    REFUSED_RETRY_S,
     RTT_SAMPLES,
     LinkHealth,
     Priority,
@@ -208,28 +208,31 @@ async def test_a_write_waits_only_for_the_request_in_flight(simulator: Simulator
     assert simulator.charger.port(1).ems_limit_ma == 10000
 
 
-async def test_refused_connections_are_retried_soon_then_every_few_seconds(
+async def test_refused_connections_are_retried_at_the_next_poll(
     simulator: Simulator, connection: EnovatesCharger
 ) -> None:
+    # A charger restarting: its network answers, its Modbus server does not listen yet.
     await simulator.stop()
-    with pytest.raises(ChargerConnectionError, match="cannot connect; next attempt in 1 s"):
+    with pytest.raises(ChargerConnectionError, match=r"the connection was refused; next attempt in 0\.5 s"):
         await connection.read(State)
     await simulator.start()
-    # within the second: no attempt at all, not even a refused one
+    # not twice within a poll: no attempt at all, not even a refused one
     with pytest.raises(ChargerConnectionError, match="not connected; next attempt in"):
         await connection.read(State)
     assert simulator.stats.connections_opened == 0
     assert connection.link.connect_failures == 1
     loop = asyncio.get_running_loop()
-    assert connection._reconnect.not_before - loop.time() <= RECONNECT_DELAYS_S[0]
+    assert connection._reconnect.not_before - loop.time() <= REFUSED_RETRY_S
     await wait_until(lambda: loop.time() >= connection._reconnect.not_before, "the next attempt to be due")
     assert (await connection.read(State)).contactor_state
     assert simulator.stats.connections_opened == 1
 
 
 def test_the_reconnect_ladder() -> None:
+    # Attempts nobody answers (the charger is off the network) back off; refused ones go again at the next poll.
     policy = ReconnectPolicy()
     assert [policy.connect_failed(0) for _ in range(6)] == [1.0, 2.0, 4.0, 5.0, 5.0, 5.0]
+    assert policy.connect_failed(50, refused=True) == REFUSED_RETRY_S
     policy.connected()
     assert policy.connect_failed(100) == 1.0
     assert policy.not_before == 101
@@ -412,7 +415,7 @@ async def test_a_connection_attempt_that_hangs_is_given_up(simulator: Simulator,
 
     with (
         patch.object(connection._modbus, "connect", never),
-        pytest.raises(ChargerConnectionError, match="cannot connect"),
+        pytest.raises(ChargerConnectionError, match="cannot connect; next attempt in 1 s"),
     ):
         await connection.read(State)
     assert connection.link.connect_failures == 1
@@ -507,3 +510,95 @@ async def test_power_and_current_offered_come_first_and_the_others_give_way(
         # read at least every 5 s, but not every poll
         assert 1 <= requests[1, give_way] <= polls / 2, give_way
     assert hass.states.get(POWER).state == "11040"
+
+
+@pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.parametrize("request_timeout", [0.5])  # each unanswered request costs the test real time
+@pytest.mark.usefixtures("dual_port")
+async def test_a_map_silent_on_both_ports_takes_only_its_own_entities(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    request_timeout: float,
+) -> None:
+    # The measurements stop answering on both ports for a minute; the charger answers everything else. Time scaled
+    # down as a whole: two unanswered requests make exactly the silence that counts as an outage, as in production.
+    for module in ("modbus.charger", "coordinator", "polling.realtime_maps"):
+        monkeypatch.setattr(f"custom_components.enovates.{module}.OUTAGE_AFTER_S", 2 * request_timeout)
+    simulator.charger.port(2).plug_in(Car(max_current_a=10))
+    await advance(hass, clock_hands, 2)
+    realtime = init_integration.runtime_data.realtime
+    simulator.stats.reset()
+    rule = simulator.faults.stall(maps=["measurements"])
+    for second in range(60):
+        await advance(hass, clock_hands, 1)
+        for port in (1, 2):
+            if second >= 2:  # the last power reading is kept while it is not older than the outage bound
+                assert hass.states.get(f"sensor.eno_one_port_{port}_power").state == STATE_UNAVAILABLE
+            for entity_id in (
+                f"sensor.eno_one_port_{port}_current_offered",
+                f"number.eno_one_port_{port}_ems_current_limit",
+                f"sensor.eno_one_port_{port}_cable_lock",
+            ):
+                assert hass.states.get(entity_id).state != STATE_UNAVAILABLE, (second, entity_id)
+            # ... and fresh: current offered comes first in every poll
+            assert hass.loop.time() - realtime._readings[port, "current_offered"].read_at < 2, second
+        if second == 30:
+            simulator.charger.set_ems_limit(2, 8000)  # set elsewhere: followed all the same
+    assert hass.states.get("sensor.eno_one_port_2_current_offered").state == "8.0"
+    assert float(hass.states.get("number.eno_one_port_2_ems_current_limit").state) == 8
+    # The silent map gives way on both ports at once, and is asked only every few seconds, on one port at a time.
+    requests = simulator.stats.requests_by_map
+    assert requests[1, "measurements"] + requests[2, "measurements"] <= 60 / 5 + 2
+    assert requests[2, "current_offered"] >= 55
+    assert warnings_of_ours(caplog) == []  # the charger was never unreachable
+    simulator.faults.remove(rule)
+    await advance(hass, clock_hands, 6)
+    assert hass.states.get("sensor.eno_one_port_1_power").state == "11040"
+    assert hass.states.get("sensor.eno_one_port_2_power").state == "5520"  # 8 A on three phases
+    assert simulator.stats.connections_opened == 0
+
+
+@pytest.mark.parametrize("dual_port", [True])
+@pytest.mark.parametrize("request_timeout", [0.5])
+@pytest.mark.usefixtures("dual_port")
+async def test_a_map_silent_on_one_port_keeps_the_other_ports_fresh(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    caplog: pytest.LogCaptureFixture,
+    monkeypatch: pytest.MonkeyPatch,
+    request_timeout: float,
+) -> None:
+    for module in ("modbus.charger", "coordinator", "polling.realtime_maps"):
+        monkeypatch.setattr(f"custom_components.enovates.{module}.OUTAGE_AFTER_S", 2 * request_timeout)
+    realtime = init_integration.runtime_data.realtime
+    simulator.faults.stall(maps=["measurements"], unit=2)
+    simulator.stats.reset()
+    for _ in range(20):
+        await advance(hass, clock_hands, 1)
+        assert hass.states.get("sensor.eno_one_port_1_power").state == "11040"
+        assert hass.loop.time() - realtime._readings[1, "measurements"].read_at < 2
+    assert hass.states.get("sensor.eno_one_port_2_power").state == STATE_UNAVAILABLE
+    requests = simulator.stats.requests_by_map
+    assert requests[2, "measurements"] <= 20 / 5 + 2
+    assert warnings_of_ours(caplog) == []
+
+
+@pytest.mark.parametrize("request_timeout", [0.2])
+@pytest.mark.usefixtures("request_timeout")
+async def test_while_unreachable_a_poll_that_hears_nothing_keeps_it_unreachable(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    realtime = init_integration.runtime_data.realtime
+    realtime.reachable = False  # an outage began
+    simulator.faults.stall()
+    # A late answer made the charger's silence start again just now: no request of this poll makes it silent.
+    monkeypatch.setattr("custom_components.enovates.modbus.charger.OUTAGE_AFTER_S", 1000)
+    await realtime.async_refresh()
+    assert not realtime.last_update_success
+    assert str(realtime.last_exception).endswith("did not answer: no answer")  # every map asked, in vain

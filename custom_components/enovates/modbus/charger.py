@@ -147,6 +147,11 @@ class EnovatesCharger:
         return asyncio.get_running_loop().time() - self._waiting_since
 
     @property
+    def silent_since(self) -> float | None:
+        """Return since when (loop time) the charger has answered nothing it was asked (None: nothing outstanding)."""
+        return self._waiting_since
+
+    @property
     def silent(self) -> bool:
         """Whether the charger has not answered for OUTAGE_AFTER_S: it is unreachable, not merely slow."""
         return self.silent_for >= OUTAGE_AFTER_S
@@ -237,11 +242,15 @@ class EnovatesCharger:
             async with asyncio.timeout(REQUEST_TIMEOUT_S + _PYMODBUS_PAUSE_AFTER_CONNECT_S):
                 connected = await self._modbus.connect()
         except TimeoutError:
-            connected = False
+            connected = refused = False  # nothing answered at that address
+        else:
+            # pymodbus' own timeout is longer than ours: it returns False only for an error, which comes at once.
+            refused = not connected
         if not connected:
             self.link.connect_failures += 1
-            delay = self._reconnect.connect_failed(loop.time())
-            raise ChargerConnectionError(f"cannot connect; next attempt in {delay:.0f} s")
+            delay = self._reconnect.connect_failed(loop.time(), refused=refused)
+            what = "the connection was refused" if refused else "cannot connect"
+            raise ChargerConnectionError(f"{what}; next attempt in {delay:g} s")
 
     async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]], what: str) -> T:
         loop = asyncio.get_running_loop()

@@ -1,9 +1,9 @@
 """The link to a charger: how it is doing, when to reconnect, and whose turn it is to ask.
 
 charger.py owns the one connection; this module holds what it needs to use that connection well on a slow or
-flaky network, without any Modbus in it: the statistics a diagnostics download shows, the reconnect policy (fast
-at first, then every few seconds, and patient with a charger that keeps closing our connection because another
-client takes its place), and the turn-taking that lets a user's write go before the polls.
+flaky network, without any Modbus in it: the statistics a diagnostics download shows, the reconnect policy (at once
+after a restart, backing off when nothing answers, and patient with a charger that keeps closing our connection
+because another client takes its place), and the turn-taking that lets a user's write go before the polls.
 """
 
 from __future__ import annotations
@@ -20,9 +20,14 @@ import itertools
 import statistics
 from typing import Any, Final
 
-# After a refused or unanswered connection attempt: the first retry soon (a charger rebooting, a Wi-Fi hiccup),
-# then every few seconds at most; never pymodbus' back-off of minutes, never a tight loop.
+# After a connection attempt nobody answered (the charger is off the network): the first retry soon (a Wi-Fi
+# hiccup), then every few seconds at most; never pymodbus' back-off of minutes, never a tight loop. Each such attempt
+# waits for the request timeout besides.
 RECONNECT_DELAYS_S: Final = (1.0, 2.0, 4.0, 5.0)
+# An attempt refused at once (the charger's network is up and its Modbus server is not: it restarts, boots, or its
+# EMS mode is Off): tried again at the next poll, so that Home Assistant is back within a second of the charger
+# listening again. A refusal costs the charger one packet each way; the half second keeps it to one attempt a poll.
+REFUSED_RETRY_S: Final = 0.5
 # A charger that keeps closing our connection while it answers is most likely serving another Modbus client in our
 # place (a charger that takes one client at a time drops the oldest). Reconnecting at once would knock that client
 # off in turn, and it us: back off further each time instead.
@@ -161,7 +166,12 @@ class LinkHealth:
 
 
 class ReconnectPolicy:
-    """When the next connection attempt may be made, after failed attempts or connections the charger closed."""
+    """When the next connection attempt may be made, after failed attempts or connections the charger closed.
+
+    An attempt nobody answers backs off (1, 2, 4, then 5 s); one refused at once is tried again every poll (a restart:
+    back within a second of the charger listening); a working connection the charger keeps closing (another client
+    takes our place) backs off to every half minute.
+    """
 
     def __init__(self) -> None:
         """Allow a connection attempt now."""
@@ -173,10 +183,13 @@ class ReconnectPolicy:
         """Note an opened connection: the next failure starts the ladder from the bottom."""
         self.failures = 0
 
-    def connect_failed(self, now: float) -> float:
-        """Return the delay before the next attempt, after a refused or unanswered one at `now`."""
-        delay = RECONNECT_DELAYS_S[min(self.failures, len(RECONNECT_DELAYS_S) - 1)]
-        self.failures += 1
+    def connect_failed(self, now: float, *, refused: bool = False) -> float:
+        """Return the delay before the next attempt, after one at `now` that was `refused` at once, or unanswered."""
+        if refused:
+            delay = REFUSED_RETRY_S
+        else:
+            delay = RECONNECT_DELAYS_S[min(self.failures, len(RECONNECT_DELAYS_S) - 1)]
+            self.failures += 1
         self.not_before = now + delay
         return delay
 

@@ -1,8 +1,9 @@
 """The register maps of the 1 s tier: their names, how each is read, in which order, and how long a reading holds.
 
 On a slow link a poll cannot read every map every second: power, energy and current offered come first, the others
-give way but are never older than GIVE_WAY_MAX_AGE_S, and a map that stops answering is asked less often so that the
-others stay fresh. The realtime coordinator applies these rules; entities name the maps in their listener contexts.
+give way but are never older than GIVE_WAY_MAX_AGE_S, and a map that stops answering gives way on every port and is
+asked less often, so that the others stay fresh. The realtime coordinator applies these rules; entities name the
+maps in their listener contexts.
 """
 
 from __future__ import annotations
@@ -54,9 +55,33 @@ class MapReading:
 
     value: Any = None  # None: never read, or the charger refused it
     read_at: float = -math.inf  # loop time of the last answer (value or refusal)
-    unanswered: int = 0  # requests in a row that got no answer
+    unanswered: int = 0  # requests in a row that got no answer (or that gave way with another port's)
     retry_at: float = -math.inf
+    asked_at: float = -math.inf  # loop time of the last request, answered or not
+
+    @property
+    def quiet(self) -> bool:
+        """Whether the map went unanswered the last time: it gives way to the maps that answer."""
+        return self.unanswered > 0
 
     def available(self, now: float) -> bool:
         """Whether the map's value may be shown: it was read, and has not gone unanswered for the outage bound."""
         return self.value is not None and (self.unanswered == 0 or now - self.read_at < OUTAGE_AFTER_S)
+
+    def went_unanswered(self, now: float) -> None:
+        """Count a request without an answer; after the second in a row, ask again only SILENT_MAP_RETRY_S later."""
+        self.unanswered += 1
+        if self.unanswered > 1:
+            self.retry_at = now + SILENT_MAP_RETRY_S
+
+    def answered(self, value: Any, now: float) -> None:
+        """Keep a value (None: refused) the charger gave at `now`."""
+        self.value, self.read_at, self.unanswered = value, now, 0
+
+    def heard_again(self) -> None:
+        """Ask again as usual: the map went unanswered because the whole charger did."""
+        self.unanswered, self.retry_at = 0, -math.inf
+
+    def forget(self) -> None:
+        """Drop the value (the charger was unreachable), keeping what its requests taught: whether it answers."""
+        self.value, self.read_at = None, -math.inf
