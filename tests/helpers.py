@@ -15,6 +15,7 @@ from unittest.mock import patch
 from enovates_modbus import EnoOneClient
 from freezegun.api import TickingDateTimeFactory
 from homeassistant.components.number import ATTR_VALUE, DOMAIN as NUMBER_DOMAIN, SERVICE_SET_VALUE
+from homeassistant.components.select import ATTR_OPTION, DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
 from homeassistant.config_entries import SOURCE_USER
 from homeassistant.const import ATTR_DEVICE_ID, ATTR_ENTITY_ID, CONF_HOST, CONF_PORT, Platform
 from homeassistant.core import HomeAssistant
@@ -40,6 +41,11 @@ CLIENT_TIMEOUT_S = 0.5
 # two cores to the code under test.
 _LOOK_EVERY_S = 0.005
 LIMIT = "number.eno_one_ems_current_limit"
+# Smart charging's entities of the single-port test charger.
+MODE = "select.eno_one_charging_mode"
+REASON = "sensor.eno_one_smart_charging"
+PEAK = "number.eno_one_peak_limit"
+QUARTER = "sensor.eno_one_quarter_hour_average_import"
 
 
 async def wait_until(condition: Callable[[], bool], what: str, *, within_s: float = 10.0) -> None:
@@ -198,3 +204,10 @@ async def keep_entities(hass: HomeAssistant, entry: MockConfigEntry, keep: Calla
 def maps_read(simulator: Simulator) -> set[str]:
     """Return the register maps the charger was asked for since its statistics were last reset."""
     return {name for (_unit, name), count in simulator.stats.requests_by_map.items() if count}
+
+
+async def select_mode(hass: HomeAssistant, mode: str, entity_id: str = MODE) -> None:
+    """Pick a port's charging mode, as a user does on the device page."""
+    await hass.services.async_call(
+        SELECT_DOMAIN, SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: entity_id, ATTR_OPTION: mode}, blocking=True
+    )

@@ -61,9 +61,7 @@ from enovates_simulator import Car, Charger, Home, Household, ManualClock, Meter
 from enovates_simulator.meter import MeterReading
 from enovates_simulator.p1 import crc16
 
-from ..conftest import advance
-from .test_services import limit_ma
-from .test_smart import MODE, PEAK, QUARTER, REASON, select_mode, set_number, state
+from ..helpers import MODE, PEAK, QUARTER, REASON, advance, limit_ma, select_mode, set_number, state
 
 # The DSMR integration's power sensors: its device "Electricity Meter", their translated names.
 IMPORT = "sensor.electricity_meter_power_consumption"

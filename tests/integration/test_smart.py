@@ -13,7 +13,7 @@ import logging
 from unittest.mock import patch
 
 from freezegun.api import TickingDateTimeFactory
-from homeassistant.components.select import ATTR_OPTION, DOMAIN as SELECT_DOMAIN, SERVICE_SELECT_OPTION
+from homeassistant.components.select import DOMAIN as SELECT_DOMAIN
 from homeassistant.components.switch import DOMAIN as SWITCH_DOMAIN, SERVICE_TURN_OFF, SERVICE_TURN_ON
 from homeassistant.const import ATTR_ENTITY_ID, EVENT_STATE_CHANGED, STATE_UNAVAILABLE, STATE_UNKNOWN
 from homeassistant.core import Event, EventStateChangedData, HomeAssistant, State, callback
@@ -37,15 +37,25 @@ from custom_components.enovates.smart.controller import ChargingMode
 from custom_components.enovates.smart.manager import month_of, power_w
 from enovates_simulator import Car, EmsMode, Simulator
 
-from ..helpers import advance, device_id, home_assistant_down, keep_entities, limit_ma, maps_read, set_number, state
+from ..helpers import (
+    MODE,
+    PEAK,
+    QUARTER,
+    REASON,
+    advance,
+    device_id,
+    home_assistant_down,
+    keep_entities,
+    limit_ma,
+    maps_read,
+    select_mode,
+    set_number,
+    state,
+)
 
 GRID = "sensor.grid_power"
 EXPORT = "sensor.grid_export"
 BATTERY = "sensor.home_battery_power"
-MODE = "select.eno_one_charging_mode"
-REASON = "sensor.eno_one_smart_charging"
-PEAK = "number.eno_one_peak_limit"
-QUARTER = "sensor.eno_one_quarter_hour_average_import"
 MONTH = "sensor.eno_one_monthly_peak"
 LIMIT = "number.eno_one_ems_current_limit"
 POWER = {"unit_of_measurement": "W", "device_class": "power"}
@@ -108,12 +118,6 @@ def to_next_quarter(hands: TickingDateTimeFactory) -> None:
     """Jump to the start of the next quarter hour, so that a run of 900 s measures a whole one."""
     now = dt_util.utcnow()
     hands.move_to(now + timedelta(seconds=900 - now.timestamp() % 900))
-
-
-async def select_mode(hass: HomeAssistant, mode: str, entity_id: str = MODE) -> None:
-    await hass.services.async_call(
-        SELECT_DOMAIN, SERVICE_SELECT_OPTION, {ATTR_ENTITY_ID: entity_id, ATTR_OPTION: mode}, blocking=True
-    )
 
 
 async def test_manual_by_default_changes_nothing(
