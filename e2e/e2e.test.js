@@ -3,8 +3,11 @@
 // browser download) drives Debian's Chromium, headless, through what a user does: onboarding, adding the charger
 // through the config flow (a wrong port first), the device page, the EMS limit slider, the
 // enovates.set_current_limit action (over the REST API), a second, dual-port charger told apart from the first (its
-// name, its ports under it, the action's device picker) and the suggested dashboard.
-// Values in the UI are compared with the simulator's registers, read directly over Modbus TCP (modbus.js).
+// name, its ports under it, the action's device picker), the suggested dashboard, and smart charging in the
+// simulator's home: Home Assistant's DSMR integration set up on the home's P1 meter, the meter's sensors picked in
+// the charger's options, Solar chosen on the device page (the car takes the surplus), a peak limit set.
+// Values in the UI are compared with the simulator's registers, read directly over Modbus TCP (modbus.js), and with
+// the meter's sensors.
 // The steps depend on each other and run in order; after a failure the rest are skipped. Every step saves a
 // screenshot to E2E_ARTIFACTS/NN-step.png.
 import assert from 'node:assert/strict';
@@ -19,6 +22,7 @@ const REPO = path.resolve(import.meta.dirname, '..');
 const HA_URL = required('E2E_HA_URL');
 const SIM = { host: '127.0.0.1', port: Number(required('E2E_SIM_PORT')) };
 const SIM2 = { host: '127.0.0.1', port: Number(required('E2E_SIM2_PORT')) };
+const P1_PORT = Number(required('E2E_P1_PORT')); // the home's meter around the first simulator's charger
 const CLOSED_PORT = required('E2E_CLOSED_PORT');
 const ARTIFACTS = required('E2E_ARTIFACTS');
 const CHROMIUM = process.env.E2E_CHROMIUM ?? '/usr/bin/chromium';
@@ -32,8 +36,18 @@ const ENTITY = {
   currentOffered: 'sensor.eno_one_0001_current_offered',
   mode3: 'sensor.eno_one_0001_mode_3_state',
   emsLimit: 'number.eno_one_0001_ems_current_limit',
+  mode: 'select.eno_one_0001_charging_mode',
+  reason: 'sensor.eno_one_0001_smart_charging',
+  peakLimit: 'number.eno_one_0001_peak_limit',
+  quarter: 'sensor.eno_one_0001_quarter_hour_average_import',
+  // Home Assistant's DSMR integration: its device "Electricity Meter", the power sensors in kW.
+  meterImport: 'sensor.electricity_meter_power_consumption',
+  meterExport: 'sensor.electricity_meter_power_production',
 };
 const EMS_LIMIT_A = 10;
+const PEAK_LIMIT_KW = 5;
+// One ampere more or less of a car charging on three phases: how close to 0 Solar can bring the export.
+const WATTS_PER_AMP = 3 * 230;
 
 let context;
 let page;
@@ -119,6 +133,14 @@ async function accessToken() {
   return page.evaluate(() => JSON.parse(localStorage.getItem('hassTokens')).access_token);
 }
 
+// The state of an entity that may not exist yet (null then).
+async function stateOrNull(entityId) {
+  const response = await fetch(`${HA_URL}/api/states/${entityId}`, { headers: { Authorization: `Bearer ${await accessToken()}` } });
+  if (response.status === 404) return null;
+  assert.equal(response.status, 200, `GET /api/states/${entityId}`);
+  return response.json();
+}
+
 async function haState(entityId) {
   return haApi('GET', `/api/states/${entityId}`);
 }
@@ -179,6 +201,40 @@ async function setSliderWithKeys(slider, entityId, target, timeoutMs = 45_000) {
     }
     await slider.press(value > target ? 'ArrowLeft' : 'ArrowRight');
   }
+}
+
+// A sensor's state as a number (it must be one).
+async function numericState(entityId) {
+  const state = (await haState(entityId)).state;
+  const value = Number(state);
+  assert.ok(state !== '' && Number.isFinite(value), `${entityId} is ${JSON.stringify(state)}`);
+  return value;
+}
+
+// The meter's import and export power (kW) as its sensors show them, or null while they show none.
+async function meterReading() {
+  const [imported, exported] = [await stateOrNull(ENTITY.meterImport), await stateOrNull(ENTITY.meterExport)];
+  const values = [imported?.state, exported?.state].map((state) => (state === undefined || state === '' ? NaN : Number(state)));
+  return values.every(Number.isFinite) ? { importKw: values[0], exportKw: values[1] } : null;
+}
+
+// The grid power the meter's sensors show now, in W, import positive.
+async function meterGridW() {
+  return ((await numericState(ENTITY.meterImport)) - (await numericState(ENTITY.meterExport))) * 1000;
+}
+
+// Close a flow's closing message ("Finish"), and wait until it is gone: the frontend navigates on its own meanwhile.
+async function closeSuccess(text) {
+  const message = page.getByText(text);
+  await message.waitFor();
+  await page.getByRole('button', { name: 'Finish' }).click();
+  await message.waitFor({ state: 'detached' });
+}
+
+async function chargerDevicePage() {
+  const deviceId = await haApi('POST', '/api/template', { template: `{{ device_id('${ENTITY.power}') }}` });
+  await navigate(`/config/devices/device/${deviceId}`);
+  await page.getByText('SIM0000000001').first().waitFor();
 }
 
 // What the device page must show for the simulator's current registers.
@@ -487,6 +543,159 @@ step('the suggested dashboard renders the charger card', async () => {
     100,
   );
   await screenshot('dashboard');
+});
+
+step('add the home\'s P1 meter through Home Assistant\'s DSMR config flow: its network address, DSMR 5B', async () => {
+  await page.setViewportSize({ width: 1280, height: 900 });
+  await navigate('/config/integrations/dashboard');
+  await page.getByRole('button', { name: 'Add integration' }).click();
+  await page.getByPlaceholder('Search for a brand name').fill('DSMR');
+  await page.getByText('DSMR Smart Meter', { exact: true }).click();
+  const flow = page.locator('dialog-data-entry-flow');
+  await flow.getByRole('button', { name: /Select DSMR version/ }).click();
+  await page.getByText('DSMR 5B (Belgium, Fluvius)', { exact: true }).click();
+  // A P1-over-TCP adapter: its address typed into the serial port picker ("Enter manually"), as the field's help says.
+  // The picker replaces a plain field once the frontend knows the usb integration (DSMR's dependency, set up as the
+  // flow starts) and has listed the ports: wait for it, or a click lands on the field it replaces.
+  await flow.locator('ha-selector-serial_port ha-generic-picker').waitFor();
+  await flow.getByText('Select device').first().click();
+  await page.getByText('Enter manually', { exact: true }).click();
+  // The field takes the focus once the form has re-rendered without a device; a re-render on its way (the port list
+  // arriving) may still empty it: type again until the form holds the address.
+  const address = flow.locator('ha-selector-serial_port input');
+  await until('the address field has the focus', async () => address.evaluate((el) => el.getRootNode().activeElement === el));
+  const url = `socket://127.0.0.1:${P1_PORT}`;
+  const form = flow.locator('ha-form').first();
+  await until('the form holds the address and the version', async () => {
+    const data = await form.evaluate((el) => el.data);
+    if (data.port === url && data.dsmr_version === '5B') return true;
+    await address.fill(url);
+    return JSON.stringify(data);
+  });
+  await screenshot('dsmr-form');
+  await flow.getByRole('button', { name: 'Submit' }).click();
+  // The flow reads a telegram (CRC checked) before it creates the entry.
+  await flow.getByText(`Created configuration for ${url}.`).waitFor();
+  await screenshot('dsmr-created');
+  await closeSuccess(`Created configuration for ${url}.`);
+  // DSMR creates its sensors with the first telegram it passes on: at most 30 s after it connected (its default
+  // minimum time between updates, counted from the empty update it makes when it connects).
+  await until('the meter\'s sensors', async () => (await meterReading()) !== null, 45_000);
+  await navigate('/config/integrations/integration/dsmr');
+  await page.getByText('1 device').first().waitFor(); // the Electricity Meter
+  await screenshot('dsmr-meter');
+
+  // Then every telegram (1 s), for Solar to follow the panels closely (the options of a user who wants that). Only
+  // now: DSMR set up again before its sensors exist would create them twice (Home Assistant 2026.11 logs
+  // "Platform dsmr does not generate unique IDs" and its sensors stop updating).
+  await page.getByRole('button', { name: 'Configure' }).first().click();
+  const dsmrOptions = page.locator('dialog-data-entry-flow');
+  const interval = dsmrOptions.getByRole('spinbutton', { name: /Minimum time between entity updates/ });
+  await interval.fill('0');
+  await until('the options hold 0 s', async () => (await dsmrOptions.locator('ha-form').first().evaluate((el) => el.data.time_between_update)) === 0 || (await dsmrOptions.locator('ha-form').first().evaluate((el) => JSON.stringify(el.data))));
+  await screenshot('dsmr-options');
+  await dsmrOptions.getByRole('button', { name: 'Submit' }).click();
+  await closeSuccess('Options successfully saved.');
+  // Reloaded: its sensors show the meter again.
+  await until('the meter\'s sensors after the reload', async () => (await meterReading()) !== null);
+});
+
+step('the charger\'s options: the meter\'s import and export power as its grid sensors', async () => {
+  assert.deepEqual((await haState(ENTITY.mode)).attributes.options, ['manual', 'fast', 'off'], 'no Solar without a grid sensor');
+  await navigate('/config/integrations/integration/enovates');
+  await page.locator('ha-config-entry-row').filter({ hasText: 'ENO one 0001' }).getByRole('button', { name: 'Configure' }).click();
+  const flow = page.locator('dialog-data-entry-flow');
+  await flow.getByText(translations.options.step.init.title).first().waitFor();
+  // The entity pickers in the options' order: grid power, grid export, home battery.
+  const pick = async (index, name) => {
+    const picker = flow.locator('ha-selector-entity').nth(index);
+    await picker.click();
+    await picker.getByPlaceholder('Search').fill(name);
+    await page.locator('ha-combo-box-item').filter({ hasText: name }).filter({ hasText: 'Electricity Meter' }).first().click();
+  };
+  await pick(0, 'Power consumption');
+  await pick(1, 'Power production');
+  await screenshot('charger-options');
+  await flow.getByRole('button', { name: 'Submit' }).click();
+  await closeSuccess('Options successfully saved.');
+  // The entry reloads with them: the Solar modes are offered.
+  await until('Solar offered', async () => (await haState(ENTITY.mode)).attributes.options?.includes('solar') || (await haState(ENTITY.mode)).attributes.options);
+});
+
+step('Solar on the device page: the car takes the surplus, the meter\'s export goes towards 0, the reason shows', async () => {
+  // Before: the slider's 10 A, the panels' surplus exported.
+  const before = await readCharger(SIM);
+  assert.equal(before.emsLimitA, EMS_LIMIT_A);
+  const exportBeforeW = -(await meterGridW());
+  assert.ok(exportBeforeW > 2 * WATTS_PER_AMP, `the home exports ${exportBeforeW} W before Solar`);
+  assert.equal((await haState(ENTITY.reason)).state, 'manual');
+
+  await page.setViewportSize({ width: 1280, height: 1250 });
+  await chargerDevicePage();
+  const controls = page.locator('ha-device-entities-card').filter({ hasText: 'Controls' });
+  await controls.getByText('Charging mode').first().click();
+  await page.getByText(translations.entity.select.charging_mode.state.solar, { exact: true }).first().click();
+  await until('charging mode', async () => (await haState(ENTITY.mode)).state === 'solar' || (await haState(ENTITY.mode)).state);
+
+  // The car was charging: Solar follows the surplus at once (no start delay), and the limit goes up.
+  await until('the simulator\'s EMS limit follows the surplus', async () => ((await readCharger(SIM)).emsLimitA ?? 32) > EMS_LIMIT_A || (await readCharger(SIM)).emsLimitA);
+  await until('the reason', async () => (await haState(ENTITY.reason)).state === 'surplus' || (await haState(ENTITY.reason)).state);
+  // Then the meter sees it: less than an ampere's worth still exported, nothing imported.
+  await until('the meter\'s export towards 0', async () => {
+    const gridW = await meterGridW();
+    return (gridW <= 0 && gridW > -WATTS_PER_AMP) || gridW;
+  }, 30_000);
+  const after = await readCharger(SIM);
+  const exportAfterW = -(await meterGridW());
+  // What the car takes more is what the home no longer exports (the panels barely move in a minute at 13:00).
+  assert.ok(
+    Math.abs(after.powerW - before.powerW - (exportBeforeW - exportAfterW)) < 400,
+    `car ${before.powerW} -> ${after.powerW} W, export ${exportBeforeW} -> ${exportAfterW} W`,
+  );
+  // The device page shows it: the mode, the car's power and the reason, translated.
+  await until('the select shows Solar', async () => (await controls.locator('ha-select').first().evaluate((el) => el.value)) === 'solar' || (await controls.locator('ha-select').first().evaluate((el) => el.value)));
+  await expectNear('device page power (W)', async () => shownNumber(await deviceRow('Power')), (c) => c.powerW, 100);
+  await expectEqual('Smart charging', () => deviceRow('Smart charging'), async () => translations.entity.sensor.smart_charging.state.surplus);
+  await screenshot('solar');
+  await page.locator('ha-device-entities-card').filter({ hasText: 'Diagnostic' }).scrollIntoViewIfNeeded();
+  await screenshot('solar-reason');
+});
+
+step(`a peak limit of ${PEAK_LIMIT_KW} kW on the device page, then Fast: the quarter-hour average import follows`, async () => {
+  await chargerDevicePage();
+  const controls = page.locator('ha-device-entities-card').filter({ hasText: 'Controls' });
+  const box = controls.getByRole('spinbutton', { name: /Peak limit/ });
+  await box.fill(String(PEAK_LIMIT_KW));
+  await box.press('Enter');
+  await until('peak limit', async () => Number((await haState(ENTITY.peakLimit)).state) === PEAK_LIMIT_KW || (await haState(ENTITY.peakLimit)).state);
+  // The quarter so far, from the meter's readings since the options: the home exported all along, and export counts
+  // as no import.
+  // (NaN while the page and the state differ, or for the second a new quarter has no reading yet.)
+  const quarterShown = async () => {
+    const stateW = Number((await haState(ENTITY.quarter)).state) * 1000;
+    const shown = await deviceRow('Quarter-hour average import');
+    return /\d/.test(shown) && Math.abs(shownNumber(shown) - stateW) <= 10 ? stateW : NaN;
+  };
+  await until('the quarter-hour average import on the device page, 0', async () => (await quarterShown()) === 0 || (await quarterShown()));
+
+  // Fast: the car takes its 16 A, the home imports what the panels do not cover, and the quarter's average rises,
+  // under the limit. The guard gives the charger what the quarter has room for (the charger's 32 A, or less but
+  // more than this car takes): the reason says which.
+  await controls.getByText('Charging mode').first().click();
+  await page.getByText(translations.entity.select.charging_mode.state.fast, { exact: true }).first().click();
+  await until('the car at its maximum', async () => {
+    const charger = await readCharger(SIM);
+    return ((charger.emsLimitA ?? 32) >= 16 && charger.powerW > 10_500) || charger;
+  });
+  await until('the reason', async () => {
+    const expected = (await readCharger(SIM)).emsLimitA === null ? 'fast' : 'peak_guard';
+    return (await haState(ENTITY.reason)).state === expected || `${(await haState(ENTITY.reason)).state}, not ${expected}`;
+  });
+  await until('the meter\'s import', async () => (await meterGridW()) > 0 || (await meterGridW()));
+  await until('the quarter-hour average import rises', async () => (await quarterShown()) >= 10 || (await quarterShown()));
+  const quarterW = await quarterShown();
+  assert.ok(quarterW < PEAK_LIMIT_KW * 1000, `quarter-hour average ${quarterW} W`);
+  await screenshot('peak-limit-fast');
 });
 
 step('Home Assistant logged no warning or error along the way', async () => {
