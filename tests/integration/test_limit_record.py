@@ -17,6 +17,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
 from custom_components.enovates.ems_limit.record import PUT_BACK_ATTEMPTS
+from custom_components.enovates.ems_limit.timed import storage_key
 from enovates_simulator import AfterReboot, Car, ManualClock, Profile, Simulator
 
 from ..helpers import advance, device_id, eno_client, set_current_limit, set_limit, stored_ways_back
@@ -253,3 +254,18 @@ async def test_what_home_assistant_wants_survives_its_restart(
     # Still wanted (unless someone else set a limit since): a reboot later puts it back
     await reboot(hass, clock_hands, simulator)
     assert simulator.charger.port(1).ems_limit_ma == (-1 if meanwhile == "set elsewhere" else 0)
+
+
+@pytest.mark.parametrize("ems_control", [False])
+async def test_without_ems_control_no_limit_is_kept_or_put_back(
+    hass: HomeAssistant, hass_storage: dict[str, Any], simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # Without EMS control the record has no keeper: a limit it is told Home Assistant wanted (here: one the charger
+    # lost) is neither put back nor stored.
+    record = init_integration.runtime_data.limit_record
+    assert init_integration.runtime_data.limits is None
+    record.restore_wanted({1: 16_000})
+    await hass.async_block_till_done()
+    assert record.wanted == {}
+    assert storage_key(init_integration.entry_id) not in hass_storage
+    assert simulator.stats.writes == []
