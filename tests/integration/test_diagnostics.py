@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import AsyncExitStack
 from datetime import timedelta
 import json
 from pathlib import Path
@@ -41,7 +42,14 @@ async def test_diagnostics(
     mock_config_entry.add_to_hass(hass)
     assert await hass.config_entries.async_setup(mock_config_entry.entry_id)
     await hass.async_block_till_done()
-    diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
+    # The polls go on in real time: the download is made between two polls of every tier (each lets the poll under
+    # way, if any, finish first, and holds the next), so that every request counted has had its answer.
+    runtime = mock_config_entry.runtime_data
+    async with AsyncExitStack() as between_polls:
+        for tier in (runtime.device, runtime.realtime, runtime.mode3, runtime.ems_control):
+            if tier is not None:
+                await between_polls.enter_async_context(tier._polling)
+        diagnostics = await get_diagnostics_for_config_entry(hass, hass_client, mock_config_entry)
     # The link's figures are timings (tested in test_slow_link): only what they hold is fixed here.
     link = diagnostics.pop("link")
     assert link["connections_opened"] == 1
