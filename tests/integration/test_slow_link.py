@@ -38,6 +38,7 @@ from custom_components.enovates.modbus.link import (
     CONTENDED_WINDOW_S,
     REFUSED_RETRY_S,
     RTT_SAMPLES,
+    SLOT_TAKEN_RETRY_S,
     LinkHealth,
     Priority,
     ReconnectPolicy,
@@ -263,6 +264,17 @@ def test_the_reconnect_ladder() -> None:
     policy.connected()
     assert policy.connect_failed(100) == 1.0
     assert policy.not_before == 101
+    # A slot found taken (a connection closed unanswered) is tried again every few seconds; three in a row within
+    # the window mean another client holds the charger
+    policy = ReconnectPolicy()
+    for n in range(2):
+        assert policy.slot_taken(n * SLOT_TAKEN_RETRY_S) == SLOT_TAKEN_RETRY_S
+    assert not policy.contended(2 * SLOT_TAKEN_RETRY_S)
+    policy.slot_taken(2 * SLOT_TAKEN_RETRY_S)
+    assert policy.contended(2 * SLOT_TAKEN_RETRY_S)
+    assert not policy.fought_over  # no back-off: the next attempt a few seconds later
+    assert policy.not_before == 3 * SLOT_TAKEN_RETRY_S
+    assert not policy.contended(CONTENDED_WINDOW_S + 0.1)
 
     # Two drops are a flaky moment; the third within two minutes is a competing client: back off further each time.
     policy = ReconnectPolicy()
