@@ -598,6 +598,37 @@ async def test_a_map_silent_on_both_ports_takes_only_its_own_entities(
     assert simulator.stats.connections_opened == 0
 
 
+async def test_on_a_slow_link_power_is_never_more_than_one_request_late(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # 0.6 s an answer: power and current offered alone take more than the second, so polls follow back to back.
+    # Between two of them at most one other request comes (a map that gave way, or a slower tier's, which waits
+    # for it): power and current offered are never older than 2r + 1 s. Real time: the polls keep their own rhythm.
+    answer_s = 0.6
+    simulator.faults.slow_down(answer_s)
+    realtime = init_integration.runtime_data.realtime
+    await asyncio.sleep(4 * answer_s + 1)
+    simulator.stats.reset()
+    worst = dict.fromkeys(("measurements", "current_offered", "state", "ems_limit"), 0.0)
+    mode3 = init_integration.runtime_data.mode3
+    started = hass.loop.time()
+    while hass.loop.time() - started < 12:
+        await asyncio.sleep(0.05)
+        # The worst case: a slower tier always has a request waiting (Mode 3 asked again and again).
+        if not mode3._polling.locked():
+            hass.async_create_task(mode3.async_request_refresh())
+        for name in worst:
+            worst[name] = max(worst[name], hass.loop.time() - realtime._readings[1, name].read_at)
+    assert worst["measurements"] <= 2 * answer_s + 1, worst
+    assert worst["current_offered"] <= 2 * answer_s + 1, worst
+    # ... and nothing starves: the maps that give way are read once overdue (5 s), one a poll (a poll's wait, the
+    # other one's poll, its own answer: 3r + 3r + r more at worst); Mode 3 in its turn
+    assert worst["state"] <= 5 + 7 * answer_s, worst
+    assert worst["ems_limit"] <= 5 + 7 * answer_s, worst
+    assert simulator.stats.requests_by_map[1, "mode3"] >= 2
+    await mode3.async_request_refresh()
+
+
 @pytest.mark.parametrize("dual_port", [True])
 @pytest.mark.parametrize("request_timeout", [0.5])
 @pytest.mark.usefixtures("dual_port")

@@ -177,11 +177,6 @@ class EnovatesCharger:
         """Whether the charger has not answered for OUTAGE_AFTER_S: it is unreachable, not merely slow."""
         return self.silent_for >= OUTAGE_AFTER_S
 
-    @property
-    def requests_waiting(self) -> int:
-        """Return how many requests wait for the one in flight."""
-        return self._turns.waiting
-
     def hold_background(self, seconds: float) -> None:
         """Hold the slower tiers' requests back for `seconds` (the 1 s tier polls back to back); 0: let them go."""
         self._turns.hold_background(0 if self.closed else seconds)
