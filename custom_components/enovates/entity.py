@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, ClassVar
 
 from homeassistant.const import Platform
+from homeassistant.core import callback
 from homeassistant.helpers.device_registry import DeviceInfo
 from homeassistant.helpers.entity import EntityDescription
 from homeassistant.helpers.update_coordinator import CoordinatorEntity
@@ -27,6 +28,9 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
 
     _attr_has_entity_name = True
     PLATFORM: ClassVar[Platform]
+    # What the last state write from a tier's update showed, and the context of the state it left.
+    _written: tuple[Any, ...] | None = None
+    _written_context: str | None = None
 
     def __init__(
         self,
@@ -83,6 +87,30 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     def available(self) -> bool:
         """Return whether this entity's tier and the heartbeat both reach the charger."""
         return super().available and self._heartbeat.last_update_success
+
+    def _shown(self) -> tuple[Any, ...]:
+        """Return what a state write of this entity would show: availability, state and attributes."""
+        if not self.available:
+            return (False,)
+        return (True, self.state, self.capability_attributes, self.state_attributes, self.extra_state_attributes)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what this entity shows changed.
+
+        The tiers call every listener when any of their maps changed (the 1 s tier every second while a car
+        charges, for its energy), and every entity follows the 1 s tier: most such calls change nothing here.
+        """
+        shown = self._shown()
+        # Another write since (a session restored, a decision of smart charging) may have shown something else: it
+        # left another state, with a context of its own.
+        if shown != self._written or self._state_context() != self._written_context:
+            super()._handle_coordinator_update()
+            self._written, self._written_context = shown, self._state_context()
+
+    def _state_context(self) -> str | None:
+        state = self.hass.states.get(self.entity_id)
+        return None if state is None else state.context.id
 
 
 class EnovatesMapEntity[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT]]):
