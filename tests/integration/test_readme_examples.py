@@ -87,15 +87,16 @@ async def test_solar_by_day_fast_at_night(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
 ) -> None:
     hass.states.async_set("sensor.grid_power", "-9000", {"unit_of_measurement": "W"})
+    # From the next 7:00 on: a jump to 22:00 that passes 7:00 would make both triggers due at once, in no set order
+    # (from before 7:00, or from after 22:00, when the next 22:00 is tomorrow's).
     morning = dt_util.now().replace(hour=7, minute=0, second=1, microsecond=0)
+    if morning.replace(hour=22, second=0) <= dt_util.now():
+        morning += timedelta(days=1)
     if dt_util.now() < morning:
-        # From before 7:00 the jump to 22:00 below would make both triggers due at once, in no set order.
         clock_hands.move_to(morning)
         await advance(hass, clock_hands, 1)
     await load_automations(hass, "Solar by day, fast at night")
     night = dt_util.now().replace(hour=22, minute=0, second=0, microsecond=0)
-    if night <= dt_util.now():
-        night += timedelta(days=1)
     try:
         clock_hands.move_to(night - timedelta(seconds=1))
         await advance(hass, clock_hands, 3)
