@@ -40,11 +40,15 @@ class FaultRule:
     remaining: int | None = None
     exception_code: ExcCodes = ExcCodes.DEVICE_FAILURE
     stall_seconds: float | None = None
+    after_answers: int = 0  # the rule applies on a connection only once it has answered this many requests
     fired: int = 0
 
-    def matches(self, unit: int, address: int, count: int) -> bool:
-        """Whether a request to `unit` for `count` registers from `address` falls under this rule."""
-        if self.unit is not None and unit != self.unit:
+    def matches(self, unit: int, address: int, count: int, answered: int = 0) -> bool:
+        """Whether a request to `unit` for `count` registers from `address` falls under this rule.
+
+        `answered`: how many requests the connection it came on has answered so far.
+        """
+        if (self.unit is not None and unit != self.unit) or answered < self.after_answers:
             return False
         if self.maps is None:
             return True
@@ -111,9 +115,20 @@ class Faults:
         """Never answer matching requests (for `seconds`, then still no answer; None: until the server stops)."""
         return self._add(FaultRule(FaultKind.STALL, _map_names(maps), unit, times, stall_seconds=seconds))
 
-    def drop(self, *, maps: Iterable[str] | None = None, unit: int | None = None, times: int | None = 1) -> FaultRule:
-        """Close the TCP connection instead of answering matching requests."""
-        return self._add(FaultRule(FaultKind.DROP, _map_names(maps), unit, times))
+    def drop(
+        self,
+        *,
+        maps: Iterable[str] | None = None,
+        unit: int | None = None,
+        times: int | None = 1,
+        after_answers: int = 0,
+    ) -> FaultRule:
+        """Close the TCP connection instead of answering matching requests.
+
+        With `after_answers`, only once the connection has answered that many: what a charger that takes one client
+        at a time does when another client takes its place a moment after each connection of ours.
+        """
+        return self._add(FaultRule(FaultKind.DROP, _map_names(maps), unit, times, after_answers=after_answers))
 
     def exception(
         self,
@@ -159,10 +174,10 @@ class Faults:
         self.overrides.clear()
         self.latency = None
 
-    def take(self, unit: int, address: int, count: int) -> FaultRule | None:
-        """Return the first rule that fires for this request, counting it down."""
+    def take(self, unit: int, address: int, count: int, answered: int = 0) -> FaultRule | None:
+        """Return the first rule that fires for a request (on a connection that answered so many), counting it down."""
         for rule in self.rules:
-            if not rule.matches(unit, address, count):
+            if not rule.matches(unit, address, count, answered):
                 continue
             rule.fired += 1
             if rule.remaining is not None:

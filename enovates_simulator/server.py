@@ -152,6 +152,7 @@ class FaultInjectingHandler(ServerRequestHandler):
     server: ChargerServer
     _idle_timer: asyncio.TimerHandle | None = None
     _answer_due = 0.0  # when the previous answer leaves: a slow link delivers answers in order
+    _answered = 0  # requests answered on this connection
 
     def callback_connected(self) -> None:
         """Admit the connection, or not, as the charger's client limit says; start counting idle time."""
@@ -214,8 +215,9 @@ class FaultInjectingHandler(ServerRequestHandler):
             self.last_pdu, self.last_addr = pdu, addr
         if self._handled_by_profile(pdu, addr):
             return
-        rule = self.server.faults.take(pdu.dev_id, address, count)
+        rule = self.server.faults.take(pdu.dev_id, address, count, self._answered)
         if rule is None:
+            self._answered += 1
             await super().handle_request()  # type: ignore[no-untyped-call]  # unannotated in pymodbus
             return
         if rule.kind is FaultKind.STALL:
@@ -242,6 +244,7 @@ class FaultInjectingHandler(ServerRequestHandler):
         return False
 
     def _send_exception(self, pdu: ModbusPDU, addr: tuple[str, int] | None, code: ExcCodes) -> None:
+        self._answered += 1
         response = ExceptionResponse(pdu.function_code, code)
         response.transaction_id = pdu.transaction_id
         response.dev_id = pdu.dev_id

@@ -6,7 +6,7 @@ import re
 
 from homeassistant.const import CONF_HOST, CONF_PORT, EVENT_HOMEASSISTANT_STOP, Platform
 from homeassistant.core import Event, HomeAssistant, callback
-from homeassistant.exceptions import ConfigEntryError
+from homeassistant.exceptions import ConfigEntryError, ConfigEntryNotReady
 from homeassistant.helpers import (
     config_validation as cv,
     device_registry as dr,
@@ -34,7 +34,7 @@ from .ems_limit.timed import STORAGE_VERSION, EnovatesLimits, storage_key
 from .issues import async_withdraw_all
 from .modbus.charger import EnovatesCharger
 from .naming import UNNAMED_MODEL, charger_title
-from .polling.outage import OutageRepair
+from .polling.outage import NeverLoadedRepair, OutageRepair
 from .runtime_data import EnovatesConfigEntry, EnovatesRuntimeData
 from .services import async_setup_services
 from .smart import SmartCharging
@@ -77,6 +77,15 @@ async def async_migrate_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -
 
 async def async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
     """Connect to the charger, read it once per tier, then set up the platforms."""
+    try:
+        return await _async_setup_entry(hass, entry)
+    except ConfigEntryNotReady:
+        # Home Assistant tries again; a charger that stays unreachable gets the repair a long outage gets.
+        NeverLoadedRepair.async_setup_failed(hass, entry)
+        raise
+
+
+async def _async_setup_entry(hass: HomeAssistant, entry: EnovatesConfigEntry) -> bool:
     charger = EnovatesCharger(entry.data[CONF_HOST], entry.data[CONF_PORT], dual_port=entry.data[CONF_DUAL_PORT])
     entry.async_on_unload(charger.close)
 

@@ -6,10 +6,10 @@ import asyncio
 import ipaddress
 import re
 import socket
-from typing import Any
+from typing import Any, Final
 
 from enovates_modbus.eno_one import Diagnostics, State
-from homeassistant.config_entries import ConfigEntry, ConfigFlow, ConfigFlowResult
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState, ConfigFlow, ConfigFlowResult
 from homeassistant.const import CONF_HOST, CONF_PORT
 from homeassistant.core import callback
 from homeassistant.helpers.selector import (
@@ -22,7 +22,15 @@ from homeassistant.helpers.selector import (
 
 from .compat import vol
 from .const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DEFAULT_PORT, DOMAIN, LOGGER
-from .modbus.charger import PORT_2, ChargerConnectionError, ChargerProtocolError, ChargerRejectedError, EnovatesCharger
+from .modbus.charger import (
+    PORT_1,
+    PORT_2,
+    ChargerConnectionError,
+    ChargerProtocolError,
+    ChargerRejectedError,
+    EnovatesCharger,
+)
+from .modbus.link import Priority
 from .naming import charger_title
 from .options_flow import EnovatesOptionsFlow
 
@@ -74,6 +82,10 @@ async def resolve_host(host: str, port: int) -> None:
         raise ProbeError("cannot_resolve_host", CONF_HOST) from err
 
 
+# A user waits for every answer of the probe: it goes before the polls on a connection it shares with a loaded entry.
+_ASKING: Final = Priority.CONTROL
+
+
 async def _identify(charger: EnovatesCharger, expected_serial: str | None) -> Diagnostics:
     """Judge what the device is (another make, another charger than `expected_serial`), then what it speaks.
 
@@ -81,14 +93,14 @@ async def _identify(charger: EnovatesCharger, expected_serial: str | None) -> Di
     else, and "update the firmware" would send the owner of another make of device on a wild goose chase.
     """
     try:
-        identity: Diagnostics | None = await charger.read_diagnostics()
+        identity: Diagnostics | None = await charger.read_diagnostics(priority=_ASKING)
     except ChargerRejectedError as err:
         LOGGER.debug("%s:%s refused the identity registers: %s", charger.host, charger.port, err)
         identity = None  # another make of device, or a firmware too old to have them: the version tells
     if identity is not None and not identity.serial_nr.strip():
         raise ProbeError("not_enovates")
     try:
-        supported = await charger.check_version()
+        supported = await charger.check_version(priority=_ASKING)
     except ChargerRejectedError as err:
         # Modbus answers, and refuses even the API version, which every ENO one serves unless its EMS mode is Off
         # (a firmware may keep listening then and refuse everything).
@@ -106,28 +118,36 @@ async def _check_abilities(charger: EnovatesCharger, *, dual_port: bool, ems_con
     """Check the charger can do what the user asked: a second port, EMS control."""
     if dual_port:
         try:
-            await charger.read(State, PORT_2)
+            await charger.read(State, PORT_2, priority=_ASKING)
         except (ChargerRejectedError, ChargerConnectionError) as err:
             # Port 1 has just answered: a unit 2 that refuses, or stays silent, is no second port.
             raise ProbeError("no_second_port") from err
     if ems_control:
-        for unit in charger.ports:
+        for unit in (PORT_1, PORT_2) if dual_port else (PORT_1,):
             try:
                 # Readable only in EMS mode Full Control: the one reliable probe, as writes are always acked.
-                await charger.read_transaction_token(unit)
+                await charger.read_transaction_token(unit, priority=_ASKING)
             except ChargerRejectedError as err:
                 raise ProbeError("ems_control_unavailable") from err
 
 
 async def probe_charger(
-    host: str, port: int, *, dual_port: bool, ems_control: bool, expected_serial: str | None = None
+    host: str,
+    port: int,
+    *,
+    dual_port: bool,
+    ems_control: bool,
+    expected_serial: str | None = None,
+    connection: EnovatesCharger | None = None,
 ) -> Diagnostics:
     """Check that host:port is a supported Enovates charger that can do what the user asked; return its identity.
 
     The name is looked up first, then what the device is, then what it can do: each answer is the one that helps.
+    `connection`: a loaded entry's connection to host:port, to ask through (and leave open) rather than opening
+    another, which a charger that takes one Modbus client would refuse.
     """
     await resolve_host(host, port)
-    charger = EnovatesCharger(host, port, dual_port=dual_port)
+    charger = connection or EnovatesCharger(host, port, dual_port=dual_port)
     try:
         diagnostics = await _identify(charger, expected_serial)
         try:
@@ -143,7 +163,8 @@ async def probe_charger(
         LOGGER.debug("Cannot connect to %s:%s: %s", host, port, err)
         raise ProbeError("cannot_connect") from err
     finally:
-        charger.close()
+        if charger is not connection:
+            charger.close()
     return diagnostics
 
 
@@ -174,6 +195,18 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
         """Smart charging's options."""
         return EnovatesOptionsFlow()
 
+    @callback
+    def _loaded_connection(self, host: str, port: int) -> EnovatesCharger | None:
+        """Return the connection of a loaded entry to host:port, if one has it: the charger is asked through it."""
+        for entry in self._async_current_entries(include_ignore=False):
+            if entry.state is ConfigEntryState.LOADED and (entry.data[CONF_HOST], entry.data[CONF_PORT]) == (
+                host,
+                port,
+            ):
+                charger: EnovatesCharger = entry.runtime_data.charger
+                return charger
+        return None
+
     async def _async_probe(
         self, user_input: dict[str, Any], expected_serial: str | None = None
     ) -> tuple[dict[str, Any], Diagnostics | None, dict[str, str]]:
@@ -192,6 +225,7 @@ class EnovatesConfigFlow(ConfigFlow, domain=DOMAIN):
                 dual_port=data[CONF_DUAL_PORT],
                 ems_control=data[CONF_EMS_CONTROL],
                 expected_serial=expected_serial,
+                connection=self._loaded_connection(data[CONF_HOST], data[CONF_PORT]),
             )
         except ProbeError as err:
             return data, err.identity, {err.field: err.reason}

@@ -30,10 +30,14 @@ from .polling.realtime_maps import (
     GIVE_WAY_BUDGET_S,
     GIVE_WAY_MAPS,
     GIVE_WAY_MAX_AGE_S,
+    IDLE_EVERY_S,
+    INSTALLATION,
     MEASUREMENTS,
     READERS,
     STATE,
     MapReading,
+    car_arriving,
+    no_car,
 )
 
 if TYPE_CHECKING:
@@ -156,6 +160,9 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
 
 
 _AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
+# How long the 1 s tier holds the slower tiers back after each of its polls on a slow link: longer than its next poll
+# takes (which renews it), short enough that a hold nobody renews (the tier stopped polling) passes by itself.
+BACKGROUND_HOLD_S: Final = 10.0
 LINK: Final = "the connection"  # what went unanswered when the connection itself failed (refused, dropped, closed)
 
 
@@ -182,7 +189,7 @@ def _plugged_changed(before: RealtimeData, after: RealtimeData) -> bool:
 
 
 class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
-    """Every second: state, measurements, EMS limit and current offered, per port.
+    """Every second: state, measurements, EMS limit and current offered, per port; less while no car is plugged in.
 
     Also the heartbeat: whether the charger is reachable is this tier's to tell, and it tells it from the charger's
     silence, not from one poll. A poll that does not get all its answers keeps the values it has (a late answer, a
@@ -198,6 +205,8 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             hass, entry, charger, name="realtime", update_interval=REALTIME_INTERVAL, logger=HEARTBEAT_LOGGER
         )
         self.followers: list[EnovatesSlowCoordinator[Any]] = []
+        # The Mode 3 tier, once it exists: with the state map, it tells whether a car is plugged in.
+        self.mode3: EnovatesMode3Coordinator | None = None
         self.reachable = True
         self._readings: dict[tuple[int, str], MapReading] = {}
         self._cancel_watchdog: CALLBACK_TYPE | None = None
@@ -219,11 +228,13 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._setting_up = True
 
     async def _async_update_data(self) -> dict[int, RealtimeData]:
+        setting_up = self.data is None
         try:
             data = await super()._async_update_data()
         except UpdateFailed as err:
             self.reachable = False
             self._report_outage(err)
+            self.charger.hold_background(0)
             raise
         finally:
             self._update_competition_issue()
@@ -240,7 +251,16 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         # A poll that took its whole second (a slow link) is followed by the next at once, not at the next whole
         # second: polls never overlap, and power, energy and current offered stay as fresh as the link allows.
         took = self.hass.loop.time() - self._poll_started
-        self.update_interval = REALTIME_INTERVAL if took < REALTIME_INTERVAL.total_seconds() else _AT_ONCE
+        back_to_back = took >= REALTIME_INTERVAL.total_seconds()
+        self.update_interval = _AT_ONCE if back_to_back else REALTIME_INTERVAL
+        if back_to_back and not setting_up:
+            # The slower tiers' requests come between two polls one at a time, and only after a poll that asked
+            # nothing beyond its first maps: power and current offered are never more than one request late.
+            self.charger.hold_background(BACKGROUND_HOLD_S)
+            if not self._extra_used:
+                self.charger.admit_background()
+        else:
+            self.charger.hold_background(0)
         self._arm_watchdog()
         return data
 
@@ -294,6 +314,7 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         if self._cancel_watchdog is not None:
             self._cancel_watchdog()
             self._cancel_watchdog = None
+        self.charger.hold_background(0)
         await super().async_shutdown()
 
     @callback
@@ -303,12 +324,28 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         else:
             async_withdraw_issue(self.hass, self.config_entry, COMPETING_CLIENT)
 
-    def _maps_wanted(self, port: int) -> set[str]:
-        """Return the maps of `port` that enabled entities show (their listener contexts)."""
-        wanted: set[str] = set()
+    def _maps_wanted(self) -> tuple[dict[int, set[str]], bool]:
+        """Return the maps of each port that enabled entities show (their listener contexts).
+
+        And whether the installation currents are among them.
+        """
+        wanted: dict[int, set[str]] = {port: set() for port in self.charger.ports}
+        installation = False
         for context in self.async_contexts():
-            wanted.update(name for context_port, name in context if context_port == port)
-        return wanted
+            for port, name in context:
+                installation = installation or name == INSTALLATION
+                # The installation currents are port 1's measurements, read whether a car is there or not.
+                wanted[port].add(MEASUREMENTS if name == INSTALLATION else name)
+        return wanted, installation
+
+    def _no_car_anywhere(self) -> bool:
+        """Whether no car is plugged in at any port, as the state map and Mode 3 last told."""
+        mode3 = None if self.mode3 is None else self.mode3.data
+        return (
+            bool(self.data)
+            and mode3 is not None
+            and all(no_car(self.data[port].state, mode3.get(port)) for port in self.charger.ports)
+        )
 
     @callback
     def async_set_ems_limit_read(self, port: int, limit_ma: int) -> None:
@@ -377,9 +414,9 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         setting_up = not self.data  # None until the first refresh
         if setting_up:
             # At setup, before any entity listens: read everything, so entities start with their values.
-            wanted = {port: set(READERS) for port in ports}
+            wanted, installation = {port: set(READERS) for port in ports}, False
         else:
-            wanted = {port: self._maps_wanted(port) for port in ports}
+            wanted, installation = self._maps_wanted()
         if not self.reachable:
             for reading in self._readings.values():
                 reading.forget()  # back after an outage: no value from before it, but what the maps taught stays
@@ -394,15 +431,17 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
 
         if not self.reachable:
             await self._find_the_charger_again()
-        # Power, energy and current offered first.
-        requests_before = self.charger.link.requests
-        await self._read_each([(port, name) for name in FIRST_MAPS for port in ports])
-        # On a slow link at most one request besides the first maps comes between two polls' first maps: an
-        # overdue map, or a slower tier's request that took its turn meanwhile or waits for it.
-        self._extra_used = (
-            self.charger.link.requests - requests_before > self._reads or self.charger.requests_waiting > 0
-        )
-        await self._read_giving_way()
+        # Power, energy and current offered first; while no car is plugged in, what tells one arriving.
+        every_port_first = [(port, name) for name in FIRST_MAPS for port in ports]
+        idle = not setting_up and self._no_car_anywhere()
+        if idle:
+            await self._read_each([(port, STATE) for port in ports] + ([(ports[0], MEASUREMENTS)] * installation))
+            if any(car_arriving(self._reading(port, STATE).value) for port in ports):
+                idle = False  # a car came: everything from this poll on, its energy from the start
+                await self._read_each(every_port_first)
+        else:
+            await self._read_each(every_port_first)
+        await self._read_giving_way(idle)
         await self._retry_a_silent_map()
 
         if self._refusals and len(self._refusals) == self._reads:
@@ -446,19 +485,25 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             if self._may_ask(port, name):
                 await self._read(port, name)
 
-    async def _read_giving_way(self) -> None:
-        """Read the maps that give way, oldest first: while they fit in the second, or (one a poll) once overdue."""
+    async def _read_giving_way(self, idle: bool) -> None:
+        """Read the maps that give way, oldest first: while they fit in the second, or (one a poll) once overdue.
+
+        While no car is plugged in, each is read only as often as it can change (IDLE_EVERY_S).
+        """
+        names = IDLE_EVERY_S if idle else GIVE_WAY_MAPS
         waiting = sorted(
-            ((port, name) for name in GIVE_WAY_MAPS for port in self.charger.ports),
+            ((port, name) for name in names for port in self.charger.ports),
             key=lambda key: self._reading(*key).read_at,
         )
         for port, name in waiting:
             if not self._may_ask(port, name):
                 continue
-            overdue = self.hass.loop.time() - self._reading(port, name).read_at >= GIVE_WAY_MAX_AGE_S
+            age = self.hass.loop.time() - self._reading(port, name).read_at
+            # Polls start at whole seconds and readings come a moment later: due half a second early, or a second late.
+            due = age >= IDLE_EVERY_S[name] - 0.5 if idle else age >= GIVE_WAY_MAX_AGE_S
             fits = self._fits()
             # At setup every map is read, however slow the link: an entity would otherwise start unavailable.
-            if self._setting_up or fits or (overdue and not self._extra_used):
+            if self._setting_up or (fits and (due or not idle)) or (due and not self._extra_used):
                 self._extra_used = self._extra_used or not fits
                 await self._read(port, name)
 
@@ -569,6 +614,7 @@ class EnovatesMode3Coordinator(EnovatesSlowCoordinator[dict[int, Mode3Details | 
     def __init__(self, hass: HomeAssistant, entry: ConfigEntry, heartbeat: EnovatesRealtimeCoordinator) -> None:
         """Poll every 10 seconds."""
         super().__init__(hass, entry, heartbeat, name="mode3", update_interval=MODE3_INTERVAL)
+        heartbeat.mode3 = self
 
     async def _fetch(self) -> dict[int, Mode3Details | None]:
         charger = self.charger

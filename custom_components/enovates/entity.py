@@ -26,6 +26,9 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     """
 
     _attr_has_entity_name = True
+    # What the last state write from a tier's update showed, and the context of the state it left.
+    _written: tuple[Any, ...] | None = None
+    _written_context: str | None = None
 
     def __init__(
         self,
@@ -82,6 +85,30 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
         """Return whether this entity's tier and the heartbeat both reach the charger."""
         return super().available and self._heartbeat.last_update_success
 
+    def _shown(self) -> tuple[Any, ...]:
+        """Return what a state write of this entity would show: availability, state and attributes."""
+        if not self.available:
+            return (False,)
+        return (True, self.state, self.capability_attributes, self.state_attributes, self.extra_state_attributes)
+
+    @callback
+    def _handle_coordinator_update(self) -> None:
+        """Write the state only when what this entity shows changed.
+
+        The tiers call every listener when any of their maps changed (the 1 s tier every second while a car
+        charges, for its energy), and every entity follows the 1 s tier: most such calls change nothing here.
+        """
+        shown = self._shown()
+        # Another write since (a session restored, a decision of smart charging) may have shown something else: it
+        # left another state, with a context of its own.
+        if shown != self._written or self._state_context() != self._written_context:
+            super()._handle_coordinator_update()
+            self._written, self._written_context = shown, self._state_context()
+
+    def _state_context(self) -> str | None:
+        state = self.hass.states.get(self.entity_id)
+        return None if state is None else state.context.id
+
 
 class EnovatesMapEntity[DataT, SourceT](EnovatesEntity[EnovatesCoordinator[DataT]]):
     """An entity whose value comes from one register map (`SourceT`), picked out of its coordinator's data.
@@ -123,17 +150,8 @@ class SmartEntity(EnovatesEntity[EnovatesRealtimeCoordinator]):
         """Show `smart`'s view of the charger (or of `port`)."""
         super().__init__(coordinator, description, port)
         self._smart = smart
-        self._shown: tuple[Any, ...] | None = None  # what it last wrote: availability, state, attributes
 
     async def async_added_to_hass(self) -> None:
-        """Follow the decisions too."""
+        """Follow the decisions too: smart charging decides every second, mostly the same (written only on change)."""
         await super().async_added_to_hass()
         self.async_on_remove(self._smart.async_add_listener(self._handle_coordinator_update))
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state only when what it shows changed: smart charging decides every second, mostly the same."""
-        shown = (self.available, self.state, self.extra_state_attributes)
-        if shown != self._shown:
-            self._shown = shown
-            self.async_write_ha_state()

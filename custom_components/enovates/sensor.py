@@ -45,7 +45,7 @@ from .coordinator import (
 )
 from .entity import EnovatesEntity, EnovatesMapEntity, SmartEntity
 from .modbus.charger import PORT_1
-from .polling.realtime_maps import CURRENT_OFFERED, EMS_LIMIT, MEASUREMENTS, STATE
+from .polling.realtime_maps import CURRENT_OFFERED, EMS_LIMIT, INSTALLATION, MEASUREMENTS, STATE
 from .smart import Reason
 
 if TYPE_CHECKING:
@@ -524,7 +524,8 @@ async def async_setup_entry(
     entities: list[SensorEntity] = [
         EnovatesSensor(runtime.device, API_VERSION_SENSOR, lambda device: device),
         *(
-            EnovatesSensor(realtime, d, port_measurements(PORT_1), maps=frozenset({MEASUREMENTS}), maps_port=PORT_1)
+            # Port 1's measurements, read every second even while no car is plugged in: the house's load changes.
+            EnovatesSensor(realtime, d, port_measurements(PORT_1), maps=frozenset({INSTALLATION}), maps_port=PORT_1)
             for d in INSTALLATION_CURRENT_SENSORS
         ),
     ]

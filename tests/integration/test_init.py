@@ -15,7 +15,7 @@ from pytest_homeassistant_custom_component.common import MockConfigEntry
 from custom_components.enovates.compat import async_get_device_by_identifier
 from custom_components.enovates.const import CONF_DUAL_PORT, CONF_EMS_CONTROL, DOMAIN
 from custom_components.enovates.smart.const import CONF_GRID_SENSOR, CONF_SMART_CHARGING
-from enovates_simulator import EmsMode, Simulator
+from enovates_simulator import Car, EmsMode, Simulator
 
 from ..helpers import SERIAL, advance, keep_entities, maps_read
 
@@ -56,6 +56,8 @@ async def test_another_charger_at_the_address_is_an_error(
 async def test_one_connection_for_both_ports_and_every_tier(
     hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, mock_config_entry: MockConfigEntry
 ) -> None:
+    # A car on port 2: every map of both ports every second (an idle charger is asked less, see test_idle.py).
+    simulator.charger.port(2).plug_in(Car(max_current_a=16))
     stats = simulator.stats
     start = clock_hands()
     mock_config_entry.add_to_hass(hass)

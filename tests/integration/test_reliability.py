@@ -128,16 +128,18 @@ async def test_a_charger_that_keeps_closing_the_connection_is_not_fought_over(
     init_integration: MockConfigEntry,
     issue_registry: ir.IssueRegistry,
 ) -> None:
-    # What a charger that serves one client at a time does when another client takes its place: it closes ours.
+    # What a charger that serves one client at a time does when another client takes its place a moment after each
+    # connection of ours: it closes ours, once it has answered on it.
     issue_id = f"competing_client_{init_integration.entry_id}"
-    simulator.faults.drop(times=None)
+    simulator.faults.drop(times=None, after_answers=1)
     simulator.stats.reset()
-    await advance(hass, clock_hands, 6)
-    assert hass.states.get(POWER).state == STATE_UNAVAILABLE
+    await advance(hass, clock_hands, 2)
     issue = issue_registry.async_get_issue(DOMAIN, issue_id)
     assert issue is not None
     assert issue.translation_key == "competing_client"
-    await advance(hass, clock_hands, 114)
+    await advance(hass, clock_hands, 10)
+    assert hass.states.get(POWER).state == STATE_UNAVAILABLE  # backing off: silent for longer than 5 s
+    await advance(hass, clock_hands, 108)
     # Backing off, not knocking the other client off every second: a few connections in two minutes.
     assert simulator.stats.connections_opened <= 12
     simulator.faults.clear()
@@ -158,8 +160,8 @@ async def test_unloading_withdraws_the_competing_client_repair(
     issue_registry: ir.IssueRegistry,
 ) -> None:
     issue_id = f"competing_client_{init_integration.entry_id}"
-    simulator.faults.drop(times=None)
-    await advance(hass, clock_hands, 6)
+    simulator.faults.drop(times=None, after_answers=1)
+    await advance(hass, clock_hands, 2)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is not None
     assert await hass.config_entries.async_unload(init_integration.entry_id)
     assert issue_registry.async_get_issue(DOMAIN, issue_id) is None

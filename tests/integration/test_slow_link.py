@@ -40,6 +40,7 @@ from custom_components.enovates.modbus.link import (
     CONTENDED_WINDOW_S,
     REFUSED_RETRY_S,
     RTT_SAMPLES,
+    SLOT_TAKEN_RETRY_S,
     LinkHealth,
     Priority,
     ReconnectPolicy,
@@ -236,6 +237,17 @@ def test_the_reconnect_ladder() -> None:
     policy.connected()
     assert policy.connect_failed(100) == 1.0
     assert policy.not_before == 101
+    # A slot found taken (a connection closed unanswered) is tried again every few seconds; three in a row within
+    # the window mean another client holds the charger
+    policy = ReconnectPolicy()
+    for n in range(2):
+        assert policy.slot_taken(n * SLOT_TAKEN_RETRY_S) == SLOT_TAKEN_RETRY_S
+    assert not policy.contended(2 * SLOT_TAKEN_RETRY_S)
+    policy.slot_taken(2 * SLOT_TAKEN_RETRY_S)
+    assert policy.contended(2 * SLOT_TAKEN_RETRY_S)
+    assert not policy.fought_over  # no back-off: the next attempt a few seconds later
+    assert policy.not_before == 3 * SLOT_TAKEN_RETRY_S
+    assert not policy.contended(CONTENDED_WINDOW_S + 0.1)
 
     # Two drops are a flaky moment; the third within two minutes is a competing client: back off further each time.
     policy = ReconnectPolicy()
@@ -560,6 +572,37 @@ async def test_a_map_silent_on_both_ports_takes_only_its_own_entities(
     assert hass.states.get("sensor.eno_one_port_1_power").state == "11040"
     assert hass.states.get("sensor.eno_one_port_2_power").state == "5520"  # 8 A on three phases
     assert simulator.stats.connections_opened == 0
+
+
+async def test_on_a_slow_link_power_is_never_more_than_one_request_late(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # 0.6 s an answer: power and current offered alone take more than the second, so polls follow back to back.
+    # Between two of them at most one other request comes (a map that gave way, or a slower tier's, which waits
+    # for it): power and current offered are never older than 2r + 1 s. Real time: the polls keep their own rhythm.
+    answer_s = 0.6
+    simulator.faults.slow_down(answer_s)
+    realtime = init_integration.runtime_data.realtime
+    await asyncio.sleep(4 * answer_s + 1)
+    simulator.stats.reset()
+    worst = dict.fromkeys(("measurements", "current_offered", "state", "ems_limit"), 0.0)
+    mode3 = init_integration.runtime_data.mode3
+    started = hass.loop.time()
+    while hass.loop.time() - started < 12:
+        await asyncio.sleep(0.05)
+        # The worst case: a slower tier always has a request waiting (Mode 3 asked again and again).
+        if not mode3._polling.locked():
+            hass.async_create_task(mode3.async_request_refresh())
+        for name in worst:
+            worst[name] = max(worst[name], hass.loop.time() - realtime._readings[1, name].read_at)
+    assert worst["measurements"] <= 2 * answer_s + 1, worst
+    assert worst["current_offered"] <= 2 * answer_s + 1, worst
+    # ... and nothing starves: the maps that give way are read once overdue (5 s), one a poll (a poll's wait, the
+    # other one's poll, its own answer: 3r + 3r + r more at worst); Mode 3 in its turn
+    assert worst["state"] <= 5 + 7 * answer_s, worst
+    assert worst["ems_limit"] <= 5 + 7 * answer_s, worst
+    assert simulator.stats.requests_by_map[1, "mode3"] >= 2
+    await mode3.async_request_refresh()
 
 
 @pytest.mark.parametrize("dual_port", [True])

@@ -6,6 +6,7 @@ variant that lets them work; the variants that cannot work fail with a translate
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from freezegun.api import TickingDateTimeFactory
@@ -15,10 +16,11 @@ from homeassistant.const import ATTR_ENTITY_ID, STATE_UNAVAILABLE
 from homeassistant.core import HomeAssistant
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.helpers import issue_registry as ir
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry
 
-from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.const import CONF_EMS_CONTROL, DOMAIN
 from enovates_simulator import (
     AfterReboot,
     Car,
@@ -226,3 +228,76 @@ async def test_a_limit_in_monitoring_only_fails_with_a_message(
             blocking=True,
         )
     assert simulator.charger.port(1).ems_limit_ma == -1
+
+
+ONE_CLIENT = Profile(max_clients=1, extra_client=ExtraClient.REFUSED)
+
+
+@pytest.mark.parametrize("profile", [ONE_CLIENT])
+@pytest.mark.usefixtures("profile")
+async def test_one_client_back_within_5_s_of_the_slot_freeing(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+    issue_registry: ir.IssueRegistry,
+) -> None:
+    simulator.charger.port(1).plug_in(Car(max_current_a=16))
+    await advance(hass, clock_hands, 2)
+    # The charger restarts, and another client (an energy manager) takes its one slot before Home Assistant does.
+    await simulator.stop()
+    await simulator.start()
+    _, other = await asyncio.open_connection("127.0.0.1", simulator.port)
+    simulator.stats.reset()
+    await advance(hass, clock_hands, 30)
+    assert state(hass, "sensor.eno_one_power") == STATE_UNAVAILABLE
+    # Refused, and asked again every few seconds: never every second, never knocking the other client off.
+    assert 30 / 4 <= simulator.stats.connections_opened <= 30 / 3 + 1
+    assert simulator.stats.requests == 0
+    assert issue_registry.async_get_issue(DOMAIN, f"competing_client_{init_integration.entry_id}") is not None
+    other.close()
+    await other.wait_closed()
+    for _ in range(5):
+        await advance(hass, clock_hands, 1)
+        if state(hass, "sensor.eno_one_power") == "11040":
+            break
+    assert state(hass, "sensor.eno_one_power") == "11040"
+
+
+@pytest.mark.parametrize("profile", [ONE_CLIENT])
+@pytest.mark.usefixtures("profile")
+async def test_reconfigure_on_a_one_client_charger(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # The loaded entry holds the charger's one slot: the flow asks through that connection, not a second one.
+    simulator.stats.reset()
+    result = await init_integration.start_reconfigure_flow(hass)
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator.port, dual_port=True, ems_control=True)
+    )
+    assert result["errors"] == {"base": "no_second_port"}  # asked, and told: the charger has one port
+    result = await hass.config_entries.flow.async_configure(
+        result["flow_id"], user_input(simulator.port, ems_control=False)
+    )
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "reconfigure_successful"
+    assert simulator.stats.connections_opened == 0  # before the reload
+    await hass.async_block_till_done(wait_background_tasks=True)
+    if init_integration.state is ConfigEntryState.SETUP_RETRY:
+        await advance(hass, clock_hands, 10)  # the old connection was not yet gone when the reload connected
+    assert init_integration.state is ConfigEntryState.LOADED
+    assert init_integration.data[CONF_EMS_CONTROL] is False
+    assert state(hass, "sensor.eno_one_ems_current_limit") == "32.0"
+
+
+@pytest.mark.parametrize("profile", [ONE_CLIENT])
+@pytest.mark.usefixtures("profile")
+async def test_adding_a_loaded_one_client_charger_again_says_so(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # Asked through the loaded entry's connection: "already configured", not "no answer".
+    result = await add_charger(hass, user_input(simulator.port, ems_control=True))
+    assert result["type"] is FlowResultType.ABORT
+    assert result["reason"] == "already_configured"
+    assert simulator.stats.connections_opened == 1  # the entry's, at setup
+    assert init_integration.state is ConfigEntryState.LOADED

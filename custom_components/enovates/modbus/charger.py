@@ -119,7 +119,8 @@ class EnovatesCharger:
         # pymodbus would close the connection by itself after a few unanswered requests: that is ours to decide.
         self._modbus.set_max_no_responses(1_000_000)
         mend_late_answer_skipping(self._modbus)
-        self._clients = {unit: _PortClient(self._modbus, host, port, unit) for unit in self.ports}
+        # One vendor client per unit id asked for: the ports, and a second one a reconfigure asks whether it exists.
+        self._clients: dict[int, _PortClient] = {}
         self._turns = TurnTaking()
         self._reconnect = ReconnectPolicy()
         self.link = LinkHealth()
@@ -127,6 +128,8 @@ class EnovatesCharger:
         self._in_flight_failure: type[Exception] | None = None
         # Since when we have been waiting for the charger without hearing from it (None: nothing outstanding).
         self._waiting_since: float | None = None
+        # Whether the charger answered anything on the connection now open: one it closes unanswered was refused.
+        self._answered_on_connection = False
         self.closed = False
         # The registers of each map as last read, per (unit, map): for the diagnostics download, to replay.
         self.raw_registers: dict[tuple[int, str], list[int]] = {}
@@ -156,10 +159,18 @@ class EnovatesCharger:
         """Whether the charger has not answered for OUTAGE_AFTER_S: it is unreachable, not merely slow."""
         return self.silent_for >= OUTAGE_AFTER_S
 
+    def hold_background(self, seconds: float) -> None:
+        """Hold the slower tiers' requests back for `seconds` (the 1 s tier polls back to back); 0: let them go."""
+        self._turns.hold_background(0 if self.closed else seconds)
+
     @property
     def requests_waiting(self) -> int:
         """Return how many requests wait for the one in flight."""
         return self._turns.waiting
+
+    def admit_background(self) -> bool:
+        """Let one held-back request of a slower tier go now, if the connection is free; return whether one did."""
+        return self._turns.admit_background()
 
     @property
     def contended(self) -> bool:
@@ -181,16 +192,26 @@ class EnovatesCharger:
             if not header.whole:
                 break
             self.link.answers += 1
+            self._answered_on_connection = True
             self._waiting_since = asyncio.get_running_loop().time()  # what is still outstanding is waited for anew
         return data
 
     def _on_connection_change(self, connected: bool) -> None:
         if connected:
             self.link.connections_opened += 1
+            self._answered_on_connection = False
             self._reconnect.connected()
             return
+        now = asyncio.get_running_loop().time()
+        if not self._answered_on_connection:
+            # Closed before a single answer: not a working connection lost, but one the charger would not take (its
+            # client slot is taken). Retried every few seconds; taking it from another client is not ours to do.
+            self.link.connect_failures += 1
+            self._reconnect.slot_taken(now)
+            self._interrupt(_SlotTakenError)
+            return
         self.link.drops += 1
-        self._reconnect.dropped(asyncio.get_running_loop().time())
+        self._reconnect.dropped(now)
         # pymodbus does not fail a pending request when the peer closes the connection; it would wait for the
         # timeout. Fail it now, so that _request can retry on a new connection straight away.
         self._interrupt(_DroppedError)
@@ -217,8 +238,10 @@ class EnovatesCharger:
                 raise ChargerConnectionError("the connection was closed")
             try:
                 return await self._attempt(unit, call, what)
+            except _SlotTakenError:
+                raise ChargerConnectionError(_SLOT_TAKEN) from None
             except _DroppedError:
-                if self.contended:
+                if self._reconnect.fought_over:
                     raise ChargerConnectionError(
                         "the charger keeps closing the connection (another Modbus client?)"
                     ) from None
@@ -226,6 +249,8 @@ class EnovatesCharger:
                 _LOGGER.debug("Connection to %s:%s dropped during a request; retrying", self.host, self.port)
                 try:
                     return await self._attempt(unit, call, what)
+                except _SlotTakenError:
+                    raise ChargerConnectionError(_SLOT_TAKEN) from None
                 except _DroppedError as err:
                     raise ChargerConnectionError("the connection dropped twice") from err
 
@@ -251,6 +276,9 @@ class EnovatesCharger:
             delay = self._reconnect.connect_failed(loop.time(), refused=refused)
             what = "the connection was refused" if refused else "cannot connect"
             raise ChargerConnectionError(f"{what}; next attempt in {delay:g} s")
+        if not self._modbus.connected:
+            # Accepted, and closed again during pymodbus' pause after connecting: the slot is taken.
+            raise ChargerConnectionError(_SLOT_TAKEN)
 
     async def _attempt[T](self, unit: int, call: typing.Callable[[EnoOneClient], typing.Awaitable[T]], what: str) -> T:
         loop = asyncio.get_running_loop()
@@ -260,7 +288,9 @@ class EnovatesCharger:
         self._in_flight_failure = None
         self.link.requests += 1
         sent = loop.time()
-        task = asyncio.ensure_future(call(self._clients[unit]))
+        if (client := self._clients.get(unit)) is None:
+            client = self._clients[unit] = _PortClient(self._modbus, self.host, self.port, unit)
+        task = asyncio.ensure_future(call(client))
         task.add_done_callback(_retrieve_outcome)
         self._in_flight = task
         answered: set[asyncio.Future[T]] = set()
@@ -300,8 +330,8 @@ class EnovatesCharger:
 
     def _failure(self, interruption: type[Exception] | None, err: BaseException) -> Exception:
         """Say what went wrong with a request that did not get its answer."""
-        if interruption is _DroppedError:
-            return _DroppedError()
+        if interruption in (_DroppedError, _SlotTakenError):
+            return interruption()
         self._hang_up()  # start afresh: what is left in the connection is no use
         if interruption is ChargerProtocolError:
             return ChargerProtocolError(f"the answer is not Modbus TCP ({err})")
@@ -320,29 +350,29 @@ class EnovatesCharger:
         self.raw_registers[unit, register_map.__name__] = list(registers)
         return decode(register_map, registers)
 
-    async def check_version(self) -> bool:
+    async def check_version(self, *, priority: Priority = Priority.BACKGROUND) -> bool:
         """Whether the charger's Modbus API is one the vendor library supports."""
 
         async def check(client: EnoOneClient) -> bool:
             return bool(await client.check_version())
 
-        return await self._request(PORT_1, check, priority=Priority.BACKGROUND, what=APIVersion.__name__)
+        return await self._request(PORT_1, check, priority=priority, what=APIVersion.__name__)
 
     async def read_api_version(self) -> APIVersion:
         """Read the Modbus API version (charger-wide)."""
         return await self.read(APIVersion)
 
-    async def read_diagnostics(self) -> Diagnostics:
+    async def read_diagnostics(self, *, priority: Priority = Priority.BACKGROUND) -> Diagnostics:
         """Read the identity of the charger (charger-wide)."""
-        return await self.read(Diagnostics)
+        return await self.read(Diagnostics, priority=priority)
 
     async def read_ems_limit(self, unit: int, *, priority: Priority = Priority.BACKGROUND) -> int:
         """Read the EMS current limit of a port in mA (-1: no limit), decoded as the signed value it is."""
         return (await self.read(EMSLimit, unit, priority=priority)).ems_limit
 
-    async def read_transaction_token(self, unit: int) -> str:
+    async def read_transaction_token(self, unit: int, *, priority: Priority = Priority.BACKGROUND) -> str:
         """Read the transaction token of a port ("" between sessions); refused unless EMS is in Full Control."""
-        return (await self.read(TransactionToken, unit)).transaction_token
+        return (await self.read(TransactionToken, unit, priority=priority)).transaction_token
 
     async def set_ems_limit(self, unit: int, limit_ma: int) -> None:
         """Write the EMS current limit of a port in mA (-1: no limit), before any poll that waits."""
@@ -355,6 +385,7 @@ class EnovatesCharger:
     def close(self) -> None:
         """Close the connection for good (the entry unloads, Home Assistant stops); a request in flight fails."""
         self.closed = True
+        self._turns.hold_background(0)  # whatever waits goes on, and learns that the connection is closed
         if self._in_flight is not None:
             self._in_flight.cancel()
         self._hang_up()
@@ -368,3 +399,12 @@ def _retrieve_outcome(task: asyncio.Future[typing.Any]) -> None:
 
 class _DroppedError(Exception):
     """The connection closed while a request was waiting for its answer."""
+
+
+class _SlotTakenError(Exception):
+    """The charger closed a connection before answering anything on it: it takes no more clients now."""
+
+
+_SLOT_TAKEN: typing.Final = (
+    "the charger closed the connection before answering (another Modbus client may hold its only connection)"
+)

@@ -2,8 +2,9 @@
 
 charger.py owns the one connection; this module holds what it needs to use that connection well on a slow or
 flaky network, without any Modbus in it: the statistics a diagnostics download shows, the reconnect policy (at once
-after a restart, backing off when nothing answers, and patient with a charger that keeps closing our connection
-because another client takes its place), and the turn-taking that lets a user's write go before the polls.
+after a restart, every few seconds while the charger's one client slot is taken, and patient with a charger that
+keeps closing our connection because another client takes its place), and the turn-taking that lets a user's write
+go before the polls.
 """
 
 from __future__ import annotations
@@ -28,10 +29,14 @@ RECONNECT_DELAYS_S: Final = (1.0, 2.0, 4.0, 5.0)
 # EMS mode is Off): tried again at the next poll, so that Home Assistant is back within a second of the charger
 # listening again. A refusal costs the charger one packet each way; the half second keeps it to one attempt a poll.
 REFUSED_RETRY_S: Final = 0.5
+# A connection the charger accepts and closes before answering anything: its client slot is taken (a charger that
+# takes one Modbus client refuses more). Tried again every few seconds, so that Home Assistant is back within 5 s of
+# the slot freeing, without asking the busy charger every second.
+SLOT_TAKEN_RETRY_S: Final = 3.0
 # A charger that keeps closing our connection while it answers is most likely serving another Modbus client in our
 # place (a charger that takes one client at a time drops the oldest). Reconnecting at once would knock that client
 # off in turn, and it us: back off further each time instead.
-CONTENDED_DROPS: Final = 3  # drops within the window that mean "another client competes"
+CONTENDED_DROPS: Final = 3  # drops (or slots found taken) within the window that mean "another client competes"
 CONTENDED_WINDOW_S: Final = 120.0  # ... and how long without such drops before that is over
 CONTENDED_DELAYS_S: Final = (5.0, 10.0, 20.0, 30.0)
 RTT_SAMPLES: Final = 1000  # round trips kept for the median and 95th percentile
@@ -48,7 +53,9 @@ class Priority(enum.IntEnum):
 class TurnTaking:
     """One request at a time on the connection; of those waiting, the highest priority goes next (FIFO within one).
 
-    So a user's write waits for the request in flight at most, never behind a queue of polls.
+    So a user's write waits for the request in flight at most, never behind a queue of polls. On a slow link the 1 s
+    tier may hold the slower tiers back: their requests then wait even for a free connection, and go one at a time
+    when that tier lets one in (between two of its polls), so that they never come between its polls two at once.
     """
 
     def __init__(self) -> None:
@@ -56,16 +63,46 @@ class TurnTaking:
         self._busy = False
         self._waiting: list[tuple[int, int, asyncio.Future[None]]] = []
         self._arrivals = itertools.count()
+        self._background_held = False
+        self._release: asyncio.TimerHandle | None = None
 
     @property
     def waiting(self) -> int:
         """Return how many requests wait for their turn."""
         return len(self._waiting)
 
+    def hold_background(self, seconds: float) -> None:
+        """Hold the slower tiers' requests back for `seconds` (0: let them go as they come), until let in one at a time.
+
+        The hold lapses by itself: whoever holds renews it while it needs it, and a hold nobody renews blocks nobody.
+        """
+        if self._release is not None:
+            self._release.cancel()
+            self._release = None
+        if seconds <= 0:
+            self._let_background_go()
+            return
+        self._background_held = True
+        self._release = asyncio.get_running_loop().call_later(seconds, self._let_background_go)
+
+    def _let_background_go(self) -> None:
+        self._release = None
+        self._background_held = False
+        if not self._busy:
+            self._busy = True
+            self._hand_on()
+
+    def admit_background(self) -> bool:
+        """Let one held-back request take the connection, if it is free; return whether one did."""
+        if self._busy:
+            return False
+        self._busy = True
+        return self._hand_on(admit_background=True)
+
     @asynccontextmanager
     async def turn(self, priority: Priority) -> AsyncIterator[None]:
         """Wait for this request's turn, and hand the connection on afterwards."""
-        if self._busy:
+        if self._busy or (priority is Priority.BACKGROUND and self._background_held):
             turn = asyncio.get_running_loop().create_future()
             entry = (int(priority), next(self._arrivals), turn)
             heapq.heappush(self._waiting, entry)
@@ -85,13 +122,18 @@ class TurnTaking:
         finally:
             self._hand_on()
 
-    def _hand_on(self) -> None:
+    def _hand_on(self, *, admit_background: bool = False) -> bool:
+        """Give the connection to the next request that may have it; return whether one got it."""
         while self._waiting:
-            _, _, turn = heapq.heappop(self._waiting)
+            priority, _, turn = self._waiting[0]
+            if priority == Priority.BACKGROUND and self._background_held and not admit_background:
+                break  # held back: every request still waiting is a slower tier's
+            heapq.heappop(self._waiting)
             if not turn.done():  # a waiter cancelled a moment ago has not left the queue yet
                 turn.set_result(None)
-                return
+                return True
         self._busy = False
+        return False
 
 
 @dataclass
@@ -168,9 +210,10 @@ class LinkHealth:
 class ReconnectPolicy:
     """When the next connection attempt may be made, after failed attempts or connections the charger closed.
 
-    An attempt nobody answers backs off (1, 2, 4, then 5 s); one refused at once is tried again every poll (a restart:
-    back within a second of the charger listening); a working connection the charger keeps closing (another client
-    takes our place) backs off to every half minute.
+    Three ways a connection ends or fails, three paces: an attempt nobody answers backs off (1, 2, 4, then 5 s); one
+    refused at once is tried again every poll (a restart: back within a second of the charger listening); one the
+    charger accepts and closes unanswered (its slot is taken) every few seconds; and a working connection the
+    charger keeps closing (another client takes our place) backs off to every half minute.
     """
 
     def __init__(self) -> None:
@@ -178,6 +221,7 @@ class ReconnectPolicy:
         self.failures = 0
         self.not_before = 0.0
         self._drops: deque[float] = deque()
+        self._slots_taken: deque[float] = deque()
 
     def connected(self) -> None:
         """Note an opened connection: the next failure starts the ladder from the bottom."""
@@ -193,19 +237,32 @@ class ReconnectPolicy:
         self.not_before = now + delay
         return delay
 
+    def slot_taken(self, now: float) -> float:
+        """Return the delay before the next attempt, after the charger closed a connection it never answered on."""
+        self._slots_taken.append(now)
+        self.not_before = now + SLOT_TAKEN_RETRY_S
+        return SLOT_TAKEN_RETRY_S
+
     def dropped(self, now: float) -> None:
         """Note that the charger (or the network) closed a working connection at `now`."""
         self._drops.append(now)
-        self._forget_old_drops(now)
-        if self.contended(now):
+        _forget_before(self._drops, now - CONTENDED_WINDOW_S)
+        if len(self._drops) >= CONTENDED_DROPS:
             excess = len(self._drops) - CONTENDED_DROPS
             self.not_before = now + CONTENDED_DELAYS_S[min(excess, len(CONTENDED_DELAYS_S) - 1)]
 
-    def contended(self, now: float) -> bool:
-        """Whether the charger keeps closing our connection: another client most likely competes for it."""
-        self._forget_old_drops(now)
+    @property
+    def fought_over(self) -> bool:
+        """Whether enough working connections were closed lately that reconnecting at once would fight a client."""
         return len(self._drops) >= CONTENDED_DROPS
 
-    def _forget_old_drops(self, now: float) -> None:
-        while self._drops and self._drops[0] <= now - CONTENDED_WINDOW_S:
-            self._drops.popleft()
+    def contended(self, now: float) -> bool:
+        """Whether another client most likely competes: the charger keeps closing our connection, or its slot taken."""
+        _forget_before(self._drops, now - CONTENDED_WINDOW_S)
+        _forget_before(self._slots_taken, now - CONTENDED_WINDOW_S)
+        return len(self._drops) >= CONTENDED_DROPS or len(self._slots_taken) >= CONTENDED_DROPS
+
+
+def _forget_before(moments: deque[float], cut_off: float) -> None:
+    while moments and moments[0] <= cut_off:
+        moments.popleft()

@@ -1,6 +1,7 @@
 """A repair issue when a charger stays unreachable: one log line is easy to miss, a charger gone for good is not.
 
-It listens to the heartbeat's availability (the 1 s tier), and leaves how that is judged to the heartbeat.
+For a loaded entry it listens to the heartbeat's availability (the 1 s tier), and leaves how that is judged to the
+heartbeat; for an entry that cannot load (its charger unreachable since Home Assistant started), to its setup.
 """
 
 from __future__ import annotations
@@ -8,14 +9,16 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Final
 
-from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
+from homeassistant.config_entries import ConfigEntry, ConfigEntryState
+from homeassistant.const import CONF_HOST
+from homeassistant.core import CALLBACK_TYPE, HassJob, HomeAssistant, callback
 from homeassistant.helpers.event import async_call_later
+from homeassistant.util.hass_dict import HassKey
 
+from ..const import DOMAIN
 from ..issues import CHARGER_UNREACHABLE, async_raise_issue, async_withdraw_issue
 
 if TYPE_CHECKING:
-    from homeassistant.config_entries import ConfigEntry
-
     from ..coordinator import EnovatesRealtimeCoordinator
 
 # Long enough for a reboot (a few minutes after power-up), a firmware update or a Wi-Fi hiccup to pass unreported;
@@ -73,5 +76,56 @@ class OutageRepair:
             self._entry,
             CHARGER_UNREACHABLE,
             self._heartbeat.charger.host,
+            minutes=str(int(OUTAGE_REPAIR_AFTER.total_seconds() // 60)),
+        )
+
+
+NEVER_LOADED: Final[HassKey[dict[str, NeverLoadedRepair]]] = HassKey(f"{DOMAIN}_never_loaded")
+
+
+class NeverLoadedRepair:
+    """The same repair for an entry that does not load because its charger cannot be reached (setup retried).
+
+    The clock starts at the first failed setup, and does not start again with each retry: raised OUTAGE_REPAIR_AFTER
+    later if the entry is still retrying, withdrawn when it loads, or stops trying (unloaded, disabled, removed).
+    """
+
+    def __init__(self, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Start the clock for `entry`, whose setup has just failed for the first time."""
+        self._hass = hass
+        self._entry = entry
+        self._timer: CALLBACK_TYPE | None = async_call_later(
+            hass, OUTAGE_REPAIR_AFTER, HassJob(self._raise_issue, "never loaded repair", cancel_on_shutdown=True)
+        )
+        self._stop_listening = entry.async_on_state_change(self._state_changed)
+
+    @classmethod
+    @callback
+    def async_setup_failed(cls, hass: HomeAssistant, entry: ConfigEntry) -> None:
+        """Note that `entry`'s setup failed to reach its charger; the first failure starts the clock."""
+        watched = hass.data.setdefault(NEVER_LOADED, {})
+        if entry.entry_id not in watched:
+            watched[entry.entry_id] = cls(hass, entry)
+
+    @callback
+    def _state_changed(self) -> None:
+        if self._entry.state in (ConfigEntryState.SETUP_IN_PROGRESS, ConfigEntryState.SETUP_RETRY):
+            return  # still trying
+        if self._timer is not None:
+            self._timer()
+            self._timer = None
+        async_withdraw_issue(self._hass, self._entry, CHARGER_UNREACHABLE)
+        self._hass.data[NEVER_LOADED].pop(self._entry.entry_id, None)
+        # Not while the entry calls its listeners: it goes through their list.
+        self._hass.loop.call_soon(self._stop_listening)
+
+    @callback
+    def _raise_issue(self, _now: datetime) -> None:
+        self._timer = None
+        async_raise_issue(
+            self._hass,
+            self._entry,
+            CHARGER_UNREACHABLE,
+            self._entry.data[CONF_HOST],
             minutes=str(int(OUTAGE_REPAIR_AFTER.total_seconds() // 60)),
         )

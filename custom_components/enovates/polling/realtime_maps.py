@@ -2,8 +2,9 @@
 
 On a slow link a poll cannot read every map every second: power, energy and current offered come first, the others
 give way but are never older than GIVE_WAY_MAX_AGE_S, and a map that stops answering gives way on every port and is
-asked less often, so that the others stay fresh. The realtime coordinator applies these rules; entities name the
-maps in their listener contexts.
+asked less often, so that the others stay fresh. While no car is plugged in at any port, only what tells a car
+arriving is read every second. The realtime coordinator applies these rules; entities name the maps in their
+listener contexts.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 import math
 from typing import Any, Final
 
-from enovates_modbus.eno_one import CurrentOffered, Measurements, State
+from enovates_modbus.eno_one import CurrentOffered, LockState, Measurements, Mode3Details, Mode3State, State
 
 from ..modbus.charger import EnovatesCharger
 from ..modbus.link import Priority
@@ -24,6 +25,9 @@ STATE: Final = "state"
 MEASUREMENTS: Final = "measurements"
 EMS_LIMIT: Final = "ems_limit"
 CURRENT_OFFERED: Final = "current_offered"
+# Port 1's measurements for the installation currents: charger-wide values that change with the house's load, car or
+# not, so read every second even while no car is plugged in.
+INSTALLATION: Final = "installation"
 
 
 async def _read_current_offered(charger: EnovatesCharger, port: int) -> int:
@@ -47,6 +51,28 @@ GIVE_WAY_MAX_AGE_S: Final = 5.0
 # A map that goes unanswered twice in a row while the charger answers the others is asked again only this much later,
 # so that the other maps stay fresh.
 SILENT_MAP_RETRY_S: Final = 5.0
+
+# While no car is plugged in at any port (idle), the state map (the cable lock and the contactor tell a car arriving)
+# is read every second; the EMS limit often enough that a limit set elsewhere shows within 5 s; measurements and
+# current offered, which stay put without a car (no power, no energy, 0 A offered), as seldom as this.
+IDLE_FIRST_MAPS: Final = (STATE,)
+IDLE_EVERY_S: Final[dict[str, float]] = {EMS_LIMIT: 4.0, MEASUREMENTS: 30.0, CURRENT_OFFERED: 30.0}
+
+
+def no_car(state: State | None, mode3: Mode3Details | None) -> bool:
+    """Whether a port surely has no car: Mode 3 state A, the contactor open and the cable not locked in."""
+    if state is None or mode3 is None:
+        return False
+    return (
+        mode3.state_num in (Mode3State.A1, Mode3State.A2)
+        and not state.contactor_state
+        and state.lock_state is not LockState.LOCKED
+    )
+
+
+def car_arriving(state: State | None) -> bool:
+    """Whether a port's state map shows a car: the contactor closed or the cable locked in."""
+    return state is not None and (state.contactor_state or state.lock_state is LockState.LOCKED)
 
 
 @dataclass
