@@ -63,11 +63,6 @@ class Site:
             key = self._keys[member, port] = self._last_key
         return key
 
-    def forget(self, member: MemberId) -> None:
-        """Forget `member`'s ports: the charger was removed (a reload keeps them)."""
-        for member_port in [member_port for member_port in self._keys if member_port[0] == member]:
-            del self._keys[member_port]
-
     def step(
         self, reading: GridReading, readings: Readings
     ) -> tuple[dict[MemberId, dict[int, PortDecision]], tuple[float, float] | None]:
