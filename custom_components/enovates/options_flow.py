@@ -16,6 +16,7 @@ from homeassistant.helpers.selector import (
 )
 
 from .compat import vol
+from .const import DOMAIN
 from .smart.const import (
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
@@ -26,6 +27,7 @@ from .smart.const import (
     CONF_START_DELAY,
     CONF_STOP_DELAY,
     DEFAULT_SETTINGS,
+    SITE_OPTIONS,
 )
 
 _POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER))
@@ -91,7 +93,22 @@ class EnovatesOptionsFlow(OptionsFlowWithReload):
             ):
                 errors[CONF_GRID_EXPORT_SENSOR] = "same_sensor"
             else:
+                self._share_with_the_site(user_input)
                 return self.async_create_entry(data=user_input)
         return self.async_show_form(
             step_id="init", data_schema=_schema(user_input or dict(self.config_entry.options)), errors=errors
         )
+
+    def _share_with_the_site(self, options: dict[str, Any]) -> None:
+        """Give the other chargers on the same grid sensor the site's settings: one site, one set of them.
+
+        They are not reloaded: the site takes these settings when this charger joins it again, in a moment.
+        """
+        if (grid_sensor := options.get(CONF_GRID_SENSOR)) is None:
+            return
+        site = {key: options[key] for key in SITE_OPTIONS if key in options}
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            if entry.entry_id == self.config_entry.entry_id or entry.options.get(CONF_GRID_SENSOR) != grid_sensor:
+                continue
+            others = {key: value for key, value in entry.options.items() if key not in SITE_OPTIONS}
+            self.hass.config_entries.async_update_entry(entry, options=others | site)

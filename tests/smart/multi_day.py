@@ -39,7 +39,6 @@ class SiteDay:
     reasons: dict[PortId, list[Reason]] = field(default_factory=dict)
     moves: dict[PortId, list[int]] = field(default_factory=dict)  # when each port's contactor moved
     quarters_w: dict[float, float] = field(default_factory=dict)  # quarter start -> average import (the truth)
-    steps: int = 0
 
     @property
     def car_w(self) -> list[float]:
@@ -130,7 +129,31 @@ def _port_input(charger: Charger, number: int, mode: ChargingMode) -> PortInput:
     )
 
 
-def run_site_day(  # noqa: PLR0913 - the knobs of a scenario
+def _plug_in(stations: Sequence[Station], clock: ManualClock) -> dict[str, Charger]:
+    """Return the chargers, a car plugged in on every port (paused overnight by Solar, in a Solar mode)."""
+    chargers = {station.name: Charger(clock=clock, dual_port=station.dual_port) for station in stations}
+    for station in stations:
+        for port in chargers[station.name].ports.values():
+            port.plug_in(Car(max_current_a=station.car_max_a, phases=station.car_phases, energy_wanted_wh=500_000.0))
+            if station.mode in (ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM):
+                port.ems_limit_ma = 0
+    return chargers
+
+
+def _record(day: SiteDay, t: int, readings: dict[str, dict[int, PortInput]], closed: dict[PortId, bool]) -> float:
+    """Keep what each car drew and when its contactor moved; return what the cars drew together."""
+    cars = 0.0
+    for (name, number), power in day.cars_w.items():
+        car = readings[name][number]
+        cars += car.power_w
+        power.append(car.power_w)
+        if car.contactor_closed != closed[name, number]:
+            day.moves[name, number].append(t)
+            closed[name, number] = car.contactor_closed
+    return cars
+
+
+def run_site_day(
     household: Household,
     stations: Sequence[Station],
     *,
@@ -139,32 +162,26 @@ def run_site_day(  # noqa: PLR0913 - the knobs of a scenario
     settings: Settings | None = None,
     peak_limit_w: float | None = None,
     house_w: Callable[[float], float] | None = None,
-    meter_interval_s: int = 1,
     independent: bool = False,
 ) -> SiteDay:
-    """Run the cars of `stations` (plugged in all along, wanting plenty) from `start_s` to `end_s`."""
+    """Run the cars of `stations` (plugged in all along, wanting plenty) from `start_s` to `end_s` (a quarter's start).
+
+    The meter reports every second, the second after (as simulated_day.py's).
+    """
     clock = ManualClock()
-    chargers = {station.name: Charger(clock=clock, dual_port=station.dual_port) for station in stations}
+    chargers = _plug_in(stations, clock)
     modes = {station.name: station.mode for station in stations}
-    for station in stations:
-        for port in chargers[station.name].ports.values():
-            port.plug_in(
-                Car(max_current_a=station.car_max_a, phases=station.car_phases, energy_wanted_wh=500_000.0)
-            )
-            if station.mode in (ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM):
-                port.ems_limit_ma = 0  # paused overnight, as Solar left it
     site = Site(SmartController(settings or Settings()))
     alone = {station.name: Site(SmartController(settings or Settings())) for station in stations}
     house = house_w or household.house_w
     day = SiteDay()
-    ports = [(name, number) for name, charger in chargers.items() for number in charger.ports]
-    for port_id in ports:
-        day.cars_w[port_id], day.reasons[port_id], day.moves[port_id] = [], [], []
-    closed_before = dict.fromkeys(ports, False)
-    shown_w, shown_at = 0.0, float(start_s)
-    quarter_ws, quarter_start = 0.0, None
-    t = start_s
-    while t < end_s:
+    for name, charger in chargers.items():
+        for number in charger.ports:
+            day.cars_w[name, number], day.reasons[name, number], day.moves[name, number] = [], [], []
+    closed = dict.fromkeys(day.cars_w, False)
+    shown_w = 0.0
+    quarter_ws = 0.0
+    for t in range(start_s, end_s):
         clock.advance(1)
         for charger in chargers.values():
             charger.sync()
@@ -172,40 +189,25 @@ def run_site_day(  # noqa: PLR0913 - the knobs of a scenario
             name: {number: _port_input(charger, number, modes[name]) for number in charger.ports}
             for name, charger in chargers.items()
         }
-        reading = GridReading(now=MIDNIGHT + t, grid_w=shown_w, grid_at=MIDNIGHT + shown_at, peak_limit_w=peak_limit_w)
+        reading = GridReading(now=MIDNIGHT + t, grid_w=shown_w, grid_at=MIDNIGHT + t - 1, peak_limit_w=peak_limit_w)
         decisions: dict[str, dict[int, PortDecision]] = {}
         if independent:
             for name, mine in readings.items():
                 decisions.update(alone[name].step(reading, {name: mine})[0])
         else:
             decisions = site.step(reading, readings)[0]
-        day.steps += 1
         for name, charger in chargers.items():
             for number, decision in decisions[name].items():
                 if decision.write_a is not None:
                     charger.set_ems_limit(number, decision.write_a * 1000)
                 day.reasons[name, number].append(decision.reason)
-        cars = 0.0
-        for name, number in ports:
-            car = readings[name][number]
-            cars += car.power_w
-            day.cars_w[name, number].append(car.power_w)
-            if car.contactor_closed != closed_before[name, number]:
-                day.moves[name, number].append(t)
-                closed_before[name, number] = car.contactor_closed
         pv, home = household.pv_w(t), house(t)
-        meter_w = home + cars - pv
-        if t % meter_interval_s == 0:
-            shown_w, shown_at = meter_w, float(t)
+        shown_w = home + _record(day, t, readings, closed) - pv
         # The quarters as the meter bills them, from the truth.
-        start = float(t - t % 900)
-        if quarter_start != start:
-            if quarter_start is not None:
-                day.quarters_w[quarter_start] = quarter_ws / 900
-            quarter_start, quarter_ws = start, 0.0
-        quarter_ws += max(meter_w, 0.0)
+        quarter_ws += max(shown_w, 0.0)
+        if (t + 1) % 900 == 0:
+            day.quarters_w[float(t + 1 - 900)], quarter_ws = quarter_ws / 900, 0.0
         day.pv_w.append(pv)
         day.house_w.append(home)
-        day.grid_w.append(meter_w)
-        t += 1
+        day.grid_w.append(shown_w)
     return day

@@ -19,8 +19,8 @@ from custom_components.enovates.smart.controller import (
     Settings,
     SmartController,
 )
-from custom_components.enovates.smart.site import GridReading, Site
 from custom_components.enovates.smart.sharing import give_way_order
+from custom_components.enovates.smart.site import GridReading, Site
 from enovates_simulator.household import Household
 
 from .multi_day import SiteDay, Station, run_site_day
@@ -34,9 +34,7 @@ DUAL_AND_SINGLE = [Station("a", dual_port=True), Station("b")]
 
 def solar_day(stations: list[Station], *, pv_peak_w: float = 15_000.0, independent: bool = False) -> SiteDay:
     """Return a day of clouds (the default household's) under panels of `pv_peak_w`, every port in Solar."""
-    return run_site_day(
-        Household(pv_peak_w=pv_peak_w), stations, start_s=SUN[0], end_s=SUN[1], independent=independent
-    )
+    return run_site_day(Household(pv_peak_w=pv_peak_w), stations, start_s=SUN[0], end_s=SUN[1], independent=independent)
 
 
 @pytest.mark.parametrize("stations", [TWO_SINGLE, DUAL_AND_SINGLE], ids=["two single-port", "dual and single"])

@@ -12,9 +12,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 
 
-def give_way_order(
-    numbers: Iterable[int], paused: Collection[int], rank: Mapping[int, int] | None = None
-) -> list[int]:
+def give_way_order(numbers: Iterable[int], paused: Collection[int], rank: Mapping[int, int] | None = None) -> list[int]:
     """Return the ports in the order they give way: the paused ones first (no contactor moves), the last first.
 
     The last in the order of precedence: the highest `rank`, then the highest number.
