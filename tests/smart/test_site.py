@@ -81,7 +81,7 @@ def test_one_peak_limit_for_the_site(stations: list[Station]) -> None:
         house_w=jumping_house_w,
     )
     quarters = list(day.quarters_w.values())
-    assert len(quarters) == 15
+    assert len(quarters) == 16
     assert max(quarters) <= 9000.0 * 1.02
     assert min(quarters) >= 9000.0 * 0.7  # the headroom is used
     for port in day.cars_w:
