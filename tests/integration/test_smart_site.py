@@ -145,8 +145,10 @@ async def test_one_charger_unloaded_and_reloaded_the_other_goes_on(
     await home.run(60)
     site = smart_of(entries[1]).site
     quarter_start = site.site.controller.quarter.start
+    await set_number(hass, "number.garage_peak_limit", 20)
     assert await hass.config_entries.async_unload(entries[0].entry_id)
     await hass.async_block_till_done()
+    await set_number(hass, "number.driveway_peak_limit", 25)
     # The garage's car goes on at its last limit, counted as the house's load; the driveway's keeps its share.
     await home.run(20)
     assert limit_ma(simulators[1]) == 6000
@@ -157,6 +159,7 @@ async def test_one_charger_unloaded_and_reloaded_the_other_goes_on(
     await setup_entry(hass, entries[0])
     assert smart_of(entries[0]).site is site  # the same site: its quarter goes on
     assert site.site.controller.quarter.start == quarter_start
+    assert state(hass, "number.garage_peak_limit") == "25.0"  # the site's, not the one the garage kept
     await select_mode(hass, "solar", "select.garage_charging_mode")  # Manual, as after any reload without restore
     await home.run(40)
     assert limit_ma(simulators[0]) == limit_ma(simulators[1])  # sharing again

@@ -8,6 +8,7 @@ on single seconds.
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import cache
 
 import pytest
 
@@ -26,22 +27,23 @@ from enovates_simulator.household import Household
 from .multi_day import SiteDay, Station, run_site_day
 from .simulated_day import jumping_house_w
 
-SUN = (6 * 3600, 21 * 3600)
+SUN = (8 * 3600, 19 * 3600)
 MINIMUM_W = 6 * 3 * 230.0  # a car's minimum on three phases
-TWO_SINGLE = [Station("a"), Station("b")]
-DUAL_AND_SINGLE = [Station("a", dual_port=True), Station("b")]
+TWO_SINGLE = (Station("a"), Station("b"))
+DUAL_AND_SINGLE = (Station("a", dual_port=True), Station("b"))
+ALONE = (Station("a"),)
 
 
-def solar_day(stations: list[Station], *, pv_peak_w: float = 15_000.0, independent: bool = False) -> SiteDay:
+def solar_day(stations: tuple[Station, ...], *, pv_peak_w: float = 15_000.0, independent: bool = False) -> SiteDay:
     """Return a day of clouds (the default household's) under panels of `pv_peak_w`, every port in Solar."""
     return run_site_day(Household(pv_peak_w=pv_peak_w), stations, start_s=SUN[0], end_s=SUN[1], independent=independent)
 
 
 @pytest.mark.parametrize("stations", [TWO_SINGLE, DUAL_AND_SINGLE], ids=["two single-port", "dual and single"])
-def test_the_surplus_is_shared_once(stations: list[Station]) -> None:
+def test_the_surplus_is_shared_once(stations: tuple[Station, ...]) -> None:
     # 15 kWp: more surplus than one car takes (11 kW), so the other cars get a share of it.
     day = solar_day(stations)
-    alone = solar_day([Station("a")])
+    alone = solar_day(ALONE)
     assert day.solar_share >= 0.90
     assert day.surplus_used(MINIMUM_W) >= 0.90
     assert day.surplus_used(MINIMUM_W) > alone.surplus_used(MINIMUM_W) + 0.1  # the second car takes the rest
@@ -58,7 +60,7 @@ def test_a_second_charger_takes_nothing_the_first_needs() -> None:
     # 8 kWp: the surplus never covers two cars' minimums: the second car waits all day, and the grid's import is
     # what the first charger alone takes, to the watt-hour. Two controllers on the meter both start and stop.
     day = solar_day(TWO_SINGLE, pv_peak_w=8000.0)
-    alone = solar_day([Station("a")], pv_peak_w=8000.0)
+    alone = solar_day(ALONE, pv_peak_w=8000.0)
     assert day.energy_wh(("b", 1)) == 0
     assert set(day.reasons["b", 1][3600:]) <= {Reason.NO_SURPLUS, Reason.WAITING_TO_START}
     assert day.cars_import_wh == pytest.approx(alone.cars_import_wh)
@@ -69,7 +71,7 @@ def test_a_second_charger_takes_nothing_the_first_needs() -> None:
 
 
 @pytest.mark.parametrize("stations", [TWO_SINGLE, DUAL_AND_SINGLE], ids=["two single-port", "dual and single"])
-def test_one_peak_limit_for_the_site(stations: list[Station]) -> None:
+def test_one_peak_limit_for_the_site(stations: tuple[Station, ...]) -> None:
     # Every car in Fast under a 9 kW limit while the house load jumps by 3.5 kW every 20 minutes.
     fast = [replace(station, mode=ChargingMode.FAST) for station in stations]
     day = run_site_day(

@@ -126,14 +126,11 @@ class SmartSite:
     @callback
     def leave(self, member: SiteMember) -> None:
         """Let `member` go; the last one out stops the site and forgets it (its quarter and peak go with it)."""
-        if self._members.get(member.member_id) is member:
-            del self._members[member.member_id]
+        del self._members[member.member_id]
         if not self._members and self._stop_timer is not None:
             self._stop_timer()
             self._stop_timer = None
-            sites = self._hass.data.get(DATA_SITES, {})
-            if sites.get(self.key) is self:
-                del sites[self.key]
+            del self._hass.data[DATA_SITES][self.key]
 
     @callback
     def _notify(self) -> None:
