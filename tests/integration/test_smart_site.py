@@ -195,9 +195,7 @@ async def test_a_charger_out_of_reach_is_load_and_the_other_goes_on(
     assert abs(limit_ma(simulators[0]) - limit_ma(simulators[1])) <= 1000
 
 
-async def test_the_options_of_either_charger_are_the_sites(
-    hass: HomeAssistant, entries: list[MockConfigEntry]
-) -> None:
+async def test_the_options_of_either_charger_are_the_sites(hass: HomeAssistant, entries: list[MockConfigEntry]) -> None:
     result = await hass.config_entries.options.async_init(entries[1].entry_id)
     result = await hass.config_entries.options.async_configure(
         result["flow_id"],
@@ -213,7 +211,8 @@ async def test_the_options_of_either_charger_are_the_sites(
     assert result["type"] is FlowResultType.CREATE_ENTRY
     await hass.async_block_till_done()
     # The garage shows the site's new settings, keeps its own maximum (none) and was not reloaded.
-    assert entries[0].options == {CONF_GRID_SENSOR: GRID, CONF_START_DELAY: 60, CONF_STOP_DELAY: 120, CONF_HYSTERESIS: 300}
+    site_options = {CONF_GRID_SENSOR: GRID, CONF_START_DELAY: 60, CONF_STOP_DELAY: 120, CONF_HYSTERESIS: 300}
+    assert entries[0].options == site_options
     garage, driveway = (smart_of(entry) for entry in entries)
     assert garage.site is driveway.site
     assert garage.site.site.settings.start_delay_s == 60

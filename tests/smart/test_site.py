@@ -34,8 +34,12 @@ DUAL_AND_SINGLE = (Station("a", dual_port=True), Station("b"))
 ALONE = (Station("a"),)
 
 
+@cache
 def solar_day(stations: tuple[Station, ...], *, pv_peak_w: float = 15_000.0, independent: bool = False) -> SiteDay:
-    """Return a day of clouds (the default household's) under panels of `pv_peak_w`, every port in Solar."""
+    """Return a day of clouds (the default household's) under panels of `pv_peak_w`, every port in Solar.
+
+    From 8:00 to 19:00; each day is run once for the tests that compare with it (none changes a day).
+    """
     return run_site_day(Household(pv_peak_w=pv_peak_w), stations, start_s=SUN[0], end_s=SUN[1], independent=independent)
 
 
