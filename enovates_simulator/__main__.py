@@ -16,7 +16,7 @@ import signal
 
 from .home import Home
 from .household import Household
-from .model import CarScenario, Charger, EmsMode, Identity
+from .model import CarScenario, Charger, EmsMode, Identity, nth_serial
 from .p1 import P1Server, P1Version
 from .replay import Replay
 from .server import Stats
@@ -46,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=1,
         metavar="N",
         help="N chargers in one home (one household, one meter), on consecutive ports from --port (0: free ones), "
-        "serials SERIAL-2, SERIAL-3, ... after the first; --dual-port is the first one's (default: %(default)s)",
+        "the serial counted up for each; --dual-port is the first one's (default: %(default)s)",
     )
     parser.add_argument(
         "--car",
@@ -166,7 +166,7 @@ def build_others(args: argparse.Namespace) -> list[Simulator]:
     for number in range(2, args.chargers + 1):
         charger = Charger(
             ems_mode=EmsMode(args.ems),
-            identity=Identity(serial_number=f"{args.serial}-{number}", model_id=args.model),
+            identity=Identity(serial_number=nth_serial(args.serial, number), model_id=args.model),
             profile=Profile.parse(args.variant),
         )
         charger.scenarios[1] = CarScenario(args.car)

@@ -205,7 +205,7 @@ async def test_a_home_of_two_chargers(socket_enabled: None, caplog: pytest.LogCa
     others = build_others(args)
     assert len(others) == 1
     second = others[0].charger
-    assert (second.identity.serial_number, list(second.ports)) == (f"{simulator.charger.identity.serial_number}-2", [1])
+    assert (second.identity.serial_number, list(second.ports)) == ("SIM0000000002", [1])
     assert list(simulator.charger.ports) == [1, 2]
     meter = build_meter(args, simulator, others)
     assert meter is not None
@@ -220,4 +220,5 @@ async def test_a_home_of_two_chargers(socket_enabled: None, caplog: pytest.LogCa
     await task
     assert not others[0].listening
     # Consecutive ports from a given one.
-    assert build_others(build_parser().parse_args(["--port", "5020", "--chargers", "3"]))[1]._port == 5022
+    third = build_others(build_parser().parse_args(["--port", "5020", "--chargers", "3", "--serial", "GARAGE"]))[1]
+    assert (third._port, third.charger.identity.serial_number) == (5022, "GARAGE-3")
