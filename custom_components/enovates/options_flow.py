@@ -23,9 +23,11 @@ from .smart.const import (
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRIORITY,
     CONF_SMART_CHARGING,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
+    DEFAULT_PRIORITY,
     DEFAULT_SETTINGS,
     SITE_OPTIONS,
 )
@@ -69,6 +71,13 @@ def _schema(values: dict[str, Any]) -> vol.Schema:
                 NumberSelector(
                     NumberSelectorConfig(min=6, max=80, step=1, unit_of_measurement="A", mode=NumberSelectorMode.BOX)
                 ),
+                vol.Coerce(int),
+            ),
+            # Optional, shown at the default: the options of chargers set up before it came stay as they were.
+            vol.Optional(
+                CONF_PRIORITY, description={"suggested_value": values.get(CONF_PRIORITY, DEFAULT_PRIORITY)}
+            ): vol.All(
+                NumberSelector(NumberSelectorConfig(min=1, max=9, step=1, mode=NumberSelectorMode.BOX)),
                 vol.Coerce(int),
             ),
         }

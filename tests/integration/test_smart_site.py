@@ -24,6 +24,7 @@ from custom_components.enovates.smart.const import (
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRIORITY,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
 )
@@ -228,3 +229,26 @@ async def test_the_options_of_either_charger_are_the_sites(hass: HomeAssistant, 
     assert entries[1].options[CONF_START_DELAY] == 60
     assert smart_of(entries[0]).site is not smart_of(entries[1]).site
     assert len(hass.data[DATA_SITES]) == 2
+
+
+async def test_the_charger_of_higher_priority_gives_way_last(
+    hass: HomeAssistant, home: Home, simulators: list[Simulator], entries: list[MockConfigEntry]
+) -> None:
+    # Room for one car under the peak limit: the garage, added first, would keep its car; the driveway's priority
+    # (its own option, not the site's) puts it first.
+    result = await hass.config_entries.options.async_init(entries[1].entry_id)
+    result = await hass.config_entries.options.async_configure(
+        result["flow_id"], user_input={"smart_charging": True, **OPTIONS, CONF_PRIORITY: 9}
+    )
+    assert result["type"] is FlowResultType.CREATE_ENTRY
+    await hass.async_block_till_done()
+    assert CONF_PRIORITY not in entries[0].options
+    site = smart_of(entries[0]).site
+    assert [member.member_id for member in site.members] == [entries[1].entry_id, entries[0].entry_id]
+    await set_number(hass, "number.garage_peak_limit", 7)
+    for name in NAMES:
+        await select_mode(hass, "fast", f"select.{name.lower()}_charging_mode")
+    await home.run(60)
+    assert limit_ma(simulators[0]) == 0
+    assert limit_ma(simulators[1]) >= 6000
+    assert state(hass, "sensor.garage_smart_charging") == "peak_guard"

@@ -20,8 +20,10 @@ from .const import (
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRIORITY,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
+    DEFAULT_PRIORITY,
     DEFAULT_SETTINGS,
 )
 from .controller import MIN_CURRENT_A, ChargingMode, PortDecision, PortInput, Settings, SmartController
@@ -80,6 +82,7 @@ class SmartCharging:
         self._export_sensor: str | None = options.get(CONF_GRID_EXPORT_SENSOR)
         self._battery_sensor: str | None = options.get(CONF_BATTERY_SENSOR)
         self.settings = settings_from(options)  # the ceiling is the charger's; the rest its site's
+        self.priority = int(options.get(CONF_PRIORITY, DEFAULT_PRIORITY))
         self.site: SmartSite  # joined on start
         self.modes: dict[int, ChargingMode] = {}
         self.decisions: dict[int, PortDecision] = {}
@@ -94,9 +97,9 @@ class SmartCharging:
         return self._entry.entry_id
 
     @property
-    def precedence(self) -> tuple[datetime, str]:
-        """Return the charger's place in its site: the one added first goes first."""
-        return self._entry.created_at, self._entry.entry_id
+    def precedence(self) -> tuple[int, datetime, str]:
+        """Return the charger's place in its site: the higher priority first, then the one added first."""
+        return -self.priority, self._entry.created_at, self._entry.entry_id
 
     @property
     def controller(self) -> SmartController:

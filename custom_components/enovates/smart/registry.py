@@ -70,8 +70,8 @@ class SiteMember(Protocol):
         """Return the charger's config entry id: its ports' history in the site is kept under it."""
 
     @property
-    def precedence(self) -> tuple[datetime, str]:
-        """Return the charger's place in the site's order of precedence (the one added first first)."""
+    def precedence(self) -> tuple[int, datetime, str]:
+        """Return the charger's place in the site's order of precedence (lowest first)."""
 
     def readings(self) -> Mapping[int, PortInput] | None:
         """Return what each port reports now; None when the picture is not whole (not steered this second)."""

@@ -6,9 +6,10 @@ the meter to one `SmartController`, as if they were the ports of one charger: th
 shared once (equal power in a smart mode, the minimum kept for as many cars as fit), with one quarter-hour meter.
 
 The order of precedence (who starts first on the surplus, who gives way last to the peak guard) is the order the
-chargers are handed in (the integration: the charger added first first), and within a charger port 1 before
-port 2. A charger whose readings are missing (its connection lost, or it no longer takes limits) is left out: its
-car's power is in the grid reading, as any other load of the house, and it is not steered until it is back.
+chargers are handed in (the integration: the higher priority first, then the charger added first), and within a
+charger port 1 before port 2. A charger whose readings are missing (its connection lost, or it no longer takes
+limits) is left out: its car's power is in the grid reading, as any other load of the house, and it is not steered
+until it is back.
 
 Pure (no Home Assistant in here): the integration (registry.py) feeds it each second; tests run a day in seconds.
 """
