@@ -253,7 +253,7 @@ class SmartCharging:
         """Return what smart charging goes by and what it decided last, for the diagnostics download."""
         peak = self.month_peak
         return {
-            "modes": {port: mode.value for port, mode in self.modes.items()},
+            "modes": {port: self.modes.get(port, ChargingMode.MANUAL).value for port in self._realtime.charger.ports},
             "settings": asdict(self.controller.settings),
             "grid_sensor": self.grid_sensor,
             "grid_export_sensor": self._export_sensor,
