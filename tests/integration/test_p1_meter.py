@@ -263,7 +263,7 @@ class MeteredHome:
             await advance(self.hass, self.hands, 1)
 
     async def jump(self, seconds: int) -> None:
-        """Move the home and Home Assistant `seconds` ahead at once (no telegram meanwhile), then one second as usual."""
+        """Move the home and Home Assistant `seconds` ahead at once (no telegram meanwhile), then a second as usual."""
         self.clock.advance(seconds)
         await advance(self.hass, self.hands, seconds, step=seconds)
         await self.run(1)
