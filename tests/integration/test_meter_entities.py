@@ -150,6 +150,12 @@ async def test_the_peak_guard_goes_by_a_homewizard_meter_s_own_figures(
     await meter.run(2)
     assert smart.quarter_source is QuarterSource.METER
     assert caplog.text.count("the peak guard counts the quarter hour by the meter's own") == 2
+    # The average's entity removed (its integration no longer makes it): our own count, with nothing to warn about.
+    er.async_get(hass).async_remove(AVERAGE)
+    await meter.run(2)
+    assert smart.quarter_source is QuarterSource.OWN
+    assert caplog.text.count("no figure from the meter's") == 1
+    assert float(state(hass, MONTH)) == METER_PEAK_W / 1000  # the month's peak is still the meter's
 
 
 async def test_the_figures_are_found_by_their_keys_on_the_grid_sensor_s_device(hass: HomeAssistant) -> None:

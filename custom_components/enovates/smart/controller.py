@@ -31,6 +31,7 @@ from .model import (
     Settings,
 )
 from .rules import (
+    GUARD_AIM,
     GUARD_MIN_RUN_S,
     GUARD_RESUME_MARGIN_A,
     GuardLatch,
@@ -326,7 +327,7 @@ class SmartController:
         house_w = inputs.grid_w
         for number in wishes:
             house_w -= ports[number].power_w
-        budget_w = self.quarter.allowed_import_w(now, limit_w) - house_w
+        budget_w = self.quarter.allowed_import_w(now, limit_w * GUARD_AIM) - house_w
         wanted: dict[int, float] = {}  # what each car would draw, at least what it needs to go on
         needed: dict[int, float] = {}  # its minimum; for a paused one, with the margin to start again
         paused: list[int] = []

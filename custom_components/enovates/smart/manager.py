@@ -322,7 +322,7 @@ class SmartCharging:
                 )
         self._notify()
 
-    def _close_quarter(self, closed: tuple[float, float] | None, meter: MeterFigures | None) -> None:
+    def _close_quarter(self, closed: tuple[float, float] | None, meter: MeterFigures | None = None) -> None:
         """Keep the month's highest quarter: a quarter of a new month starts the month afresh.
 
         The meter's own month peak, where it reports one, is the month's peak: the one the tariff bills.
