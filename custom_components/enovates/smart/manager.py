@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Mapping
-from dataclasses import replace
+from dataclasses import asdict, replace
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from enovates_modbus.eno_one import LockState
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
+from homeassistant.util import dt as dt_util
 
 from ..charging.status import car_connected
 from ..const import LOGGER, NO_EMS_LIMIT
@@ -27,6 +29,7 @@ from .const import (
     DEFAULT_SETTINGS,
 )
 from .controller import MIN_CURRENT_A, ChargingMode, PortDecision, PortInput, Settings, SmartController
+from .meter_quarter import QuarterSource
 from .registry import SmartSite, async_site, site_key
 
 if TYPE_CHECKING:
@@ -41,6 +44,10 @@ if TYPE_CHECKING:
     from ..ems_limit.timed import EnovatesLimits
 
 
+# The diagnostics download keeps this many of the last decisions that changed a reason or wrote a limit.
+HISTORY: Final = 30
+
+
 def settings_from(options: dict[str, Any]) -> Settings:
     """Return the controller's settings from the entry's options (the defaults where a user set nothing)."""
     return Settings(
@@ -49,6 +56,10 @@ def settings_from(options: dict[str, Any]) -> Settings:
         hysteresis_w=float(options.get(CONF_HYSTERESIS, DEFAULT_SETTINGS.hysteresis_w)),
         max_current_a=int(options[CONF_MAX_CURRENT]) if options.get(CONF_MAX_CURRENT) else None,
     )
+
+
+def _decision(decision: PortDecision) -> dict[str, Any]:
+    return {"reason": decision.reason.value, "target_a": decision.target_a, "write_a": decision.write_a}
 
 
 class SmartCharging:
@@ -86,6 +97,8 @@ class SmartCharging:
         self.site: SmartSite  # joined on start
         self.modes: dict[int, ChargingMode] = {}
         self.decisions: dict[int, PortDecision] = {}
+        # The last decisions that changed a port's reason or wrote its limit, for the diagnostics download.
+        self.history: deque[tuple[datetime, int, PortDecision]] = deque(maxlen=HISTORY)
         self._listeners: list[CALLBACK_TYPE] = []
         self._maps_wanted: list[CALLBACK_TYPE] = []
         self._failing: set[int] = set()  # ports whose last write failed
@@ -115,6 +128,34 @@ class SmartCharging:
     def month_peak(self) -> tuple[str, float] | None:
         """Return the site's month peak: (month, highest quarter average in W)."""
         return self.site.month_peak
+
+    @property
+    def quarter_source(self) -> QuarterSource:
+        """Return whose count of the site's quarter the sensors and the peak guard go by: the meter's or our own."""
+        return self.site.quarter_source
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Return what smart charging goes by and what it decided last, for the diagnostics download."""
+        peak = self.month_peak
+        return {
+            "modes": {port: self.modes.get(port, ChargingMode.MANUAL).value for port in self._realtime.charger.ports},
+            # The site's delays and hysteresis, the charger's own ceiling.
+            "settings": asdict(replace(self.controller.settings, max_current_a=self.settings.max_current_a)),
+            "grid_sensor": self.grid_sensor,
+            "grid_export_sensor": self._export_sensor,
+            "battery_sensor": self._battery_sensor,
+            "peak_limit_w": self.peak_limit_w,
+            "month_peak": None if peak is None else {"month": peak[0], "average_w": peak[1]},
+            "quarter": {
+                "source": self.quarter_source.value,
+                "average_w": self.controller.quarter.average_w,
+                "meter_entities": {figure.value: entity_id for figure, entity_id in self.site.meter.entities.items()},
+            },
+            "decisions": {port: _decision(decision) for port, decision in self.decisions.items()},
+            "history": [
+                {"at": at.isoformat(), "port": port, **_decision(decision)} for at, port, decision in self.history
+            ],
+        }
 
     @property
     def modes_available(self) -> list[ChargingMode]:
@@ -242,6 +283,11 @@ class SmartCharging:
     @callback
     def apply(self, decisions: dict[int, PortDecision]) -> None:
         """Take the site's decisions (none while every port of the site is Manual) and write what is to be written."""
+        now = dt_util.utcnow()
+        for port, decision in decisions.items():
+            before = self.decisions.get(port)
+            if decision.write_a is not None or before is None or before.reason is not decision.reason:
+                self.history.append((now, port, decision))
         self.decisions = decisions
         for port, decision in decisions.items():
             if decision.write_a is not None:

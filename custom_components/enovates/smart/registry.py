@@ -24,9 +24,11 @@ from homeassistant.util import dt as dt_util
 from homeassistant.util.hass_dict import HassKey
 from homeassistant.util.unit_conversion import PowerConverter
 
-from ..const import DOMAIN
+from ..const import DOMAIN, LOGGER
 from .const import GRID_STALE_AFTER, SMART_INTERVAL
-from .model import PortDecision, PortInput, Settings
+from .meter_entities import Figure, MeterEntities
+from .meter_quarter import QuarterSource
+from .model import MeterFigures, PortDecision, PortInput, Settings
 from .site import GridReading, Site
 
 if TYPE_CHECKING:
@@ -98,6 +100,9 @@ class SmartSite:
         self.month_peak: tuple[str, float] | None = None  # (month, highest quarter average in W)
         self._members: dict[str, SiteMember] = {}
         self._stop_timer: CALLBACK_TYPE | None = None
+        # The grid meter's own quarter-hour figures, where its integration reports them (Belgian meters).
+        self.meter = MeterEntities(hass, None)
+        self._source = QuarterSource.OWN  # whose count of the quarter was last said
 
     @property
     def members(self) -> list[SiteMember]:
@@ -119,9 +124,18 @@ class SmartSite:
         self.grid_sensor, self.export_sensor, self.battery_sensor = grid_sensor, export_sensor, battery_sensor
         self.site.settings = settings
         if self._stop_timer is None:
-            self._stop_timer = async_track_time_interval(
+            self.meter = MeterEntities(self._hass, grid_sensor)
+            stop_meter = self.meter.async_start()
+            stop_timer = async_track_time_interval(
                 self._hass, self._async_tick, SMART_INTERVAL, name="enovates smart charging", cancel_on_shutdown=True
             )
+
+            @callback
+            def stop() -> None:
+                stop_timer()
+                stop_meter()
+
+            self._stop_timer = stop
 
     @callback
     def leave(self, member: SiteMember) -> None:
@@ -178,29 +192,64 @@ class SmartSite:
             grid, battery = (grid, reading) if reading is not None else (None, 0.0)
         return grid, battery, at
 
+    @property
+    def quarter_source(self) -> QuarterSource:
+        """Return whose count of the quarter the sensors and the peak guard go by now: the meter's or our own."""
+        return self.site.controller.quarter.source
+
     @callback
     def _async_tick(self, now: datetime) -> None:
         grid_w, battery_w, grid_at = self._grid_w(now)
+        meter = self.meter.figures(now, power_w)
         members = self.members
         reading = GridReading(
-            now=now.timestamp(), grid_w=grid_w, grid_at=grid_at, battery_w=battery_w, peak_limit_w=self.peak_limit_w
+            now=now.timestamp(),
+            grid_w=grid_w,
+            grid_at=grid_at,
+            battery_w=battery_w,
+            peak_limit_w=self.peak_limit_w,
+            meter=meter,
         )
         decisions, closed = self.site.step(reading, {member.member_id: member.readings() for member in members})
-        self._close_quarter(closed)
+        self._close_quarter(closed, meter)
         for member in members:
             # A charger without readings keeps its last decisions: it is counted as load until it is back.
             if (mine := decisions.get(member.member_id)) is not None:
                 member.apply(mine)
         self._notify()
 
-    def _close_quarter(self, closed: tuple[float, float] | None) -> None:
-        """Keep the month's highest quarter: a quarter of a new month starts the month afresh."""
-        if closed is None:
+    def _close_quarter(self, closed: tuple[float, float] | None, meter: MeterFigures | None = None) -> None:
+        """Keep the month's highest quarter: a quarter of a new month starts the month afresh.
+
+        The meter's own month peak, where it reports one, is the month's peak: the one the tariff bills.
+        """
+        self._follow_source()
+        if closed is not None:
+            start, average_w = closed
+            month = month_of(start)
+            if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
+                self.month_peak = (month, average_w)
+        if meter is not None and meter.month_peak_w is not None:
+            self.month_peak = (month_of(dt_util.utcnow().timestamp()), meter.month_peak_w)
+
+    def _follow_source(self) -> None:
+        """Say when the quarter's count changes hands: which one the peak guard goes by is what a bill is checked on."""
+        source = self.quarter_source
+        if source is self._source:
             return
-        start, average_w = closed
-        month = month_of(start)
-        if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
-            self.month_peak = (month, average_w)
+        self._source = source
+        average = self.meter.entities.get(Figure.AVERAGE)
+        if source is QuarterSource.METER:
+            LOGGER.info(
+                "Smart charging on %s: the peak guard counts the quarter hour by the meter's own %s", self.key, average
+            )
+        elif average is not None:
+            LOGGER.warning(
+                "Smart charging on %s: no figure from the meter's %s lately: the peak guard counts the quarter itself "
+                "until it is back",
+                self.key,
+                average,
+            )
 
 
 @callback

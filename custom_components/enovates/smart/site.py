@@ -20,7 +20,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from .controller import SmartController
-from .model import ChargingMode, Inputs, PortDecision, PortInput, Settings
+from .model import ChargingMode, Inputs, MeterFigures, PortDecision, PortInput, Settings
 
 type MemberId = str
 # What each charger reports this second, in the order of precedence; None: its readings are missing.
@@ -36,6 +36,7 @@ class GridReading:
     grid_at: float | None = None
     battery_w: float = 0.0
     peak_limit_w: float | None = None
+    meter: MeterFigures | None = None  # the meter's own quarter figures, where it reports them
 
 
 @dataclass
@@ -85,7 +86,9 @@ class Site:
                 owners[key] = (member, port)
         if not ports:
             # No charger to follow: the quarter goes on with the meter alone.
-            closed = self.controller.quarter.add(reading.now, reading.grid_w, reading_at=reading.grid_at)
+            closed = self.controller.quarter.add(
+                reading.now, reading.grid_w, reading_at=reading.grid_at, meter=reading.meter
+            )
             return {}, closed
         inputs = Inputs(
             now=reading.now,
@@ -93,6 +96,7 @@ class Site:
             grid_at=reading.grid_at,
             battery_w=reading.battery_w,
             peak_limit_w=reading.peak_limit_w,
+            meter=reading.meter,
             ports=ports,
         )
         decisions: dict[MemberId, dict[int, PortDecision]] = {
