@@ -8,7 +8,19 @@ from .faults import FaultKind, FaultRule, Faults, Latency
 from .home import Flows, Home
 from .household import Household
 from .meter import GridMeter, MeterReading, Tariff
-from .model import Car, CarScenario, Charger, EmsMode, Identity, LedColor, LockState, Mode3State, Port, PortFault
+from .model import (
+    Car,
+    CarScenario,
+    Charger,
+    EmsMode,
+    Identity,
+    LedColor,
+    LockState,
+    Mode3State,
+    Port,
+    PortFault,
+    nth_serial,
+)
 from .p1 import MeterIdentity, P1Server, P1Version
 from .server import Stats
 from .simulator import Simulator
@@ -60,4 +72,5 @@ __all__ = [
     "Tariff",
     "Token",
     "UnknownUnit",
+    "nth_serial",
 ]

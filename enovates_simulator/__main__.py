@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from collections.abc import Sequence
 import contextlib
 import logging
 from pathlib import Path
@@ -15,7 +16,7 @@ import signal
 
 from .home import Home
 from .household import Household
-from .model import CarScenario, Charger, EmsMode, Identity
+from .model import CarScenario, Charger, EmsMode, Identity, nth_serial
 from .p1 import P1Server, P1Version
 from .replay import Replay
 from .server import Stats
@@ -39,6 +40,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="EMS mode set by the installer (default: %(default)s)",
     )
     parser.add_argument("--dual-port", action="store_true", help="two charge ports: Modbus units 1 and 2")
+    parser.add_argument(
+        "--chargers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="N chargers in one home (one household, one meter), on consecutive ports from --port (0: free ones), "
+        "the serial counted up for each; --dual-port is the first one's (default: %(default)s)",
+    )
     parser.add_argument(
         "--car",
         choices=[scenario.value for scenario in CarScenario],
@@ -151,12 +160,28 @@ def build_simulator(args: argparse.Namespace) -> Simulator:
     return simulator
 
 
-def build_meter(args: argparse.Namespace, simulator: Simulator) -> P1Server | None:
-    """Return the P1 port of the home around the simulator's charger, if the arguments ask for one."""
+def build_others(args: argparse.Namespace) -> list[Simulator]:
+    """Return the home's other chargers (--chargers): single-port, as the first but for the serial and the port."""
+    others = []
+    for number in range(2, args.chargers + 1):
+        charger = Charger(
+            ems_mode=EmsMode(args.ems),
+            identity=Identity(serial_number=nth_serial(args.serial, number), model_id=args.model),
+            profile=Profile.parse(args.variant),
+        )
+        charger.scenarios[1] = CarScenario(args.car)
+        charger.sync()
+        port = args.port + number - 1 if args.port else 0
+        others.append(Simulator(charger, host=args.host, port=port))
+    return others
+
+
+def build_meter(args: argparse.Namespace, simulator: Simulator, others: Sequence[Simulator] = ()) -> P1Server | None:
+    """Return the P1 port of the home around the simulators' chargers, if the arguments ask for one."""
     if args.p1_port is None:
         return None
     home = Home(
-        simulator.charger,
+        [simulator.charger, *(other.charger for other in others)],
         Household(seed=args.seed, pv_peak_w=args.pv_peak),
         sun_hour=args.sun_hour,
         gas=args.gas,
@@ -185,11 +210,16 @@ async def _report(simulator: Simulator, seconds: float) -> None:
 
 
 async def serve(
-    simulator: Simulator, stop: asyncio.Event, report_seconds: float = 0, meter: P1Server | None = None
+    simulator: Simulator,
+    stop: asyncio.Event,
+    report_seconds: float = 0,
+    meter: P1Server | None = None,
+    others: Sequence[Simulator] = (),
 ) -> None:
-    """Serve until `stop` is set (and `meter`'s P1 port if given); every `report_seconds` (if not 0) log the traffic.
+    """Serve until `stop` is set, with `meter`'s P1 port and the home's `others` chargers, if given.
 
-    The charger's line comes first: scripts take the first address logged for the charger's.
+    Every `report_seconds` (if not 0) log the first charger's traffic. The charger's line comes first: scripts take
+    the first address logged for the charger's.
     """
     async with simulator, contextlib.AsyncExitStack() as stack, asyncio.TaskGroup() as tasks:
         reporter = tasks.create_task(_report(simulator, report_seconds)) if report_seconds > 0 else None
@@ -209,6 +239,10 @@ async def serve(
             charger.scenarios.get(1, "none"),
             charger.profile.describe() or "none",
         )
+        for other in others:
+            await stack.enter_async_context(other)
+            serial = other.charger.identity.serial_number
+            _LOGGER.info("ENO one %s on %s:%s, in the same home", serial, other.host, other.port)
         if meter is not None:
             await stack.enter_async_context(meter)
             household = meter.home.household
@@ -235,7 +269,8 @@ async def _main(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     simulator = build_simulator(args)
-    await serve(simulator, stop, args.report, build_meter(args, simulator))
+    others = build_others(args)
+    await serve(simulator, stop, args.report, build_meter(args, simulator, others), others)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,7 +1,8 @@
-"""The whole home behind one grid connection: the household (panels, house load) and the charger's cars, metered.
+"""The whole home behind one grid connection: the household (panels, house load) and the chargers' cars, metered.
 
-One model: the grid meter counts what the house draws and what the simulated charger's cars really draw, less what
-the panels make, so a limit written to the charger shows in the meter's figures as in a house. Time is the charger
+One model: the grid meter counts what the house draws and what the simulated chargers' cars really draw, less what
+the panels make, so a limit written to a charger shows in the meter's figures as in a house. A home may have several
+chargers (a two-car family, a small business): one household and one meter for all of them. Time is the charger
 model's clock (a ManualClock in tests); the meter's wall-clock time and the sun's time of day both run from it:
 `wall_start` is the wall-clock time at the start, and the sun can be placed at any hour (`sun_hour`), so a newcomer
 starting at 22:00 still sees a sunny day.
@@ -9,6 +10,7 @@ starting at 22:00 still sees a sunny day.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 import math
@@ -50,7 +52,7 @@ def gas_m3_per_h(day_s: float) -> float:
 
 
 class Home:
-    """A household and the simulated charger behind one Belgian digital meter (and a gas meter if `gas`).
+    """A household and the simulated chargers behind one Belgian digital meter (and a gas meter if `gas`).
 
     `wall_start` (aware) is the wall-clock time at the start (now by default); `sun_hour` places the sun: at the start
     it stands as at that hour (of the household's day), whatever the wall clock says (None: the wall clock's hour).
@@ -58,7 +60,7 @@ class Home:
 
     def __init__(
         self,
-        charger: Charger,
+        charger: Charger | Sequence[Charger],
         household: Household | None = None,
         *,
         wall_start: datetime | None = None,
@@ -66,12 +68,14 @@ class Home:
         gas: bool = False,
         tz: ZoneInfo = BRUSSELS,
     ) -> None:
-        """Put `charger` in a home with `household` (the default one: 8 kWp under passing clouds)."""
-        self.charger = charger
+        """Put `charger` (or several, on one clock) in a home with `household` (default: 8 kWp, passing clouds)."""
+        self.chargers = [charger] if isinstance(charger, Charger) else list(charger)
+        self.charger = self.chargers[0]  # the first: its steps count the whole home's time
         self.household = household if household is not None else Household()
-        self.clock = charger.clock
+        self.clock = self.charger.clock
         self.tz = tz
-        charger.sync()  # what it drew before it was in this home is not the meter's
+        for each in self.chargers:
+            each.sync()  # what it drew before it was in this home is not the meter's
         self._t0 = self.clock.now()
         wall = wall_start if wall_start is not None else datetime.now(tz)
         self._wall_start_ts = wall.timestamp()
@@ -80,7 +84,8 @@ class Home:
             sun_hour * 3600 if sun_hour is not None else local.hour * 3600 + local.minute * 60 + local.second
         )
         self.meter = GridMeter(self._wall_start_ts, tz, gas_m3=GAS_M3 if gas else None)
-        charger.step_listeners.append(self._count)
+        # One charger's steps count the time: the others' would count the same seconds again.
+        self.charger.step_listeners.append(self._count)
 
     # --- time ------------------------------------------------------------------------------------------------------
 
@@ -105,33 +110,42 @@ class Home:
             phases[index % 3] += appliance.power_at(day_s)
         return phases[0], phases[1], phases[2]
 
-    def _cars_phases(self) -> tuple[float, float, float]:
-        """Return what the charger's ports draw per phase now (in the model's time)."""
+    @staticmethod
+    def _charger_phases(charger: Charger) -> tuple[float, float, float]:
+        """Return what `charger`'s ports draw per phase now (in the model's time)."""
         totals = [0.0, 0.0, 0.0]
-        for number in self.charger.ports:
-            for phase, power in enumerate(self.charger.read_port(number).powers_w):
+        for number in charger.ports:
+            for phase, power in enumerate(charger.read_port(number).powers_w):
                 totals[phase] += power
         return totals[0], totals[1], totals[2]
+
+    def _cars_phases(self) -> tuple[float, float, float]:
+        """Return what every charger's ports draw per phase now."""
+        l1, l2, l3 = (sum(phase) for phase in zip(*map(self._charger_phases, self.chargers), strict=True))
+        return l1, l2, l3
 
     def _flows_at(self, t: float) -> Flows:
         day_s = self.sun_seconds(t)
         return Flows(self._house_phases(day_s), self._cars_phases(), self.household.pv_w(day_s))
 
     def flows(self) -> Flows:
-        """Return the home's power flows now (the charger caught up with the clock first)."""
-        self.charger.sync()
+        """Return the home's power flows now (the chargers caught up with the clock first)."""
+        for charger in self.chargers:
+            charger.sync()
         return self._flows_at(self.clock.now())
 
     def _count(self, start: float, end: float) -> None:
         """Count a stretch of time the charger integrates: its cars drew what its ports report now, over all of it."""
         flows = self._flows_at(start)
         net = flows.net_w
-        # The charger's load-shedding device measures the same connection point (its currents include the cars').
-        volts = self.charger.nominal_voltages_v
-        l1, l2, l3 = (
-            round((power - car) / voltage * 1000) for power, car, voltage in zip(net, flows.cars_w, volts, strict=True)
-        )
-        self.charger.house_load_ma = (l1, l2, l3)
+        # Each charger's load-shedding device measures the same connection point (the model adds its own cars').
+        for charger in self.chargers:
+            own = self._charger_phases(charger)
+            volts = charger.nominal_voltages_v
+            l1, l2, l3 = (
+                round((power - car) / voltage * 1000) for power, car, voltage in zip(net, own, volts, strict=True)
+            )
+            charger.house_load_ma = (l1, l2, l3)
         self.meter.add(self.wall_ts(start), self.wall_ts(end), net, gas_m3_per_h(self.sun_seconds(start)))
 
     # --- what the meter shows -------------------------------------------------------------------------------------

@@ -186,6 +186,14 @@ class Identity:
     api_version: tuple[int, int] = (1, 2)
 
 
+def nth_serial(first: str, number: int) -> str:
+    """Return the serial of a home's `number`th charger (1: `first`): its trailing digits counted up, or -N."""
+    digits = len(first) - len(first.rstrip("0123456789"))
+    if not digits:
+        return f"{first}-{number}"
+    return f"{first[:-digits]}{int(first[-digits:]) + number - 1:0{digits}d}"
+
+
 @dataclass(frozen=True)
 class PortReading:
     """Everything a port reports at one instant, in the units of the registers."""

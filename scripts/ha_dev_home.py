@@ -13,7 +13,11 @@ Entries made before (by hand or by an earlier run) are kept as they are: the DSM
 follows the P1 port, and an Enovates entry of the simulated charger without a grid sensor gets the meter's.
 Everything goes through Home Assistant's own classes, so the stores are complete for the installed release.
 
+With --chargers N, the simulator's other chargers too (single-port, on the ports after the first's): one site on the
+meter's sensors, all in Solar.
+
 Run with the development environment's Python: ha_dev_home.py CONFIG_DIR CHARGER_PORT P1_PORT [--dual-port]
+[--chargers N]
 """
 
 from __future__ import annotations
@@ -55,7 +59,7 @@ from custom_components.enovates.smart.const import (
     DEFAULT_SETTINGS,
 )
 from custom_components.enovates.smart.controller import ChargingMode
-from enovates_simulator import Identity, MeterIdentity, P1Version
+from enovates_simulator import Identity, MeterIdentity, P1Version, nth_serial
 
 HOST = "127.0.0.1"
 # The entity ids of the DSMR integration's power sensors: its device "Electricity Meter", their translated names.
@@ -130,6 +134,30 @@ def restored_states(title: str, *, dual_port: bool) -> list[dict[str, Any]]:
     return [json.loads(json_bytes(state.as_dict())) for state in stored]
 
 
+def _add_charger(
+    entries: list[dict[str, Any]], storage: Path, done: list[str], serial: str, port: int, *, dual_port: bool
+) -> None:
+    """Add the simulated charger `serial` on `port` in Solar, unless it is there (then give it the meter's power)."""
+    enovates = next((e for e in entries if e["domain"] == DOMAIN and e["unique_id"] == serial), None)
+    if enovates is None:
+        taken = {entry["title"] for entry in entries if entry["domain"] == DOMAIN}
+        title = charger_title(Identity().model_id, serial, taken)
+        data = {CONF_HOST: HOST, CONF_PORT: port, CONF_DUAL_PORT: dual_port, CONF_EMS_CONTROL: True}
+        versions = {"version": EnovatesConfigFlow.VERSION, "minor_version": EnovatesConfigFlow.MINOR_VERSION}
+        entries.append(_entry(DOMAIN, title, serial, data, smart_options(), **versions))
+        states_store = storage / restore_state.STORAGE_KEY
+        states = _load(states_store, restore_state.STORAGE_KEY, restore_state.STORAGE_VERSION, 1, [])
+        seeded = restored_states(title, dual_port=dual_port)
+        ids = {state["state"]["entity_id"] for state in seeded}
+        states["data"] = [s for s in states["data"] if s["state"]["entity_id"] not in ids] + seeded
+        _save(states_store, states)
+        done.append(f"{title} on {HOST}:{port}: Solar, peak limit {PEAK_LIMIT_KW:g} kW, grid from the meter")
+    elif CONF_GRID_SENSOR not in enovates["options"]:
+        enovates["options"] = {**enovates["options"], **smart_options()}
+        enovates["modified_at"] = dt_util.utcnow().isoformat()
+        done.append(f"{enovates['title']}: grid power from the meter")
+
+
 def main() -> None:
     """Add what is missing to CONFIG_DIR/.storage and say what was added."""
     parser = argparse.ArgumentParser()
@@ -137,6 +165,7 @@ def main() -> None:
     parser.add_argument("charger_port", type=int)
     parser.add_argument("p1_port", type=int)
     parser.add_argument("--dual-port", action="store_true")
+    parser.add_argument("--chargers", type=int, default=1)
     args = parser.parse_args()
     storage = args.config / ".storage"
     entries_store = storage / config_entries.STORAGE_KEY
@@ -170,26 +199,12 @@ def main() -> None:
         dsmr["title"] = p1_url
         done.append(f"DSMR meter moved to {p1_url}")
 
-    charger = Identity()
-    enovates = next((e for e in entries if e["domain"] == DOMAIN and e["unique_id"] == charger.serial_number), None)
-    if enovates is None:
-        title = charger_title(charger.model_id, charger.serial_number)
-        data = {CONF_HOST: HOST, CONF_PORT: args.charger_port, CONF_DUAL_PORT: args.dual_port, CONF_EMS_CONTROL: True}
-        versions = {"version": EnovatesConfigFlow.VERSION, "minor_version": EnovatesConfigFlow.MINOR_VERSION}
-        entries.append(_entry(DOMAIN, title, charger.serial_number, data, smart_options(), **versions))
-        states_store = storage / restore_state.STORAGE_KEY
-        states = _load(states_store, restore_state.STORAGE_KEY, restore_state.STORAGE_VERSION, 1, [])
-        seeded = restored_states(title, dual_port=args.dual_port)
-        ids = {state["state"]["entity_id"] for state in seeded}
-        states["data"] = [s for s in states["data"] if s["state"]["entity_id"] not in ids] + seeded
-        _save(states_store, states)
-        done.append(
-            f"{title} on {HOST}:{args.charger_port}: Solar, peak limit {PEAK_LIMIT_KW:g} kW, grid from the meter"
-        )
-    elif CONF_GRID_SENSOR not in enovates["options"]:
-        enovates["options"] = {**enovates["options"], **smart_options()}
-        enovates["modified_at"] = dt_util.utcnow().isoformat()
-        done.append(f"{enovates['title']}: grid power from the meter")
+    first = Identity().serial_number
+    for number in range(1, args.chargers + 1):
+        # The simulator's --chargers: the others single-port, their serials counted up, on the ports after the first.
+        serial = nth_serial(first, number)
+        port = args.charger_port + number - 1
+        _add_charger(entries, storage, done, serial, port, dual_port=args.dual_port and number == 1)
 
     if done:
         _save(entries_store, content)

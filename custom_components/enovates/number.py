@@ -124,10 +124,10 @@ class PeakLimitNumber(SmartEntity, RestoreNumber):
         super().__init__(coordinator, smart, PEAK_LIMIT)
 
     async def async_added_to_hass(self) -> None:
-        """Take back the limit from before the restart."""
+        """Take back the limit from before the restart (the site's, if it runs already: another charger's is kept)."""
         await super().async_added_to_hass()
         if (last := await self.async_get_last_number_data()) is not None and last.native_value:
-            self._smart.set_peak_limit(last.native_value * 1000)
+            self._smart.restore_peak_limit(last.native_value * 1000)
 
     @property
     def native_value(self) -> float:

@@ -16,16 +16,20 @@ from homeassistant.helpers.selector import (
 )
 
 from .compat import vol
+from .const import DOMAIN
 from .smart.const import (
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRIORITY,
     CONF_SMART_CHARGING,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
+    DEFAULT_PRIORITY,
     DEFAULT_SETTINGS,
+    SITE_OPTIONS,
 )
 
 _POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER))
@@ -69,6 +73,13 @@ def _schema(values: dict[str, Any]) -> vol.Schema:
                 ),
                 vol.Coerce(int),
             ),
+            # Optional, shown at the default: the options of chargers set up before it came stay as they were.
+            vol.Optional(
+                CONF_PRIORITY, description={"suggested_value": values.get(CONF_PRIORITY, DEFAULT_PRIORITY)}
+            ): vol.All(
+                NumberSelector(NumberSelectorConfig(min=1, max=9, step=1, mode=NumberSelectorMode.BOX)),
+                vol.Coerce(int),
+            ),
         }
     )
 
@@ -91,7 +102,22 @@ class EnovatesOptionsFlow(OptionsFlowWithReload):
             ):
                 errors[CONF_GRID_EXPORT_SENSOR] = "same_sensor"
             else:
+                self._share_with_the_site(user_input)
                 return self.async_create_entry(data=user_input)
         return self.async_show_form(
             step_id="init", data_schema=_schema(user_input or dict(self.config_entry.options)), errors=errors
         )
+
+    def _share_with_the_site(self, options: dict[str, Any]) -> None:
+        """Give the other chargers on the same grid sensor the site's settings: one site, one set of them.
+
+        They are not reloaded: the site takes these settings when this charger joins it again, in a moment.
+        """
+        if (grid_sensor := options.get(CONF_GRID_SENSOR)) is None:
+            return
+        site = {key: options[key] for key in SITE_OPTIONS if key in options}
+        for entry in self.hass.config_entries.async_entries(DOMAIN):
+            if entry.entry_id == self.config_entry.entry_id or entry.options.get(CONF_GRID_SENSOR) != grid_sensor:
+                continue
+            others = {key: value for key, value in entry.options.items() if key not in SITE_OPTIONS}
+            self.hass.config_entries.async_update_entry(entry, options=others | site)

@@ -34,7 +34,7 @@ from custom_components.enovates.smart.const import (
     CONF_STOP_DELAY,
 )
 from custom_components.enovates.smart.controller import ChargingMode
-from custom_components.enovates.smart.manager import month_of, power_w
+from custom_components.enovates.smart.registry import month_of, power_w
 from enovates_simulator import Car, EmsMode, Simulator
 
 from ..helpers import (
@@ -451,13 +451,13 @@ async def test_quarter_and_month_peak(
     # a quarter lower does not lower the month's peak; the first quarter of a new month starts it afresh
     start = smart.controller.quarter.start
     assert start is not None
-    smart._close_quarter((start, 1000.0))
+    smart.site._close_quarter((start, 1000.0))
     assert smart.month_peak is not None
     assert smart.month_peak[1] == pytest.approx(13000, abs=200)
-    smart._close_quarter((start + 40 * 86400, 1000.0))
+    smart.site._close_quarter((start + 40 * 86400, 1000.0))
     assert smart.month_peak == (month_of(start + 40 * 86400), 1000.0)
     # the peak is kept for this month only
-    smart.month_peak = None
+    smart.site.month_peak = None
     smart.restore_month_peak("1999-01", 9000)
     assert smart.month_peak is None
     smart.restore_month_peak(month_of(dt_util.utcnow().timestamp()), 9000)
@@ -734,7 +734,7 @@ async def test_options_flow(hass: HomeAssistant, simulator: Simulator, init_inte
     assert init_integration.options[CONF_MAX_CURRENT] == 20
     smart = init_integration.runtime_data.smart
     assert smart is not None  # reloaded with the new options
-    assert smart.controller.settings.max_current_a == 20
+    assert smart.settings.max_current_a == 20
     assert smart.controller.settings.hysteresis_w == 400
 
 

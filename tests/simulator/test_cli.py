@@ -13,9 +13,17 @@ from enovates_modbus import EnoOneClient
 import pytest
 
 from enovates_simulator import CarScenario, EmsMode, P1Version, Stats
-from enovates_simulator.__main__ import build_meter, build_parser, build_simulator, main, serve, traffic_report
+from enovates_simulator.__main__ import (
+    build_meter,
+    build_others,
+    build_parser,
+    build_simulator,
+    main,
+    serve,
+    traffic_report,
+)
 
-from ..helpers import wait_until
+from ..helpers import eno_client, wait_until
 
 
 def test_defaults() -> None:
@@ -188,3 +196,29 @@ async def test_serve_the_meter_too(socket_enabled: None, caplog: pytest.LogCaptu
     stop.set()
     await task
     assert not meter.listening
+
+
+async def test_a_home_of_two_chargers(socket_enabled: None, caplog: pytest.LogCaptureFixture) -> None:
+    # --chargers 2: a second charger (single-port, its own serial) on the next port, in the same home and meter.
+    args = build_parser().parse_args(["--port", "0", "--chargers", "2", "--dual-port", "--p1-port", "0"])
+    simulator = build_simulator(args)
+    others = build_others(args)
+    assert len(others) == 1
+    second = others[0].charger
+    assert (second.identity.serial_number, list(second.ports)) == ("SIM0000000002", [1])
+    assert list(simulator.charger.ports) == [1, 2]
+    meter = build_meter(args, simulator, others)
+    assert meter is not None
+    assert meter.home.chargers == [simulator.charger, second]
+    stop = asyncio.Event()
+    task = asyncio.create_task(serve(simulator, stop, meter=meter, others=others))
+    await wait_until(lambda: "P1 meter" in caplog.text, "the simulator to say where its meter listens")
+    assert f"ENO one {second.identity.serial_number} on 127.0.0.1:{others[0].port}, in the same home" in caplog.text
+    async with eno_client(others[0]) as client:
+        assert (await client.get_api_version()).major >= 1
+    stop.set()
+    await task
+    assert not others[0].listening
+    # Consecutive ports from a given one.
+    third = build_others(build_parser().parse_args(["--port", "5020", "--chargers", "3", "--serial", "GARAGE"]))[1]
+    assert (third._port, third.charger.identity.serial_number) == (5022, "GARAGE-3")

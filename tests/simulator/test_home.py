@@ -32,10 +32,11 @@ def _home(
 
 
 def _expected_net(home: Home) -> float:
-    """House + cars - panels, from the household and the charger's own registers (not the home's sums)."""
-    home.charger.sync()
+    """House + cars - panels, from the household and the chargers' own registers (not the home's sums)."""
+    for charger in home.chargers:
+        charger.sync()
     day_s = home.sun_seconds()
-    cars = sum(sum(home.charger.read_port(number).powers_w) for number in home.charger.ports)
+    cars = sum(sum(charger.read_port(number).powers_w) for charger in home.chargers for number in charger.ports)
     return home.household.house_w(day_s) + cars - home.household.pv_w(day_s)
 
 
@@ -212,3 +213,31 @@ def test_defaults_a_sunny_home_on_the_wall_clock() -> None:
     assert abs(home.wall_time() - now) < timedelta(seconds=5)
     assert home.household.pv_peak_w == 8000
     assert math.isclose(home.sun_seconds(), now.hour * 3600 + now.minute * 60 + now.second, abs_tol=5)
+
+
+def test_several_chargers_share_one_household_and_one_meter() -> None:
+    # A dual-port and a single-port charger, a car charging on each port (no sun): the meter counts every car once,
+    # and each charger's load-shedding device sees the rest of the connection, the other charger's cars included.
+    clock = ManualClock()
+    chargers = [Charger(clock=clock, dual_port=True), Charger(clock=clock)]
+    for charger in chargers:
+        for port in charger.ports.values():
+            port.plug_in()
+    home = Home(chargers, Household(seed=7, pv_peak_w=0.0), wall_start=MORNING)
+    assert home.charger is chargers[0]
+    before = home.reading()
+    expected_wh = 0.0
+    for _ in range(600):
+        expected_wh += _expected_net(home) / 3600
+        clock.advance(1)
+        home.reading()
+    after = home.reading()
+    cars_w = sum(sum(charger.read_port(n).powers_w) for charger in chargers for n in charger.ports)
+    assert cars_w == pytest.approx(3 * 16 * 690, rel=0.01)  # three cars at 16 A
+    assert after.total_import_w == pytest.approx(home.household.house_w(home.sun_seconds()) + cars_w)
+    assert sum(after.import_wh.values()) - sum(before.import_wh.values()) == pytest.approx(expected_wh)
+    single = chargers[1]
+    own_ma = single.read_port(1).currents_ma[0]
+    rest_w = after.import_w[0] - sum(single.read_port(1).powers_w) / 3
+    assert single.house_load_ma[0] == pytest.approx(rest_w / single.nominal_voltages_v[0] * 1000, rel=0.02)
+    assert own_ma > 0

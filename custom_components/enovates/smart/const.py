@@ -15,6 +15,20 @@ CONF_START_DELAY: Final = "start_delay"
 CONF_STOP_DELAY: Final = "stop_delay"
 CONF_HYSTERESIS: Final = "hysteresis"
 CONF_MAX_CURRENT: Final = "max_current"
+# Where a charger stands in its site's order of precedence (higher first); the charger's own, like the maximum.
+CONF_PRIORITY: Final = "priority"
+DEFAULT_PRIORITY: Final = 5
+
+# The options of a site (every charger on one grid sensor): the meter's sensors, the delays and the hysteresis. The
+# others are each charger's own (smart charging on or off, the maximum current).
+SITE_OPTIONS: Final = (
+    CONF_GRID_SENSOR,
+    CONF_GRID_EXPORT_SENSOR,
+    CONF_BATTERY_SENSOR,
+    CONF_START_DELAY,
+    CONF_STOP_DELAY,
+    CONF_HYSTERESIS,
+)
 
 DEFAULT_SETTINGS: Final = Settings()  # start after 120 s, stop after 240 s, 500 W hysteresis
 

@@ -257,7 +257,7 @@ class SmartController:
         ]
         if not solar:
             return
-        solar.sort()
+        solar.sort(key=lambda number: (ports[number].rank, number))
         if inputs.grid_w is None:
             self._hold_without_grid(inputs, wishes, solar, lost=lost)
             return
@@ -346,7 +346,8 @@ class SmartController:
                     del wanted[number]
         shares = fill(budget_w, wanted)
         if any(shares[number] < needed[number] for number in shares) or len(shares) < len(needed):
-            shares = self._give_way(budget_w, wanted, needed, paused)
+            rank = {number: ports[number].rank for number in wanted}
+            shares = self._give_way(budget_w, wanted, needed, paused, rank)
         return self._caps(inputs, wishes, shares, needed, paused, settled=settled)
 
     def _caps(
@@ -378,10 +379,14 @@ class SmartController:
 
     @staticmethod
     def _give_way(
-        budget_w: float, wanted: dict[int, float], needed: dict[int, float], paused: list[int]
+        budget_w: float,
+        wanted: dict[int, float],
+        needed: dict[int, float],
+        paused: list[int],
+        rank: dict[int, int],
     ) -> dict[int, float]:
         """Return the shares once the ports that cannot have their minimum gave way, in the order they do."""
-        order = give_way_order(wanted, paused)
+        order = give_way_order(wanted, paused, rank)
         active = dict(wanted)
         shares = fill(budget_w, active)
         while any(shares[number] < needed[number] for number in shares):

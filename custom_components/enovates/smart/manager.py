@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import asdict
+from collections.abc import Mapping
+from dataclasses import asdict, replace
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from enovates_modbus.eno_one import LockState
-from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
 from homeassistant.core import CALLBACK_TYPE, HomeAssistant, callback
 from homeassistant.exceptions import HomeAssistantError
-from homeassistant.helpers.event import async_track_time_interval
 from homeassistant.util import dt as dt_util
-from homeassistant.util.unit_conversion import PowerConverter
 
 from ..charging.status import car_connected
 from ..const import LOGGER, NO_EMS_LIMIT
@@ -24,20 +22,18 @@ from .const import (
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRIORITY,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
+    DEFAULT_PRIORITY,
     DEFAULT_SETTINGS,
-    GRID_STALE_AFTER,
-    SMART_INTERVAL,
 )
-from .controller import ChargingMode, Inputs, PortDecision, PortInput, Settings, SmartController
-from .meter_entities import Figure, MeterEntities
+from .controller import MIN_CURRENT_A, ChargingMode, PortDecision, PortInput, Settings, SmartController
 from .meter_quarter import QuarterSource
-from .model import MeterFigures
+from .registry import SmartSite, async_site, site_key
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
-    from homeassistant.core import State
 
     from ..coordinator import (
         EnovatesEmsControlCoordinator,
@@ -62,33 +58,15 @@ def settings_from(options: dict[str, Any]) -> Settings:
     )
 
 
-def power_w(state: State | None, now: datetime) -> float | None:
-    """Return a power sensor's reading in W; None when it is missing, not a number, or not reported lately."""
-    if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
-        return None
-    if now - state.last_reported > GRID_STALE_AFTER:
-        return None
-    try:
-        value = float(state.state)
-    except ValueError:
-        return None
-    unit = state.attributes.get(ATTR_UNIT_OF_MEASUREMENT) or UnitOfPower.WATT
-    if unit not in PowerConverter.VALID_UNITS:
-        return None
-    return PowerConverter.convert(value, unit, UnitOfPower.WATT)
-
-
 def _decision(decision: PortDecision) -> dict[str, Any]:
     return {"reason": decision.reason.value, "target_a": decision.target_a, "write_a": decision.write_a}
 
 
-def month_of(timestamp: float) -> str:
-    """Return the month (local time) a quarter starting at `timestamp` belongs to, as "YYYY-MM"."""
-    return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).strftime("%Y-%m")
-
-
 class SmartCharging:
-    """The smart charging of one charger: modes per port, the peak limit, and the controller deciding each second."""
+    """The smart charging of one charger: modes per port; its site (registry.py) decides for it each second.
+
+    The peak limit, the quarter-hour meter and the month's peak are the site's: shown by every charger of it.
+    """
 
     def __init__(
         self,
@@ -114,19 +92,70 @@ class SmartCharging:
         self.grid_sensor: str | None = options.get(CONF_GRID_SENSOR)
         self._export_sensor: str | None = options.get(CONF_GRID_EXPORT_SENSOR)
         self._battery_sensor: str | None = options.get(CONF_BATTERY_SENSOR)
-        self.controller = SmartController(settings_from(options))
+        self.settings = settings_from(options)  # the ceiling is the charger's; the rest its site's
+        self.priority = int(options.get(CONF_PRIORITY, DEFAULT_PRIORITY))
+        self.site: SmartSite  # joined on start
         self.modes: dict[int, ChargingMode] = {}
-        self.peak_limit_w: float | None = None
         self.decisions: dict[int, PortDecision] = {}
         # The last decisions that changed a port's reason or wrote its limit, for the diagnostics download.
         self.history: deque[tuple[datetime, int, PortDecision]] = deque(maxlen=HISTORY)
-        self.month_peak: tuple[str, float] | None = None  # (month, highest quarter average in W)
-        # The grid meter's own quarter-hour figures, where its integration reports them (Belgian meters).
-        self.meter = MeterEntities(hass, self.grid_sensor)
-        self._source = QuarterSource.OWN  # whose count of the quarter was last said
         self._listeners: list[CALLBACK_TYPE] = []
         self._maps_wanted: list[CALLBACK_TYPE] = []
         self._failing: set[int] = set()  # ports whose last write failed
+        self._maximum_a: dict[int, int] = {}  # each port's own maximum, as last read: at it, the limit is removed
+
+    @property
+    def member_id(self) -> str:
+        """Return the entry's id: the site keeps the ports' history under it, across a reload."""
+        return self._entry.entry_id
+
+    @property
+    def precedence(self) -> tuple[int, datetime, str]:
+        """Return the charger's place in its site: the higher priority first, then the one added first."""
+        return -self.priority, self._entry.created_at, self._entry.entry_id
+
+    @property
+    def controller(self) -> SmartController:
+        """Return the site's controller (the one that decides for this charger's ports, and the others')."""
+        return self.site.site.controller
+
+    @property
+    def peak_limit_w(self) -> float | None:
+        """Return the site's peak limit."""
+        return self.site.peak_limit_w
+
+    @property
+    def month_peak(self) -> tuple[str, float] | None:
+        """Return the site's month peak: (month, highest quarter average in W)."""
+        return self.site.month_peak
+
+    @property
+    def quarter_source(self) -> QuarterSource:
+        """Return whose count of the site's quarter the sensors and the peak guard go by: the meter's or our own."""
+        return self.site.quarter_source
+
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Return what smart charging goes by and what it decided last, for the diagnostics download."""
+        peak = self.month_peak
+        return {
+            "modes": {port: self.modes.get(port, ChargingMode.MANUAL).value for port in self._realtime.charger.ports},
+            # The site's delays and hysteresis, the charger's own ceiling.
+            "settings": asdict(replace(self.controller.settings, max_current_a=self.settings.max_current_a)),
+            "grid_sensor": self.grid_sensor,
+            "grid_export_sensor": self._export_sensor,
+            "battery_sensor": self._battery_sensor,
+            "peak_limit_w": self.peak_limit_w,
+            "month_peak": None if peak is None else {"month": peak[0], "average_w": peak[1]},
+            "quarter": {
+                "source": self.quarter_source.value,
+                "average_w": self.controller.quarter.average_w,
+                "meter_entities": {figure.value: entity_id for figure, entity_id in self.site.meter.entities.items()},
+            },
+            "decisions": {port: _decision(decision) for port, decision in self.decisions.items()},
+            "history": [
+                {"at": at.isoformat(), "port": port, **_decision(decision)} for at, port, decision in self.history
+            ],
+        }
 
     @property
     def modes_available(self) -> list[ChargingMode]:
@@ -137,16 +166,19 @@ class SmartCharging:
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
-        """Decide every second; return what stops it."""
-        stop_timer = async_track_time_interval(
-            self._hass, self._async_tick, SMART_INTERVAL, name="enovates smart charging", cancel_on_shutdown=True
+        """Join the charger's site (its tick decides every second); return what leaves it."""
+        self.site = async_site(self._hass, site_key(self.grid_sensor, self._entry.entry_id))
+        self.site.join(
+            self,
+            grid_sensor=self.grid_sensor,
+            export_sensor=self._export_sensor,
+            battery_sensor=self._battery_sensor,
+            settings=replace(self.settings, max_current_a=None),
         )
-        stop_meter = self.meter.async_start()
 
         @callback
         def stop() -> None:
-            stop_timer()
-            stop_meter()
+            self.site.leave(self)
             self._want_maps(steering=False)
 
         return stop
@@ -174,7 +206,8 @@ class SmartCharging:
         return lambda: self._listeners.remove(update)
 
     @callback
-    def _notify(self) -> None:
+    def notify(self) -> None:
+        """Tell the entities: the site decided, or a mode or the peak limit changed."""
         for update in list(self._listeners):
             update()
 
@@ -183,7 +216,7 @@ class SmartCharging:
         """Charge `port` in `mode` from now on."""
         self.modes[port] = mode
         self._want_maps(steering=any(mode is not ChargingMode.MANUAL for mode in self.modes.values()))
-        self._notify()
+        self.notify()
 
     @callback
     def user_took_over(self, port: int) -> None:
@@ -194,38 +227,18 @@ class SmartCharging:
 
     @callback
     def set_peak_limit(self, limit_w: float | None) -> None:
-        """Keep the quarter-hour average import under `limit_w` (None: no guard)."""
-        self.peak_limit_w = limit_w or None
-        self._notify()
+        """Keep the site's quarter-hour average import under `limit_w` (None: no guard)."""
+        self.site.set_peak_limit(limit_w)
+
+    @callback
+    def restore_peak_limit(self, limit_w: float) -> None:
+        """Take back the peak limit from before a restart (a site already running keeps its own)."""
+        self.site.restore_peak_limit(limit_w)
 
     @callback
     def restore_month_peak(self, month: str, average_w: float) -> None:
         """Take back the month's highest quarter, as known before a restart."""
-        if month == month_of(dt_util.utcnow().timestamp()) and (
-            self.month_peak is None or self.month_peak[1] < average_w
-        ):
-            self.month_peak = (month, average_w)
-
-    def _grid_w(self, now: datetime) -> tuple[float | None, float, float | None]:
-        """Return the grid power (import positive; None: missing), a home battery's (discharge positive), and when.
-
-        The time is that of the oldest of the readings: a decision is only as fresh as that.
-        """
-        sensors = [self.grid_sensor, self._export_sensor, self._battery_sensor]
-        states = [self._hass.states.get(entity_id) if entity_id else None for entity_id in sensors]
-        grid_state, export_state, battery_state = states
-        reported = [state.last_reported.timestamp() for state in states if state is not None]
-        at = min(reported) if reported else None
-        grid = power_w(grid_state, now)
-        if grid is not None and self._export_sensor is not None:
-            export = power_w(export_state, now)
-            grid = None if export is None else grid - export
-        battery = 0.0
-        if self._battery_sensor is not None:
-            # Without the battery's reading, its power could pass for surplus: no reading then.
-            reading = power_w(battery_state, now)
-            grid, battery = (grid, reading) if reading is not None else (None, 0.0)
-        return grid, battery, at
+        self.site.restore_month_peak(month, average_w)
 
     def _port_input(self, port: int, data: RealtimeData) -> PortInput | None:
         state, measurements, limit_ma = data.state, data.measurements, data.ems_limit_ma
@@ -237,6 +250,9 @@ class SmartCharging:
             plugged = state.lock_state is LockState.LOCKED or state.contactor_state
         currents = (measurements.current_l1, measurements.current_l2, measurements.current_l3)
         voltages = [v for v in (measurements.voltage_l1, measurements.voltage_l2, measurements.voltage_l3) if v > 0]
+        maximum = state.max_amp_per_phase
+        self._maximum_a[port] = maximum
+        ceiling = self.settings.max_current_a
         return PortInput(
             mode=self.modes.get(port, ChargingMode.MANUAL),
             plugged=plugged,
@@ -244,70 +260,30 @@ class SmartCharging:
             currents_a=tuple(current / 1000 for current in currents),
             voltage_v=sum(voltages) / len(voltages) if voltages else 0.0,
             charger_phases=state.number_of_phases,
-            max_current_a=state.max_amp_per_phase,
-            limit_a=state.max_amp_per_phase if limit_ma == NO_EMS_LIMIT else limit_ma // 1000,
+            # The charger's own ceiling, under its maximum (the site's controller knows no charger's options).
+            max_current_a=maximum if ceiling is None else max(min(ceiling, maximum), MIN_CURRENT_A),
+            limit_a=maximum if limit_ma == NO_EMS_LIMIT else limit_ma // 1000,
             contactor_closed=state.contactor_state,
         )
 
-    def as_diagnostics(self) -> dict[str, Any]:
-        """Return what smart charging goes by and what it decided last, for the diagnostics download."""
-        peak = self.month_peak
-        return {
-            "modes": {port: self.modes.get(port, ChargingMode.MANUAL).value for port in self._realtime.charger.ports},
-            "settings": asdict(self.controller.settings),
-            "grid_sensor": self.grid_sensor,
-            "grid_export_sensor": self._export_sensor,
-            "battery_sensor": self._battery_sensor,
-            "peak_limit_w": self.peak_limit_w,
-            "month_peak": None if peak is None else {"month": peak[0], "average_w": peak[1]},
-            "quarter": {
-                "source": self.quarter_source.value,
-                "average_w": self.controller.quarter.average_w,
-                "meter_entities": {figure.value: entity_id for figure, entity_id in self.meter.entities.items()},
-            },
-            "decisions": {port: _decision(decision) for port, decision in self.decisions.items()},
-            "history": [
-                {"at": at.isoformat(), "port": port, **_decision(decision)} for at, port, decision in self.history
-            ],
-        }
+    def readings(self) -> Mapping[int, PortInput] | None:
+        """Return what each port reports now; None when the picture is not whole.
 
-    @property
-    def quarter_source(self) -> QuarterSource:
-        """Return whose count of the quarter the sensors and the peak guard go by now: the meter's or our own."""
-        return self.controller.quarter.source
+        Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the charger is
+        left out this second, its cars counted as the house's load.
+        """
+        realtime = self._realtime
+        if not realtime.last_update_success or not self._ems_control.data.allowed:
+            return None
+        ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
+        if None in ports.values():
+            return None
+        return {port: reading for port, reading in ports.items() if reading is not None}
 
     @callback
-    def _async_tick(self, now: datetime) -> None:
-        realtime = self._realtime
-        grid_w, battery_w, grid_at = self._grid_w(now)
-        meter = self.meter.figures(now, power_w)
-        ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
-        allowed = self._ems_control.data.allowed
-        if not realtime.last_update_success or None in ports.values() or not allowed:
-            # Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the next
-            # second, then. The quarter goes on.
-            closed = self.controller.quarter.add(now.timestamp(), grid_w, reading_at=grid_at, meter=meter)
-            self._close_quarter(closed, meter)
-            self._notify()
-            return
-        readings = {port: reading for port, reading in ports.items() if reading is not None}
-        inputs = Inputs(
-            now=now.timestamp(),
-            grid_w=grid_w,
-            grid_at=grid_at,
-            battery_w=battery_w,
-            peak_limit_w=self.peak_limit_w,
-            meter=meter,
-            ports=readings,
-        )
-        if all(reading.mode is ChargingMode.MANUAL for reading in readings.values()):
-            # Nothing to decide: the limits are the user's. The contactor and the quarter are still followed.
-            self._close_quarter(self.controller.observe(inputs), meter)
-            self.decisions = {}
-            self._notify()
-            return
-        decisions, closed = self.controller.step(inputs)
-        self._close_quarter(closed, meter)
+    def apply(self, decisions: dict[int, PortDecision]) -> None:
+        """Take the site's decisions (none while every port of the site is Manual) and write what is to be written."""
+        now = dt_util.utcnow()
         for port, decision in decisions.items():
             before = self.decisions.get(port)
             if decision.write_a is not None or before is None or before.reason is not decision.reason:
@@ -316,41 +292,8 @@ class SmartCharging:
         for port, decision in decisions.items():
             if decision.write_a is not None:
                 self._entry.async_create_background_task(
-                    self._hass,
-                    self._async_write(port, decision.write_a, readings[port].max_current_a),
-                    "enovates smart limit",
+                    self._hass, self._async_write(port, decision.write_a, self._maximum_a[port]), "enovates smart limit"
                 )
-        self._notify()
-
-    def _close_quarter(self, closed: tuple[float, float] | None, meter: MeterFigures | None = None) -> None:
-        """Keep the month's highest quarter: a quarter of a new month starts the month afresh.
-
-        The meter's own month peak, where it reports one, is the month's peak: the one the tariff bills.
-        """
-        self._follow_source()
-        if closed is not None:
-            start, average_w = closed
-            month = month_of(start)
-            if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
-                self.month_peak = (month, average_w)
-        if meter is not None and meter.month_peak_w is not None:
-            self.month_peak = (month_of(dt_util.utcnow().timestamp()), meter.month_peak_w)
-
-    def _follow_source(self) -> None:
-        """Say when the quarter's count changes hands: which one the peak guard goes by is what a bill is checked on."""
-        source = self.quarter_source
-        if source is self._source:
-            return
-        self._source = source
-        average = self.meter.entities.get(Figure.AVERAGE)
-        if source is QuarterSource.METER:
-            LOGGER.info("%s: the peak guard counts the quarter hour by the meter's own %s", self._entry.title, average)
-        elif average is not None:
-            LOGGER.warning(
-                "%s: no figure from the meter's %s lately: the peak guard counts the quarter itself until it is back",
-                self._entry.title,
-                average,
-            )
 
     async def _async_write(self, port: int, amps: int, maximum: int) -> None:
         try:

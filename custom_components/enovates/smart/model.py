@@ -83,6 +83,9 @@ class PortInput:
     limit_a: int | None  # in force: 0 paused, the charger's maximum when no limit is set; None unknown
     # The charger's own contactor state: closed while the car charges. What the contactor budget counts.
     contactor_closed: bool
+    # Its place in the order of precedence (lower first: starts first on the surplus, gives way last); ties go by
+    # the port's key. One charger leaves it at 0 (port 1 before port 2); a site of several numbers all its ports.
+    rank: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

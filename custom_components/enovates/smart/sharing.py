@@ -1,8 +1,8 @@
 """What the ports of a site share: the surplus, and the peak guard's headroom.
 
 The surplus among the ports in a Solar mode, the headroom among those the guard steers: equal power for each; when
-there is not enough for every car's minimum, a port already paused gives way first, then the higher port number
-(port 2 before port 1).
+there is not enough for every car's minimum, a port already paused gives way first, then the later in the order of
+precedence (the higher port number of one charger: port 2 before port 1; a site's order: site.py).
 
 Pure arithmetic over port numbers and powers: the controller asks, the rules (rules.py) keep each port's timers.
 """
@@ -12,9 +12,13 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable, Mapping
 
 
-def give_way_order(numbers: Iterable[int], paused: Collection[int]) -> list[int]:
-    """Return the ports in the order they give way: the paused ones first (no contactor moves), the highest first."""
-    return sorted(numbers, key=lambda number: (number not in paused, -number))
+def give_way_order(numbers: Iterable[int], paused: Collection[int], rank: Mapping[int, int] | None = None) -> list[int]:
+    """Return the ports in the order they give way: the paused ones first (no contactor moves), the last first.
+
+    The last in the order of precedence: the highest `rank`, then the highest number.
+    """
+    ranks = rank or {}
+    return sorted(numbers, key=lambda number: (number not in paused, -ranks.get(number, 0), -number))
 
 
 def stop_candidate(
