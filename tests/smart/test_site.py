@@ -125,8 +125,8 @@ def test_the_first_charger_keeps_its_minimum_the_last_gives_way() -> None:
     site.step(replace(reading, now=1001.0, grid_at=1001.0), members)
     decisions, _ = site.step(replace(reading, now=1002.0, grid_at=1002.0), members)
     assert decisions["second"][1].target_a == 0
-    assert decisions["first"][1].target_a >= 6
-    assert decisions["first"][2].target_a >= 6
+    assert (decisions["first"][1].target_a or 0) >= 6
+    assert (decisions["first"][2].target_a or 0) >= 6
     assert give_way_order([1, 2, 3], [], {1: 0, 2: 1, 3: 2}) == [3, 2, 1]
     assert give_way_order([1, 2, 3], [], {1: 2, 2: 1, 3: 0}) == [1, 2, 3]
 
