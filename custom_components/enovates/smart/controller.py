@@ -21,9 +21,12 @@ from .model import (
     GRID_DRIVEN,
     MIN_CURRENT_A,
     NOMINAL_VOLTAGE_V,
+    PLAN_REASONS,
     SOLAR_MODES,
+    SOLAR_PAUSING,
     ChargingMode,
     Inputs,
+    PlanWish,
     PortDecision,
     PortInput,
     Reason,
@@ -49,6 +52,7 @@ __all__ = [
     "NOMINAL_VOLTAGE_V",
     "ChargingMode",
     "Inputs",
+    "PlanWish",
     "PortDecision",
     "PortInput",
     "Reason",
@@ -164,6 +168,7 @@ class SmartController:
         caps: dict[int, Proposal] = {}
         if wishes:
             self._share_surplus(inputs, wishes, lost=lost)
+            self._take_plans(inputs, wishes)
             if inputs.peak_limit_w:
                 caps = self._guard_peak(inputs, inputs.peak_limit_w, wishes, lost=lost, settled=settled)
         decisions: dict[int, PortDecision] = {}
@@ -223,7 +228,7 @@ class SmartController:
             return PortDecision(plan.reason, target)
         state.written_a, state.written_at = target, now
         self._last_write = now
-        if starting and port.mode is ChargingMode.SOLAR:
+        if starting and port.mode in SOLAR_PAUSING and plan.reason not in PLAN_REASONS:
             state.solar.started()
         return PortDecision(plan.reason, target, target)
 
@@ -240,6 +245,23 @@ class SmartController:
     def _maximum_a(self, port: PortInput) -> int:
         ceiling = self.settings.max_current_a
         return port.max_current_a if ceiling is None else max(min(ceiling, port.max_current_a), MIN_CURRENT_A)
+
+    # --- the plans (plan_rule.py) --------------------------------------------------------------------------------
+
+    def _take_plans(self, inputs: Inputs, wishes: dict[int, Proposal]) -> None:
+        """Weigh each port's plan like a mode's wish: Planned's own; on top of Solar's (and any mode's) when higher.
+
+        A plan proposes, it does not write: the peak guard's ceiling, the contactor budget and the write interval
+        apply to it as to any wish. Off stays off, whatever the price.
+        """
+        for number, planned in inputs.plans.items():
+            wish = wishes.get(number)
+            port = inputs.ports.get(number)
+            if wish is None or port is None or port.mode is ChargingMode.OFF or not port.plugged:
+                continue
+            target = min(planned.target_a, self._maximum_a(port))
+            if port.mode is ChargingMode.PLANNED or target > wish.target_a:
+                wishes[number] = Proposal(target, planned.reason)
 
     # --- the surplus ---------------------------------------------------------------------------------------------
 
@@ -269,7 +291,7 @@ class SmartController:
         waiting = [number for number in solar if number not in running]
 
         # Stop: the last running port in Solar, once the surplus was short of the minimums for the stop delay.
-        stoppable = [number for number in running if ports[number].mode is ChargingMode.SOLAR]
+        stoppable = [number for number in running if ports[number].mode in SOLAR_PAUSING]
         short = stop_candidate(surplus_w, running, minimum_w, stoppable, settings.hysteresis_w)
         stopping = None
         for number in stoppable:
