@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Final
 
 from .controller import Settings
@@ -15,6 +15,14 @@ CONF_START_DELAY: Final = "start_delay"
 CONF_STOP_DELAY: Final = "stop_delay"
 CONF_HYSTERESIS: Final = "hysteresis"
 CONF_MAX_CURRENT: Final = "max_current"
+# Planned charging (issue 25): the prices, and a car's state of charge instead of an energy to add.
+CONF_PRICE_SENSOR: Final = "price_sensor"
+CONF_SOC_SENSOR: Final = "soc_sensor"
+CONF_SOC_TARGET: Final = "soc_target"
+CONF_BATTERY_CAPACITY: Final = "battery_capacity"
+DEFAULT_SOC_TARGET: Final = 80  # %
+DEFAULT_READY_BY: Final = time(7, 0)
+DEFAULT_ENERGY_KWH: Final = 20.0  # about 100 km: a plan from the first car plugged in
 
 DEFAULT_SETTINGS: Final = Settings()  # start after 120 s, stop after 240 s, 500 W hysteresis
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import datetime, time
+import math
 from typing import TYPE_CHECKING, Any
 
 from enovates_modbus.eno_one import LockState
@@ -17,18 +19,27 @@ from ..charging.status import car_connected
 from ..const import LOGGER, NO_EMS_LIMIT
 from ..polling.realtime_maps import EMS_LIMIT, MEASUREMENTS, STATE
 from .const import (
+    CONF_BATTERY_CAPACITY,
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRICE_SENSOR,
+    CONF_SOC_SENSOR,
+    CONF_SOC_TARGET,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
+    DEFAULT_ENERGY_KWH,
+    DEFAULT_READY_BY,
     DEFAULT_SETTINGS,
+    DEFAULT_SOC_TARGET,
     GRID_STALE_AFTER,
     SMART_INTERVAL,
 )
 from .controller import ChargingMode, Inputs, PortDecision, PortInput, Settings, SmartController
+from .plan_rule import PlanBook, PlanInputs, SocTarget, next_ready_by
+from .price_feed import PriceFeed
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
@@ -41,6 +52,7 @@ if TYPE_CHECKING:
         RealtimeData,
     )
     from ..ems_limit.timed import EnovatesLimits
+    from .planner import Plan
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
@@ -67,6 +79,17 @@ def power_w(state: State | None, now: datetime) -> float | None:
     if unit not in PowerConverter.VALID_UNITS:
         return None
     return PowerConverter.convert(value, unit, UnitOfPower.WATT)
+
+
+def _number(state: State | None) -> float | None:
+    """Return a sensor's reading as a number (None: unavailable, unknown, not a number)."""
+    if state is None:
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def month_of(timestamp: float) -> str:
@@ -109,13 +132,27 @@ class SmartCharging:
         self._listeners: list[CALLBACK_TYPE] = []
         self._maps_wanted: list[CALLBACK_TYPE] = []
         self._failing: set[int] = set()  # ports whose last write failed
+        # Planned charging: the prices, each port's ready-by time and energy to add, and the plans.
+        price_sensor = options.get(CONF_PRICE_SENSOR)
+        self.price_feed = PriceFeed(hass, price_sensor) if price_sensor else None
+        self.ready_by: dict[int, time] = {}
+        self.energy_kwh: dict[int, float] = {}
+        self.plans = PlanBook()
+        self._soc_sensor: str | None = options.get(CONF_SOC_SENSOR)
+        self._soc_target = float(options.get(CONF_SOC_TARGET, DEFAULT_SOC_TARGET))
+        self._capacity_kwh = float(options.get(CONF_BATTERY_CAPACITY) or 0.0)
 
     @property
     def modes_available(self) -> list[ChargingMode]:
-        """Return the modes a user can pick: the Solar modes need a grid sensor."""
-        if self.grid_sensor is None:
-            return [ChargingMode.MANUAL, ChargingMode.FAST, ChargingMode.OFF]
-        return list(ChargingMode)
+        """Return the modes a user can pick: the Solar modes need a grid sensor, the planned ones a price sensor."""
+        modes = [ChargingMode.MANUAL, ChargingMode.FAST]
+        if self.grid_sensor is not None:
+            modes += [ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM]
+        if self.price_feed is not None:
+            modes.append(ChargingMode.PLANNED)
+            if self.grid_sensor is not None:
+                modes.append(ChargingMode.SOLAR_PLAN)
+        return [*modes, ChargingMode.OFF]
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -124,9 +161,13 @@ class SmartCharging:
             self._hass, self._async_tick, SMART_INTERVAL, name="enovates smart charging", cancel_on_shutdown=True
         )
 
+        stop_prices = self.price_feed.async_start() if self.price_feed is not None else None
+
         @callback
         def stop() -> None:
             stop_timer()
+            if stop_prices is not None:
+                stop_prices()
             self._want_maps(steering=False)
 
         return stop
@@ -177,6 +218,55 @@ class SmartCharging:
         """Keep the quarter-hour average import under `limit_w` (None: no guard)."""
         self.peak_limit_w = limit_w or None
         self._notify()
+
+    @callback
+    def set_ready_by(self, port: int, at: time) -> None:
+        """Have the car on `port` ready by `at` (a time of day: one already past today means tomorrow)."""
+        self.ready_by[port] = at
+        self._notify()
+
+    @callback
+    def set_energy(self, port: int, energy_kwh: float) -> None:
+        """Add `energy_kwh` to the car on `port` (counted from when it was plugged in)."""
+        self.energy_kwh[port] = energy_kwh
+        self._notify()
+
+    def plan_inputs(self, port: int, now: datetime) -> PlanInputs:
+        """Return what the user asks of `port`'s plan now: the next ready-by time, the energy or state of charge."""
+        ready_by = next_ready_by(dt_util.as_local(now), self.ready_by.get(port, DEFAULT_READY_BY))
+        soc = None
+        # The car's state of charge is the first port's car's (a charger with one car, the usual case).
+        if self._soc_sensor and self._capacity_kwh > 0 and port == min(self._realtime.charger.ports):
+            soc = SocTarget(
+                percent=_number(self._hass.states.get(self._soc_sensor)),
+                target_percent=self._soc_target,
+                capacity_kwh=self._capacity_kwh,
+            )
+        return PlanInputs(
+            ready_by=ready_by.timestamp(), energy_kwh=self.energy_kwh.get(port, DEFAULT_ENERGY_KWH), soc=soc
+        )
+
+    def plan(self, port: int) -> Plan | None:
+        """Return `port`'s plan as last made (None: no car, no plan mode, or no price sensor)."""
+        kept = self.plans.ports.get(port)
+        return None if kept is None else kept.plan
+
+    def _with_plans(self, inputs: Inputs, now: datetime) -> Inputs:
+        """Return `inputs` with what each port's plan (or a negative price) wants now."""
+        feed = self.price_feed
+        if feed is None:
+            return inputs
+        ports = inputs.ports
+        self.plans.follow_house(inputs.now, inputs.grid_w, sum(port.power_w for port in ports.values()))
+        wishes = self.plans.wishes(
+            inputs.now,
+            ports,
+            {port: self.plan_inputs(port, now) for port in ports},
+            feed.prices,
+            max_current_a=self.controller.settings.max_current_a,
+            peak_limit_w=inputs.peak_limit_w,
+        )
+        return replace(inputs, plans=wishes)
 
     @callback
     def restore_month_peak(self, month: str, average_w: float) -> None:
@@ -256,7 +346,7 @@ class SmartCharging:
             self.decisions = {}
             self._notify()
             return
-        decisions, closed = self.controller.step(inputs)
+        decisions, closed = self.controller.step(self._with_plans(inputs, now))
         self._close_quarter(closed)
         self.decisions = decisions
         for port, decision in decisions.items():

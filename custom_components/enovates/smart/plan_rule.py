@@ -261,4 +261,3 @@ class PlanBook:
             if wish is not None:
                 wishes[number] = wish
         return wishes
-
