@@ -82,7 +82,9 @@ def _schema(values: dict[str, Any]) -> vol.Schema:
             _optional(CONF_SOC_SENSOR, values): EntitySelector(
                 EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)
             ),
-            vol.Required(CONF_SOC_TARGET, default=values.get(CONF_SOC_TARGET, DEFAULT_SOC_TARGET)): vol.All(
+            vol.Optional(
+                CONF_SOC_TARGET, description={"suggested_value": values.get(CONF_SOC_TARGET, DEFAULT_SOC_TARGET)}
+            ): vol.All(
                 NumberSelector(
                     NumberSelectorConfig(min=10, max=100, step=1, unit_of_measurement="%", mode=NumberSelectorMode.BOX)
                 ),
