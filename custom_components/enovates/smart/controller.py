@@ -260,7 +260,12 @@ class SmartController:
             if wish is None or port is None or port.mode is ChargingMode.OFF or not port.plugged:
                 continue
             target = min(planned.target_a, self._maximum_a(port))
-            if port.mode is ChargingMode.PLANNED or target > wish.target_a:
+            # Solar + plan paused for both: the plan says why (waiting for cheaper hours, ready), not Solar.
+            if (
+                port.mode is ChargingMode.PLANNED
+                or target > wish.target_a
+                or (target == wish.target_a and wish.reason is Reason.NO_SURPLUS)
+            ):
                 wishes[number] = Proposal(target, planned.reason)
 
     # --- the surplus ---------------------------------------------------------------------------------------------

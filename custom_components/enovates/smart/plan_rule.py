@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Final
 
-from .model import NOMINAL_VOLTAGE_V, PLAN_MODES, ChargingMode, PlanWish, PortInput, Reason
+from .model import MIN_CURRENT_A, NOMINAL_VOLTAGE_V, PLAN_MODES, ChargingMode, PlanWish, PortInput, Reason
 from .planner import Plan, PlanRequest, PlanStatus, make_plan
 from .prices import Prices
 from .quarter import quarter_start
@@ -30,10 +30,12 @@ SOC_CONFIRM_S: Final = 900.0
 # Between two readings of a port (a second, normally) longer gaps are not counted as delivering: a restart of Home
 # Assistant must not count hours of power that were never seen.
 MAX_GAP_S: Final = 60.0
-# What the house draws, averaged over this long, is what the plan leaves it under the peak limit.
-HOUSE_AVERAGE_S: Final = 900.0
+# The house's highest draw lately is what a plan leaves it under the peak limit; it is forgotten over this long.
+HOUSE_HIGH_S: Final = 1800.0
 # A car that draws at least this much on a phase charges on it.
 PHASE_IN_USE_A: Final = 1.0
+# A car that draws this much less than its limit takes no more (its own charger's maximum, or a battery nearly full).
+CAR_LIMITED_A: Final = 1.5
 _EPSILON_KWH: Final = 0.01
 
 
@@ -114,6 +116,8 @@ class PortPlan:
         self._plugged = False
         self._charging = False
         self._phases: int | None = None
+        self._wanted = False  # the plan wanted the car charging at its last wish
+        self._car_max_a: int | None = None  # the most the car was seen to take (None: never held back by it)
         self._seen_at: float | None = None
         self._made_on: tuple[object, ...] | None = None  # what the plan was made on, but the energy
 
@@ -122,17 +126,23 @@ class PortPlan:
         if port.plugged and not self._plugged:
             # A new car (or the same one again): a new session, a new plan.
             self.delivered_kwh, self._blocks_done, self.plan, self._phases = 0.0, 0, None, None
+            self._car_max_a = None
             self.soc = SocFilter()
         self._plugged = port.plugged
         if self._seen_at is not None and port.plugged and 0 < now - self._seen_at <= MAX_GAP_S:
             self.delivered_kwh += max(port.power_w, 0.0) * (now - self._seen_at) / 3_600_000
         self._seen_at = now
         charging = port.plugged and port.contactor_closed
-        if charging and not self._charging:
+        if charging and not self._charging and self._wanted:
+            # A block the plan started (Solar's own starts in Solar + plan are not the plan's).
             self._blocks_done += 1
         self._charging = charging
         if drawing := len([current for current in port.currents_a if current >= PHASE_IN_USE_A]):
             self._phases = drawing
+            # A car drawing well under what it is offered takes no more: the plan counts with what it takes.
+            drawn = max(port.currents_a)
+            if port.limit_a is not None and drawn < port.limit_a - CAR_LIMITED_A:
+                self._car_max_a = max(self._car_max_a or 0, round(drawn))
 
     def need(self, now: float, inputs: PlanInputs) -> float:
         """Return the energy still to add: to the target state of charge, else the energy asked less delivered."""
@@ -155,13 +165,16 @@ class PortPlan:
     ) -> PlanWish:
         """Return what the plan wants now, planning again when a quarter began or an input changed."""
         need = self.need(now, inputs)
+        if self._car_max_a is not None:
+            maximum_a = max(min(maximum_a, self._car_max_a), MIN_CURRENT_A)
         phases = self._phases or port.charger_phases
         voltage = port.voltage_v if port.voltage_v > 0 else NOMINAL_VOLTAGE_V
         # What the user asked, not what is still missing: that moves each second while the car charges, and is
         # taken at the next quarter.
         soc = inputs.soc
         asked = (inputs.energy_kwh, None if soc is None else (soc.target_percent, soc.capacity_kwh))
-        made_on = (inputs.ready_by, asked, prices, maximum_a, phases, cap_w, quarter_start(now), need <= _EPSILON_KWH)
+        # The house's room under the peak moves each second too: it is taken at each quarter's plan.
+        made_on = (inputs.ready_by, asked, prices, maximum_a, phases, quarter_start(now), need <= _EPSILON_KWH)
         if self.plan is None or made_on != self._made_on:
             self.plan = make_plan(
                 PlanRequest(
@@ -179,7 +192,9 @@ class PortPlan:
                 )
             )
             self.need_kwh, self._made_on = need, made_on
-        return wish_of(self.plan, now)
+        wish = wish_of(self.plan, now)
+        self._wanted = wish.target_a > 0
+        return wish
 
 
 def wish_of(plan: Plan, now: float) -> PlanWish:
@@ -206,7 +221,7 @@ def negative_price_wish(port: PortInput, prices: Prices | None, now: float) -> P
 
 
 class PlanBook:
-    """The plans of a charger's ports, and the house's average draw the plans leave room for under the peak."""
+    """The plans of a charger's ports, and the house's draw the plans leave room for under the peak."""
 
     def __init__(self) -> None:
         """Start with no plans."""
@@ -215,14 +230,19 @@ class PlanBook:
         self._house_at: float | None = None
 
     def follow_house(self, now: float, grid_w: float | None, cars_w: float) -> None:
-        """Average what the house draws (the grid reading less the cars): its quarter-hour load, roughly."""
+        """Follow what the house draws (the grid reading less the cars) at its highest lately.
+
+        The peak guard judges the quarter on what the house draws now, not on its average: a plan that counted on
+        the average would be paused each time a heat pump or an oven comes on. The highest draw is forgotten
+        slowly (over HOUSE_HIGH_S), so a load that cycles keeps its room.
+        """
         if grid_w is None:
             return
-        house = grid_w - cars_w
-        if self._house_w is None or self._house_at is None:
+        house = max(grid_w - cars_w, 0.0)
+        if self._house_w is None or self._house_at is None or house >= self._house_w:
             self._house_w = house
         else:
-            weight = min(max(now - self._house_at, 0.0) / HOUSE_AVERAGE_S, 1.0)
+            weight = min(max(now - self._house_at, 0.0) / HOUSE_HIGH_S, 1.0)
             self._house_w += (house - self._house_w) * weight
         self._house_at = now
 
@@ -230,7 +250,7 @@ class PlanBook:
         """Return what the cars may draw under `peak_limit_w` besides the house (None: no peak limit)."""
         if not peak_limit_w:
             return None
-        return max(peak_limit_w - max(self._house_w or 0.0, 0.0), 0.0)
+        return max(peak_limit_w - (self._house_w or 0.0), 0.0)
 
     def wishes(
         self,
