@@ -255,9 +255,8 @@ class SmartController:
         apply to it as to any wish. Off stays off, whatever the price.
         """
         for number, planned in inputs.plans.items():
-            wish = wishes.get(number)
-            port = inputs.ports.get(number)
-            if wish is None or port is None or port.mode is ChargingMode.OFF or not port.plugged:
+            wish = wishes.get(number)  # a port in Manual has none
+            if wish is None or (port := inputs.ports[number]).mode is ChargingMode.OFF or not port.plugged:
                 continue
             target = min(planned.target_a, self._maximum_a(port))
             # Solar + plan paused for both: the plan says why (waiting for cheaper hours, ready), not Solar.
