@@ -218,6 +218,9 @@ async def test_a_state_of_charge_instead_of_an_energy(
     hass.states.async_set(SOC, "unavailable")
     await advance(hass, clock_hands, 3)
     assert plan_state(hass).attributes["energy_needed"] == pytest.approx(18.0, abs=0.1)
+    hass.states.async_remove(SOC)  # the car's integration removed
+    await advance(hass, clock_hands, 3)
+    assert plan_state(hass).attributes["energy_needed"] == pytest.approx(18.0, abs=0.1)
 
 
 @pytest.mark.parametrize("options", [{CONF_PRICE_SENSOR: PRICES}])
@@ -276,7 +279,7 @@ def nordpool_day(day: str) -> dict[str, Any]:
     }
 
 
-def registered(hass: HomeAssistant, platform: str) -> None:
+def registered(hass: HomeAssistant, platform: str, unit: str | None = "EUR/kWh") -> None:
     """Make the price sensor one of `platform`'s, with its unit."""
     entry = MockConfigEntry(domain=platform)
     entry.add_to_hass(hass)
@@ -284,7 +287,7 @@ def registered(hass: HomeAssistant, platform: str) -> None:
     er.async_get(hass).async_get_or_create(
         "sensor", platform, "price", suggested_object_id="day_ahead_price", config_entry=entry
     )
-    hass.states.async_set(PRICES, "0.1", {"unit_of_measurement": "EUR/kWh"})
+    hass.states.async_set(PRICES, "0.1", {"unit_of_measurement": unit} if unit else {})
 
 
 @pytest.mark.parametrize("tomorrow", [True, False])
@@ -316,6 +319,24 @@ async def test_nordpool_prices_come_from_its_service(
         dt_util.now().date().isoformat(),
         (dt_util.now().date() + timedelta(days=1)).isoformat(),
     }
+
+
+async def test_nordpool_without_prices_yet(
+    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: Simulator
+) -> None:
+    # A sensor without a unit (the currency unknown), and a service with nothing for today yet: no prices, no error.
+    registered(hass, "nordpool", unit=None)
+
+    async def get_prices(call: ServiceCall) -> ServiceResponse:
+        return {}
+
+    hass.services.async_register("nordpool", "get_prices_for_date", get_prices, supports_response=SupportsResponse.ONLY)
+    mock_config_entry.add_to_hass(hass)
+    await setup_entry(hass, mock_config_entry)
+    smart = mock_config_entry.runtime_data.smart
+    assert smart is not None
+    assert smart.price_feed is not None
+    assert smart.price_feed.prices is None
 
 
 async def test_tibber_prices_come_from_its_service(
