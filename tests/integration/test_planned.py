@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime, time, timedelta
 import logging
+from pathlib import Path
 from typing import Any
 
 from freezegun.api import TickingDateTimeFactory
@@ -21,9 +22,11 @@ from homeassistant.core import HomeAssistant, ServiceCall, ServiceResponse, Stat
 from homeassistant.data_entry_flow import FlowResultType
 from homeassistant.exceptions import ServiceValidationError
 from homeassistant.helpers import entity_registry as er
+from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache_with_extra_data
+import yaml
 
 from custom_components.enovates.const import NO_EMS_LIMIT
 from custom_components.enovates.smart.const import (
@@ -34,7 +37,7 @@ from custom_components.enovates.smart.const import (
     CONF_SOC_SENSOR,
     CONF_SOC_TARGET,
 )
-from custom_components.enovates.smart.prices import PriceSource
+from custom_components.enovates.smart.prices import PriceSource, identify_price_sensor, parse_price_attributes
 from enovates_simulator import Car, Simulator
 
 from ..helpers import MODE, REASON, advance, limit_ma, select_mode, setup_entry, state
@@ -468,3 +471,27 @@ async def test_the_options_take_a_service_price_sensor_with_a_known_unit(
         result["flow_id"], {CONF_SMART_CHARGING: True, CONF_PRICE_SENSOR: PRICES}
     )
     assert result["type"] is FlowResultType.CREATE_ENTRY
+
+
+# --- the development instance --------------------------------------------------------------------------------------
+
+
+# The template's quarter-hour trigger stays: the instance keeps running in the real world.
+@pytest.mark.parametrize("expected_lingering_timers", [True])
+async def test_the_development_instance_has_a_price_sensor(hass: HomeAssistant) -> None:
+    # config/configuration.yaml's template sensor: ENTSO-E's shape, a day of quarter hours (tomorrow's from 13:00).
+    config = yaml.safe_load((Path(__file__).parents[2] / "config" / "configuration.yaml").read_text())
+    hass.states.async_remove(PRICES)
+    assert await async_setup_component(hass, "template", {"template": config["template"]})
+    await hass.async_block_till_done()
+    await hass.async_start()
+    await hass.async_block_till_done()
+    sensor = hass.states.get(PRICES)
+    assert sensor is not None
+    assert identify_price_sensor(sensor.attributes) is PriceSource.ENTSOE
+    prices = parse_price_attributes(sensor.attributes)
+    assert prices.currency == "EUR"
+    assert len(prices.slots) == (192 if dt_util.now().hour >= 13 else 96)
+    assert prices.slots[0].start == dt_util.start_of_local_day().timestamp()
+    assert min(slot.price for slot in prices.slots) == pytest.approx(0.0815, abs=0.002)  # 03:00, a winter night
+    assert float(sensor.state) == pytest.approx(prices.price_at(dt_util.utcnow().timestamp()))
