@@ -154,6 +154,10 @@ async def test_a_plan_is_drawn_and_followed(
     await advance(hass, clock_hands, 6)
     assert state(hass, REASON) == "planned"
     assert limit_ma(simulator) >= 6000
+    # Manual: no plan shown (Manual is not followed each second: the plan would go stale)
+    await select_mode(hass, "manual")
+    await advance(hass, clock_hands, 2)
+    assert state(hass, PLAN) == STATE_UNKNOWN
 
 
 async def test_bad_input_keeps_a_plan(

@@ -38,6 +38,7 @@ from .const import (
     SMART_INTERVAL,
 )
 from .controller import ChargingMode, Inputs, PortDecision, PortInput, Settings, SmartController
+from .model import PLAN_MODES
 from .plan_rule import PlanBook, PlanInputs, SocTarget, next_ready_by
 from .price_feed import PriceFeed
 
@@ -249,7 +250,10 @@ class SmartCharging:
     def plan(self, port: int) -> Plan | None:
         """Return `port`'s plan as last made (None: no car, no plan mode, or no price sensor)."""
         kept = self.plans.ports.get(port)
-        return None if kept is None else kept.plan
+        # Manual is not followed each second: a plan from before it was picked is no plan.
+        if kept is None or self.modes.get(port, ChargingMode.MANUAL) not in PLAN_MODES:
+            return None
+        return kept.plan
 
     def _with_plans(self, inputs: Inputs, now: datetime) -> Inputs:
         """Return `inputs` with what each port's plan (or a negative price) wants now."""
