@@ -286,29 +286,35 @@ def nordpool_day(day: str) -> dict[str, Any]:
     }
 
 
-def registered(hass: HomeAssistant, platform: str, unit: str | None = "EUR/kWh") -> None:
+def registered(hass: HomeAssistant, platform: str, unit: str | None = "EUR/kWh", unique_id: str = "price") -> None:
     """Make the price sensor one of `platform`'s, with its unit."""
     entry = MockConfigEntry(domain=platform)
     entry.add_to_hass(hass)
     hass.states.async_remove(PRICES)  # the registry would take another id while the state is there
     er.async_get(hass).async_get_or_create(
-        "sensor", platform, "price", suggested_object_id="day_ahead_price", config_entry=entry
+        "sensor", platform, unique_id, suggested_object_id="day_ahead_price", config_entry=entry
     )
     hass.states.async_set(PRICES, "0.1", {"unit_of_measurement": unit} if unit else {})
 
 
-@pytest.mark.parametrize("tomorrow", [True, False])
+@pytest.mark.parametrize(("tomorrow", "areas"), [(True, ("BE",)), (False, ("BE",)), (True, ("NL", "BE"))])
 async def test_nordpool_prices_come_from_its_service(
-    hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: Simulator, tomorrow: bool
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: Simulator,
+    tomorrow: bool,
+    areas: tuple[str, ...],
 ) -> None:
-    registered(hass, "nordpool")
+    # An entry with several areas answers for each: the sensor's area is the one its unique id names.
+    registered(hass, "nordpool", unique_id="BE-current_price")
     asked: list[dict[str, Any]] = []
 
     async def get_prices(call: ServiceCall) -> ServiceResponse:
         asked.append(dict(call.data))
         if call.data["date"] != dt_util.now().date().isoformat() and not tomorrow:
             raise ServiceValidationError("not published yet")
-        return nordpool_day(call.data["date"])
+        day = nordpool_day(call.data["date"])["BE"]
+        return {area: [{**item, "price": item["price"] + 100 * (area != "BE")} for item in day] for area in areas}
 
     hass.services.async_register("nordpool", "get_prices_for_date", get_prices, supports_response=SupportsResponse.ONLY)
     mock_config_entry.add_to_hass(hass)

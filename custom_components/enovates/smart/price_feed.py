@@ -118,10 +118,14 @@ class PriceFeed:
                 )
                 prices = parse_price_response(response, currency=currency)
             else:
-                entry_id = registry_entry.config_entry_id if registry_entry is not None else None
-                prices = await self._nordpool_day(entry_id, today.isoformat(), currency)
+                entry_id, unique_id = (
+                    (registry_entry.config_entry_id, registry_entry.unique_id) if registry_entry else (None, "")
+                )
+                prices = await self._nordpool_day(entry_id, unique_id, today.isoformat(), currency)
                 try:
-                    tomorrow = await self._nordpool_day(entry_id, (today + timedelta(days=1)).isoformat(), currency)
+                    tomorrow = await self._nordpool_day(
+                        entry_id, unique_id, (today + timedelta(days=1)).isoformat(), currency
+                    )
                 except HomeAssistantError:
                     tomorrow = None  # not published yet (before about 13:00 CET): today's alone
                 if prices is not None and tomorrow is not None:
@@ -133,9 +137,16 @@ class PriceFeed:
             self.prices = prices
             self._recovered()
 
-    async def _nordpool_day(self, entry_id: str | None, day: str, currency: str | None) -> Prices | None:
+    async def _nordpool_day(
+        self, entry_id: str | None, unique_id: str, day: str, currency: str | None
+    ) -> Prices | None:
         response = await self._call("nordpool", "get_prices_for_date", {"config_entry": entry_id, "date": day})
-        return parse_price_response(response, currency=currency) if response else None
+        if not response:
+            return None
+        # An entry with several areas answers for each: the sensor's own is the one its unique id starts with
+        # ("SE3-current_price").
+        area = next((key for key in response if len(response) > 1 and unique_id.startswith(f"{key}-")), None)
+        return parse_price_response(response, area=area, currency=currency)
 
     async def _call(self, domain: str, service: str, data: dict[str, Any]) -> dict[str, Any]:
         response = await self._hass.services.async_call(domain, service, data, blocking=True, return_response=True)
