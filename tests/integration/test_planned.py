@@ -25,7 +25,11 @@ from homeassistant.helpers import entity_registry as er
 from homeassistant.setup import async_setup_component
 from homeassistant.util import dt as dt_util
 import pytest
-from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_restore_cache_with_extra_data
+from pytest_homeassistant_custom_component.common import (
+    MockConfigEntry,
+    async_fire_time_changed,
+    mock_restore_cache_with_extra_data,
+)
 import yaml
 
 from custom_components.enovates.const import NO_EMS_LIMIT
@@ -494,7 +498,10 @@ async def test_the_development_instance_has_a_price_sensor(hass: HomeAssistant) 
     hass.states.async_remove(PRICES)
     assert await async_setup_component(hass, "template", {"template": config["template"]})
     await hass.async_block_till_done()
-    await hass.async_start()
+    # The instance renders it at its start, and every quarter hour: the next quarter (a test's Home Assistant runs
+    # already, and 2025.10 does not fire the start trigger for a template set up then).
+    now = dt_util.utcnow()
+    async_fire_time_changed(hass, now - timedelta(seconds=now.timestamp() % QUARTER_S) + timedelta(seconds=QUARTER_S))
     await hass.async_block_till_done()
     sensor = hass.states.get(PRICES)
     assert sensor is not None
