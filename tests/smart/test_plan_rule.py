@@ -19,6 +19,7 @@ from custom_components.enovates.smart.controller import (
     PortDecision,
     PortInput,
     Reason,
+    Settings,
     SmartController,
 )
 from custom_components.enovates.smart.plan_rule import (
@@ -443,3 +444,23 @@ def test_a_plan_start_waits_for_the_contactor_budget_and_the_peak_guard_caps_it(
     )
     assert decisions[1].reason is Reason.PEAK_GUARD
     assert decisions[1].write_a == 7
+
+
+def test_solar_takes_over_a_car_the_plan_charges() -> None:
+    # Solar + plan: the plan charges at 16 A in the sun; Solar's start condition holds meanwhile. When the plan's
+    # block ends the car goes on with the surplus, and when a cloud comes Solar waits its stop delay.
+    controller = SmartController(Settings(start_delay_s=60, stop_delay_s=120))
+    charging = {1: car(ChargingMode.SOLAR_PLAN, amps=16, limit=16)}
+    sunny = -3 * VOLT * 10.5 + 3 * VOLT * 16  # 10.5 A to spare besides the car's 16
+    step(controller, 0, charging, {1: PlanWish(16, Reason.PLANNED)}, grid_w=sunny)
+    decisions = step(controller, 60, charging, {1: PlanWish(16, Reason.PLANNED)}, grid_w=sunny)
+    assert decisions[1].reason is Reason.PLANNED
+    assert controller._ports[1].solar.running
+    decisions = step(controller, 70, charging, {1: PlanWish(0, Reason.PLAN_WAITING)}, grid_w=sunny)
+    assert (decisions[1].reason, decisions[1].write_a) == (Reason.SURPLUS, 10)
+    on_surplus = {1: car(ChargingMode.SOLAR_PLAN, amps=10, limit=10)}
+    cloud = 3 * VOLT * 10  # the car's 10 A all from the grid
+    decisions = step(controller, 80, on_surplus, {1: PlanWish(0, Reason.PLAN_WAITING)}, grid_w=cloud)
+    assert decisions[1].reason is Reason.STOPPING
+    decisions = step(controller, 80 + 120, on_surplus, {1: PlanWish(0, Reason.PLAN_WAITING)}, grid_w=cloud)
+    assert (decisions[1].reason, decisions[1].write_a) == (Reason.PLAN_WAITING, 0)

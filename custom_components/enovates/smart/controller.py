@@ -258,6 +258,12 @@ class SmartController:
             wish = wishes.get(number)  # a port in Manual has none
             if wish is None or (port := inputs.ports[number]).mode is ChargingMode.OFF or not port.plugged:
                 continue
+            state = self._ports[number]
+            solar_runs = wish.reason in (Reason.SURPLUS, Reason.MINIMUM)
+            if port.mode is ChargingMode.SOLAR_PLAN and solar_runs and not state.solar.running:
+                # Solar's start condition held while the plan charged the car: Solar runs it too from now, so
+                # that the end of the plan's block leaves it on the surplus, and a cloud then waits the stop delay.
+                state.solar.started()
             target = min(planned.target_a, self._maximum_a(port))
             # Solar + plan paused for both: the plan says why (waiting for cheaper hours, ready), not Solar.
             if (
