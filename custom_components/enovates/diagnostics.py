@@ -72,6 +72,9 @@ async def async_get_config_entry_diagnostics(hass: HomeAssistant, entry: Enovate
                 port: {"at": pending.at.isoformat(), "limit_ma": pending.limit_ma}
                 for port, pending in runtime.limits.pending.items()
             },
+            # Modes, settings, the peak limit and the month's peak, whose count of the quarter the guard goes by (the
+            # meter's or our own), the last decisions and why (None: smart charging is off, or no EMS control).
+            "smart_charging": None if runtime.smart is None else runtime.smart.as_diagnostics(),
         },
         TO_REDACT,
     )

@@ -50,6 +50,7 @@ import pytest
 from pytest_homeassistant_custom_component.common import MockConfigEntry, mock_component
 
 from custom_components.enovates.const import DOMAIN
+from custom_components.enovates.smart import meter_entities
 from custom_components.enovates.smart.const import (
     CONF_GRID_EXPORT_SENSOR,
     CONF_GRID_SENSOR,
@@ -57,6 +58,8 @@ from custom_components.enovates.smart.const import (
     CONF_START_DELAY,
     CONF_STOP_DELAY,
 )
+from custom_components.enovates.smart.meter_quarter import QuarterSource
+from custom_components.enovates.smart.quarter import QUARTER_S, quarter_start
 from enovates_simulator import Car, Charger, Home, Household, ManualClock, MeterIdentity, P1Server, P1Version, Simulator
 from enovates_simulator.meter import MeterReading
 from enovates_simulator.p1 import crc16
@@ -194,6 +197,9 @@ class MeteredHome:
             options={CONF_TIME_BETWEEN_UPDATE: 0},
         )
         self.delivered = 0  # telegrams the import sensor has shown (a number, reported or changed)
+        # Whether the home's clock keeps to Home Assistant's (which runs a little faster, by the real time each second
+        # takes): a quarter hour then starts at the same instant on the meter and in Home Assistant.
+        self.in_step = False
         self._delivery = asyncio.Event()
         self._listeners: list[Callable[[], None]] = []
 
@@ -251,9 +257,16 @@ class MeteredHome:
     async def run(self, seconds: int) -> None:
         """Let `seconds` pass in the home and in Home Assistant: each second a telegram, then Home Assistant's turn."""
         for _ in range(seconds):
-            self.clock.advance(1)
+            ahead = dt_util.utcnow().timestamp() - self.home.wall_ts() if self.in_step else 0.0
+            self.clock.advance(1 + max(ahead, 0.0) if self.in_step else 1)
             await self.telegram()
             await advance(self.hass, self.hands, 1)
+
+    async def jump(self, seconds: int) -> None:
+        """Move the home and Home Assistant `seconds` ahead at once (no telegram meanwhile), then a second as usual."""
+        self.clock.advance(seconds)
+        await advance(self.hass, self.hands, seconds, step=seconds)
+        await self.run(1)
 
     async def run_until(self, condition: Callable[[], bool], seconds: int) -> datetime:
         """Run second by second until `condition` holds, at most `seconds`; return Home Assistant's time then."""
@@ -529,4 +542,75 @@ async def test_a_negative_import_is_export(
     assert -WATTS_PER_AMP < power_kw(hass, IMPORT) * 1000 <= 0
     # Export counts as no import in the quarter: never a negative average.
     assert float(state(hass, QUARTER)) == 0
+    writes_accepted(simulator)
+
+
+# The DSMR integration's sensors of the meter's own quarter figures (1-0:1.4.0 and 1-0:1.6.0, kW).
+AVERAGE = "sensor.electricity_meter_current_average_demand"
+MONTH = "sensor.eno_one_monthly_peak"
+LIMIT_KW = 5.0
+# A kettle and a hob for the middle five minutes of the quarter: with the car's minimum, over the limit.
+KETTLE_W = 3500.0
+
+
+@pytest.fixture
+def source() -> QuarterSource:
+    """Whose count of the quarter the peak guard goes by: the meter's own, found beside the grid sensor."""
+    return QuarterSource.METER
+
+
+@pytest.fixture
+def figures_found(monkeypatch: pytest.MonkeyPatch, source: QuarterSource) -> None:
+    """With our own count: a meter whose integration reports no quarter figures (a Dutch meter, say)."""
+    if source is QuarterSource.OWN:
+        monkeypatch.setattr(meter_entities, "FIGURES", {})
+
+
+async def run_to(metered: MeteredHome, at: float) -> None:
+    """Run second by second until Home Assistant's clock is at `at` (seconds since the epoch) or past it."""
+    await metered.run_until(lambda: dt_util.utcnow().timestamp() >= at, int(at - dt_util.utcnow().timestamp()) + 5)
+
+
+@pytest.mark.parametrize("paused", [True])
+@pytest.mark.parametrize("source", [QuarterSource.METER, QuarterSource.OWN])
+@pytest.mark.usefixtures("figures_found", "paused")
+async def test_the_peak_guard_and_the_meter_agree_over_a_quarter(
+    hass: HomeAssistant,
+    metered: MeteredHome,
+    simulator: Simulator,
+    household: Household,
+    init_integration: MockConfigEntry,
+    source: QuarterSource,
+) -> None:
+    household.pv_peak_w = 0.0  # an evening: the house and the car alone
+    smart = init_integration.runtime_data.smart
+    # The home's clock keeps to Home Assistant's: a quarter starts at the same instant on both. To 20 s before the
+    # next quarter, the car paused (the quarter so far light: the house alone).
+    metered.in_step = True
+    to_next = QUARTER_S - dt_util.utcnow().timestamp() % QUARTER_S
+    await metered.jump(int(to_next - 20 if to_next > 30 else to_next + QUARTER_S - 20))
+    start = quarter_start(dt_util.utcnow().timestamp()) + QUARTER_S
+    await set_number(hass, PEAK, LIMIT_KW)
+    await select_mode(hass, "fast")
+    await run_to(metered, start + 1)
+    assert smart.quarter_source is source
+    # The quarter: the car takes what the limit leaves; the kettle for the middle five minutes pauses it.
+    await run_to(metered, start + 300)
+    assert (state(hass, REASON), limit_ma(simulator) >= 6000) == ("peak_guard", True)
+    household.base_load_w = BASE_LOAD_W + KETTLE_W
+    await run_to(metered, start + 600)
+    assert (state(hass, REASON), limit_ma(simulator)) == ("peak_guard", 0)
+    household.base_load_w = BASE_LOAD_W
+    await run_to(metered, start + QUARTER_S - 2)
+    assert smart.quarter_source is source
+    # The quarter hour's average so far: ours and the meter's (as the meter counts it now, and as DSMR shows it).
+    meter = metered.home.meter
+    ours_kw = float(state(hass, QUARTER))
+    assert ours_kw == pytest.approx(meter.average_demand_w(metered.home.wall_ts()) / 1000, rel=0.01)
+    assert ours_kw == pytest.approx(power_kw(hass, AVERAGE), rel=0.01)
+    # The quarter ends: by the meter's count, under the limit, the headroom used; the month's peak agrees.
+    await run_to(metered, start + QUARTER_S + 3)
+    peak_kw = meter.month_peak.average_w / 1000
+    assert 0.9 * LIMIT_KW < peak_kw <= LIMIT_KW
+    assert float(state(hass, MONTH)) == pytest.approx(peak_kw, rel=0.01)
     writes_accepted(simulator)

@@ -295,10 +295,17 @@ async def test_a_missing_grid_reading_holds_the_limit_then_pauses(
 
 
 async def test_the_peak_guard_gives_way_to_the_house(
-    hass: HomeAssistant, household: Household, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant,
+    household: Household,
+    clock_hands: TickingDateTimeFactory,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
 ) -> None:
     await set_number(hass, PEAK, 8.0)
     assert state(hass, PEAK) == "8.0"
+    # From a quarter's start: a quarter ending within the run would hand the car the next one's whole budget.
+    to_next_quarter(clock_hands)
+    await household.run(1)
     await select_mode(hass, "fast")
     await household.run(10)
     # 11 kW and more, minus 0.5 kW of house: the guard holds the car near 7.5 kW

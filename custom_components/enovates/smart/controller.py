@@ -17,6 +17,7 @@ import math
 from typing import Final
 
 from .contactor import ContactorBudget
+from .meter_quarter import MeteredQuarter
 from .model import (
     GRID_DRIVEN,
     MIN_CURRENT_A,
@@ -32,8 +33,8 @@ from .model import (
     Reason,
     Settings,
 )
-from .quarter import QuarterMeter
 from .rules import (
+    GUARD_AIM,
     GUARD_MIN_RUN_S,
     GUARD_RESUME_MARGIN_A,
     GuardLatch,
@@ -141,7 +142,7 @@ class SmartController:
     """Decides the limits of one charger's ports from the modes, the surplus and the quarter-hour budget."""
 
     settings: Settings = field(default_factory=Settings)
-    quarter: QuarterMeter = field(default_factory=QuarterMeter)
+    quarter: MeteredQuarter = field(default_factory=MeteredQuarter)
     _ports: dict[int, _Port] = field(default_factory=dict)
     _grid_missing_since: float | None = None
     _last_write: float = -math.inf  # of any port: they share the grid meter
@@ -200,7 +201,10 @@ class SmartController:
             state.follow(inputs.now, port)
             cars_w += port.power_w
             changed = max(changed, state.moved_at, state.mode_at)
-        return changed, self.quarter.add(inputs.now, inputs.grid_w, cars_w=cars_w, reading_at=inputs.grid_at)
+        closed = self.quarter.add(
+            inputs.now, inputs.grid_w, cars_w=cars_w, reading_at=inputs.grid_at, meter=inputs.meter
+        )
+        return changed, closed
 
     # --- the one place that decides ------------------------------------------------------------------------------
 
@@ -355,7 +359,7 @@ class SmartController:
         house_w = inputs.grid_w
         for number in wishes:
             house_w -= ports[number].power_w
-        budget_w = self.quarter.allowed_import_w(now, limit_w) - house_w
+        budget_w = self.quarter.allowed_import_w(now, limit_w * GUARD_AIM) - house_w
         wanted: dict[int, float] = {}  # what each car would draw, at least what it needs to go on
         needed: dict[int, float] = {}  # its minimum; for a paused one, with the margin to start again
         paused: list[int] = []

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import replace
+from collections import deque
+from dataclasses import asdict, replace
 from datetime import datetime, time
 import math
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
 from enovates_modbus.eno_one import LockState
 from homeassistant.const import ATTR_UNIT_OF_MEASUREMENT, STATE_UNAVAILABLE, STATE_UNKNOWN, UnitOfPower
@@ -38,7 +39,9 @@ from .const import (
     SMART_INTERVAL,
 )
 from .controller import ChargingMode, Inputs, PortDecision, PortInput, Settings, SmartController
-from .model import PLAN_MODES
+from .meter_entities import Figure, MeterEntities
+from .meter_quarter import QuarterSource
+from .model import PLAN_MODES, MeterFigures
 from .plan_rule import PlanBook, PlanInputs, SocTarget, next_ready_by
 from .price_feed import PriceFeed
 
@@ -54,6 +57,10 @@ if TYPE_CHECKING:
     )
     from ..ems_limit.timed import EnovatesLimits
     from .planner import Plan
+
+
+# The diagnostics download keeps this many of the last decisions that changed a reason or wrote a limit.
+HISTORY: Final = 30
 
 
 def settings_from(options: dict[str, Any]) -> Settings:
@@ -93,6 +100,10 @@ def _number(state: State | None) -> float | None:
     return value if math.isfinite(value) else None
 
 
+def _decision(decision: PortDecision) -> dict[str, Any]:
+    return {"reason": decision.reason.value, "target_a": decision.target_a, "write_a": decision.write_a}
+
+
 def month_of(timestamp: float) -> str:
     """Return the month (local time) a quarter starting at `timestamp` belongs to, as "YYYY-MM"."""
     return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).strftime("%Y-%m")
@@ -129,7 +140,12 @@ class SmartCharging:
         self.modes: dict[int, ChargingMode] = {}
         self.peak_limit_w: float | None = None
         self.decisions: dict[int, PortDecision] = {}
+        # The last decisions that changed a port's reason or wrote its limit, for the diagnostics download.
+        self.history: deque[tuple[datetime, int, PortDecision]] = deque(maxlen=HISTORY)
         self.month_peak: tuple[str, float] | None = None  # (month, highest quarter average in W)
+        # The grid meter's own quarter-hour figures, where its integration reports them (Belgian meters).
+        self.meter = MeterEntities(hass, self.grid_sensor)
+        self._source = QuarterSource.OWN  # whose count of the quarter was last said
         self._listeners: list[CALLBACK_TYPE] = []
         self._maps_wanted: list[CALLBACK_TYPE] = []
         self._failing: set[int] = set()  # ports whose last write failed
@@ -161,12 +177,14 @@ class SmartCharging:
         stop_timer = async_track_time_interval(
             self._hass, self._async_tick, SMART_INTERVAL, name="enovates smart charging", cancel_on_shutdown=True
         )
+        stop_meter = self.meter.async_start()
 
         stop_prices = self.price_feed.async_start() if self.price_feed is not None else None
 
         @callback
         def stop() -> None:
             stop_timer()
+            stop_meter()
             if stop_prices is not None:
                 stop_prices()
             self._want_maps(steering=False)
@@ -323,16 +341,45 @@ class SmartCharging:
             contactor_closed=state.contactor_state,
         )
 
+    def as_diagnostics(self) -> dict[str, Any]:
+        """Return what smart charging goes by and what it decided last, for the diagnostics download."""
+        peak = self.month_peak
+        return {
+            "modes": {port: self.modes.get(port, ChargingMode.MANUAL).value for port in self._realtime.charger.ports},
+            "settings": asdict(self.controller.settings),
+            "grid_sensor": self.grid_sensor,
+            "grid_export_sensor": self._export_sensor,
+            "battery_sensor": self._battery_sensor,
+            "peak_limit_w": self.peak_limit_w,
+            "month_peak": None if peak is None else {"month": peak[0], "average_w": peak[1]},
+            "quarter": {
+                "source": self.quarter_source.value,
+                "average_w": self.controller.quarter.average_w,
+                "meter_entities": {figure.value: entity_id for figure, entity_id in self.meter.entities.items()},
+            },
+            "decisions": {port: _decision(decision) for port, decision in self.decisions.items()},
+            "history": [
+                {"at": at.isoformat(), "port": port, **_decision(decision)} for at, port, decision in self.history
+            ],
+        }
+
+    @property
+    def quarter_source(self) -> QuarterSource:
+        """Return whose count of the quarter the sensors and the peak guard go by now: the meter's or our own."""
+        return self.controller.quarter.source
+
     @callback
     def _async_tick(self, now: datetime) -> None:
         realtime = self._realtime
         grid_w, battery_w, grid_at = self._grid_w(now)
+        meter = self.meter.figures(now, power_w)
         ports = {port: self._port_input(port, data) for port, data in realtime.data.items()}
         allowed = self._ems_control.data.allowed
         if not realtime.last_update_success or None in ports.values() or not allowed:
             # Half a picture is no ground for a decision (nor is a charger that no longer takes limits): the next
             # second, then. The quarter goes on.
-            self._close_quarter(self.controller.quarter.add(now.timestamp(), grid_w, reading_at=grid_at))
+            closed = self.controller.quarter.add(now.timestamp(), grid_w, reading_at=grid_at, meter=meter)
+            self._close_quarter(closed, meter)
             self._notify()
             return
         readings = {port: reading for port, reading in ports.items() if reading is not None}
@@ -342,16 +389,21 @@ class SmartCharging:
             grid_at=grid_at,
             battery_w=battery_w,
             peak_limit_w=self.peak_limit_w,
+            meter=meter,
             ports=readings,
         )
         if all(reading.mode is ChargingMode.MANUAL for reading in readings.values()):
             # Nothing to decide: the limits are the user's. The contactor and the quarter are still followed.
-            self._close_quarter(self.controller.observe(inputs))
+            self._close_quarter(self.controller.observe(inputs), meter)
             self.decisions = {}
             self._notify()
             return
         decisions, closed = self.controller.step(self._with_plans(inputs, now))
-        self._close_quarter(closed)
+        self._close_quarter(closed, meter)
+        for port, decision in decisions.items():
+            before = self.decisions.get(port)
+            if decision.write_a is not None or before is None or before.reason is not decision.reason:
+                self.history.append((now, port, decision))
         self.decisions = decisions
         for port, decision in decisions.items():
             if decision.write_a is not None:
@@ -362,14 +414,35 @@ class SmartCharging:
                 )
         self._notify()
 
-    def _close_quarter(self, closed: tuple[float, float] | None) -> None:
-        """Keep the month's highest quarter: a quarter of a new month starts the month afresh."""
-        if closed is None:
+    def _close_quarter(self, closed: tuple[float, float] | None, meter: MeterFigures | None = None) -> None:
+        """Keep the month's highest quarter: a quarter of a new month starts the month afresh.
+
+        The meter's own month peak, where it reports one, is the month's peak: the one the tariff bills.
+        """
+        self._follow_source()
+        if closed is not None:
+            start, average_w = closed
+            month = month_of(start)
+            if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
+                self.month_peak = (month, average_w)
+        if meter is not None and meter.month_peak_w is not None:
+            self.month_peak = (month_of(dt_util.utcnow().timestamp()), meter.month_peak_w)
+
+    def _follow_source(self) -> None:
+        """Say when the quarter's count changes hands: which one the peak guard goes by is what a bill is checked on."""
+        source = self.quarter_source
+        if source is self._source:
             return
-        start, average_w = closed
-        month = month_of(start)
-        if self.month_peak is None or self.month_peak[0] != month or self.month_peak[1] < average_w:
-            self.month_peak = (month, average_w)
+        self._source = source
+        average = self.meter.entities.get(Figure.AVERAGE)
+        if source is QuarterSource.METER:
+            LOGGER.info("%s: the peak guard counts the quarter hour by the meter's own %s", self._entry.title, average)
+        elif average is not None:
+            LOGGER.warning(
+                "%s: no figure from the meter's %s lately: the peak guard counts the quarter itself until it is back",
+                self._entry.title,
+                average,
+            )
 
     async def _async_write(self, port: int, amps: int, maximum: int) -> None:
         try:

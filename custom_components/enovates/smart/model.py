@@ -113,6 +113,15 @@ class PlanWish:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class MeterFigures:
+    """The quarter-hour figures the grid meter reports itself (a Belgian meter's 1-0:1.4.0 and 1-0:1.6.0), in W."""
+
+    average_w: float | None = None  # the running average import of the quarter so far; None: not reported lately
+    average_at: float | None = None  # when it was reported (seconds since the epoch)
+    month_peak_w: float | None = None  # the month's highest quarter, as the meter keeps it
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class Inputs:
     """Everything a decision rests on, at one instant."""
 
@@ -121,6 +130,7 @@ class Inputs:
     grid_at: float | None = None  # when the grid reading was reported (None: just now)
     battery_w: float = 0.0  # a home battery's power, discharge positive: never counted as surplus
     peak_limit_w: float | None = None
+    meter: MeterFigures | None = None  # the meter's own quarter figures, where the grid sensor's meter reports them
     ports: Mapping[int, PortInput]
     plans: Mapping[int, PlanWish] = field(default_factory=dict)  # per port, from plan_rule.py
 

@@ -80,10 +80,15 @@ class QuarterMeter:
             self.energy_ws += power * (end - start)
             self.known_s += end - start
 
+    def _measured(self) -> tuple[float, float]:
+        """Return the energy (Ws) of the quarter so far and how long of it is known (s): what the figures rest on."""
+        return self.energy_ws, self.known_s
+
     def _closed(self) -> tuple[float, float] | None:
-        if self.start is None or self.known_s < MIN_KNOWN_S:
+        energy_ws, known_s = self._measured()
+        if self.start is None or known_s < MIN_KNOWN_S:
             return None
-        return self.start, self.energy_ws / self.known_s
+        return self.start, energy_ws / known_s
 
     def _reset(self, start: float) -> None:
         self.start = start
@@ -93,7 +98,8 @@ class QuarterMeter:
     @property
     def average_w(self) -> float | None:
         """Return the average import of the quarter so far (None before anything was measured)."""
-        return self.energy_ws / self.known_s if self.known_s > 0 else None
+        energy_ws, known_s = self._measured()
+        return energy_ws / known_s if known_s > 0 else None
 
     def remaining_s(self, now: float) -> float:
         """Return how long the quarter `now` falls in has to go."""
@@ -108,6 +114,7 @@ class QuarterMeter:
         """
         start = quarter_start(now) if self.start is None else self.start
         elapsed = now - start
-        spent = self.energy_ws + max(elapsed - self.known_s, 0.0) * limit_w
+        energy_ws, known_s = self._measured()
+        spent = energy_ws + max(elapsed - known_s, 0.0) * limit_w
         remaining = max(start + QUARTER_S - now, 1.0)
         return (limit_w * QUARTER_S - spent) / remaining

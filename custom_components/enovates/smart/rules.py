@@ -18,6 +18,9 @@ from .model import MIN_CURRENT_A, SOLAR_PAUSING, ChargingMode, PortInput, Reason
 # The peak guard gives a paused car its current back only when the headroom covers this much more than the car's
 # minimum: the car then starts with room to come down an ampere before it must pause again.
 GUARD_RESUME_MARGIN_A: Final = 0.3
+# The guard aims this much under the limit (10 W under 5 kW): the meter counts a car's power continuously, the guard
+# from readings a second apart, and over a quarter the two differ by a few watts; the tariff goes by the meter's.
+GUARD_AIM: Final = 0.998
 # Nor does it start a paused car for less than this at the end of a quarter when the next one has no room for it
 # (the house alone leaves less than the car needs): a few minutes of charging is not worth two contactor moves.
 GUARD_MIN_RUN_S: Final = 300.0
