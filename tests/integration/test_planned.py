@@ -158,6 +158,15 @@ async def test_a_plan_is_drawn_and_followed(
     await advance(hass, clock_hands, 6)
     assert state(hass, REASON) == "planned"
     assert limit_ma(simulator) >= 6000
+    # the diagnostics download says what the plan goes by
+    smart = init_integration.runtime_data.smart
+    assert smart is not None
+    planned = smart.as_diagnostics()["planned"]
+    assert planned["price_sensor"] == PRICES
+    assert planned["prices"]["source"] == "entsoe"
+    assert planned["prices"]["quarters"] == 192
+    assert planned["ports"][1]["energy_kwh"] == 10
+    assert planned["ports"][1]["plan"]["status"] == "planned"
     # Manual: no plan shown (Manual is not followed each second: the plan would go stale)
     await select_mode(hass, "manual")
     await advance(hass, clock_hands, 2)
@@ -404,6 +413,13 @@ async def test_a_price_sensor_gone_since_set_up_plans_without_prices(
         await setup_entry(hass, mock_config_entry)
     assert "cannot read the prices of sensor.not_there" in caplog.text
     assert state(hass, PLAN) == STATE_UNKNOWN
+    smart = mock_config_entry.runtime_data.smart
+    assert smart is not None
+    assert smart.as_diagnostics()["planned"] == {
+        "price_sensor": "sensor.not_there",
+        "prices": None,
+        "ports": {1: {"ready_by": "07:00:00", "energy_kwh": 20.0, "plan": None}},
+    }
 
 
 # --- the options -------------------------------------------------------------------------------------------------

@@ -358,9 +358,47 @@ class SmartCharging:
                 "meter_entities": {figure.value: entity_id for figure, entity_id in self.meter.entities.items()},
             },
             "decisions": {port: _decision(decision) for port, decision in self.decisions.items()},
+            "planned": self._plans_diagnostics(),
             "history": [
                 {"at": at.isoformat(), "port": port, **_decision(decision)} for at, port, decision in self.history
             ],
+        }
+
+    def _plans_diagnostics(self) -> dict[str, Any] | None:
+        """Return the prices planned charging goes by and each port's plan (None: no price sensor)."""
+        feed = self.price_feed
+        if feed is None:
+            return None
+        prices = feed.prices
+        ports: dict[int, Any] = {}
+        for port in self._realtime.charger.ports:
+            plan = self.plan(port)
+            ports[port] = {
+                "ready_by": self.ready_by.get(port, DEFAULT_READY_BY).isoformat(),
+                "energy_kwh": self.energy_kwh.get(port, DEFAULT_ENERGY_KWH),
+                "plan": None
+                if plan is None
+                else {
+                    "status": plan.status.value,
+                    "made_at": plan.made_at,
+                    "ready_by": plan.ready_by,
+                    "energy_wanted_kwh": plan.energy_wanted_kwh,
+                    "energy_kwh": plan.energy_kwh,
+                    "cost": plan.cost,
+                    "blocks": [(block.start, block.end, block.energy_kwh) for block in plan.blocks],
+                },
+            }
+        return {
+            "price_sensor": feed.entity_id,
+            "prices": None
+            if prices is None
+            else {
+                "source": prices.source.value,
+                "currency": prices.currency,
+                "quarters": len(prices.slots),
+                "known_until": prices.known_until,
+            },
+            "ports": ports,
         }
 
     @property
