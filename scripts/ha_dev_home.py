@@ -6,15 +6,18 @@ runs this before Home Assistant starts, to write into config/.storage what those
 - a DSMR entry reading the simulator's P1 port over the network (socket://127.0.0.1:P1_PORT, DSMR 5B), its sensors
   updated at every telegram (the integration's default waits 30 s between updates, too slow to follow the sun);
 - an Enovates entry for the simulated charger with EMS control, its smart-charging options taking the grid power
-  from the meter's sensors (import and export apart, as DSMR reports them);
-- the charger's Charging mode on Solar and a Peak limit, as restored states (both are kept across restarts).
+  from the meter's sensors (import and export apart, as DSMR reports them) and the prices from the day-ahead price
+  sensor of config/configuration.yaml (a template shaped as ENTSO-E's, no network);
+- the charger's Charging mode on Solar + plan (the sun first, the cheapest hours for the rest, ready by 07:00: the
+  Plan sensor shows the plan) and a Peak limit, as restored states (both are kept across restarts).
 
 Entries made before (by hand or by an earlier run) are kept as they are: the DSMR entry of the simulated meter only
-follows the P1 port, and an Enovates entry of the simulated charger without a grid sensor gets the meter's.
+follows the P1 port, and an Enovates entry of the simulated charger without a grid sensor gets the meter's (without
+a price sensor, the template's).
 Everything goes through Home Assistant's own classes, so the stores are complete for the installed release.
 
 With --chargers N, the simulator's other chargers too (single-port, on the ports after the first's): one site on the
-meter's sensors, all in Solar.
+meter's sensors, all in Solar + plan.
 
 Run with the development environment's Python: ha_dev_home.py CONFIG_DIR CHARGER_PORT P1_PORT [--dual-port]
 [--chargers N]
@@ -53,6 +56,7 @@ from custom_components.enovates.smart.const import (
     CONF_GRID_EXPORT_SENSOR,
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
+    CONF_PRICE_SENSOR,
     CONF_SMART_CHARGING,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
@@ -65,6 +69,8 @@ HOST = "127.0.0.1"
 # The entity ids of the DSMR integration's power sensors: its device "Electricity Meter", their translated names.
 IMPORT_SENSOR = "sensor.electricity_meter_power_consumption"
 EXPORT_SENSOR = "sensor.electricity_meter_power_production"
+# The template sensor of config/configuration.yaml: a winter weekday's day-ahead prices, as ENTSO-E gives them.
+PRICE_SENSOR = "sensor.day_ahead_price"
 # The peak the cars give way under, in kW: with the house's appliances and a car at 11 kW, the guard has work to do.
 PEAK_LIMIT_KW = 5.0
 
@@ -109,11 +115,12 @@ def smart_options() -> dict[str, Any]:
         CONF_START_DELAY: int(DEFAULT_SETTINGS.start_delay_s),
         CONF_STOP_DELAY: int(DEFAULT_SETTINGS.stop_delay_s),
         CONF_HYSTERESIS: int(DEFAULT_SETTINGS.hysteresis_w),
+        CONF_PRICE_SENSOR: PRICE_SENSOR,
     }
 
 
 def restored_states(title: str, *, dual_port: bool) -> list[dict[str, Any]]:
-    """Return the states the charger's Charging mode (Solar) and Peak limit resume from, at their first start."""
+    """Return the states the charger's Charging mode (Solar + plan) and Peak limit resume from, at their first start."""
     device = slugify(title)
     now = dt_util.utcnow()
     modes = (
@@ -121,7 +128,7 @@ def restored_states(title: str, *, dual_port: bool) -> list[dict[str, Any]]:
         if dual_port
         else [f"select.{device}_charging_mode"]
     )
-    stored = [restore_state.StoredState(State(mode, ChargingMode.SOLAR.value), None, now) for mode in modes]
+    stored = [restore_state.StoredState(State(mode, ChargingMode.SOLAR_PLAN.value), None, now) for mode in modes]
     peak = NumberExtraStoredData(
         PEAK_LIMIT.native_max_value,
         PEAK_LIMIT.native_min_value,
@@ -137,7 +144,7 @@ def restored_states(title: str, *, dual_port: bool) -> list[dict[str, Any]]:
 def _add_charger(
     entries: list[dict[str, Any]], storage: Path, done: list[str], serial: str, port: int, *, dual_port: bool
 ) -> None:
-    """Add the simulated charger `serial` on `port` in Solar, unless it is there (then give it the meter's power)."""
+    """Add the simulated charger `serial` on `port` in Solar + plan, unless it is there (then give it what it lacks)."""
     enovates = next((e for e in entries if e["domain"] == DOMAIN and e["unique_id"] == serial), None)
     if enovates is None:
         taken = {entry["title"] for entry in entries if entry["domain"] == DOMAIN}
@@ -151,11 +158,18 @@ def _add_charger(
         ids = {state["state"]["entity_id"] for state in seeded}
         states["data"] = [s for s in states["data"] if s["state"]["entity_id"] not in ids] + seeded
         _save(states_store, states)
-        done.append(f"{title} on {HOST}:{port}: Solar, peak limit {PEAK_LIMIT_KW:g} kW, grid from the meter")
+        done.append(
+            f"{title} on {HOST}:{port}: Solar + plan, peak limit {PEAK_LIMIT_KW:g} kW, grid from the meter,"
+            " day-ahead prices"
+        )
     elif CONF_GRID_SENSOR not in enovates["options"]:
         enovates["options"] = {**enovates["options"], **smart_options()}
         enovates["modified_at"] = dt_util.utcnow().isoformat()
-        done.append(f"{enovates['title']}: grid power from the meter")
+        done.append(f"{enovates['title']}: grid power from the meter, day-ahead prices")
+    elif CONF_PRICE_SENSOR not in enovates["options"]:
+        enovates["options"] = {**enovates["options"], CONF_PRICE_SENSOR: PRICE_SENSOR}
+        enovates["modified_at"] = dt_util.utcnow().isoformat()
+        done.append(f"{enovates['title']}: day-ahead prices")
 
 
 def main() -> None:

@@ -1,4 +1,4 @@
-"""Planned charging on simulated days: the figures of docs/planned-charging-draft.md, as a Markdown table.
+"""Planned charging on simulated days: the README's figures ("Planned charging"), as a table.
 
 The same days as tests/smart/test_planned_days.py: a plan made every quarter hour with what was delivered, beside
 the cheapest charge an exact search finds (knowing every price from the plug-in) and a charge at once.

@@ -16,8 +16,9 @@ import zlib
 import pytest
 import yaml
 
-from custom_components.enovates import PLATFORMS, binary_sensor, event, number, select, sensor, switch
+from custom_components.enovates import PLATFORMS, binary_sensor, event, number, select, sensor, switch, time
 from custom_components.enovates.issues import ISSUES
+from custom_components.enovates.smart.prices import PriceErrorReason
 
 ROOT = Path(__file__).parent.parent
 INTEGRATION = ROOT / "custom_components" / "enovates"
@@ -48,6 +49,7 @@ DESCRIPTIONS = {
         sensor.QUARTER_AVERAGE,
         sensor.MONTH_PEAK,
         sensor.SMART_REASON,
+        sensor.PLAN,
     ],
     "binary_sensor": [
         *binary_sensor.STATE_BINARY_SENSORS,
@@ -56,9 +58,10 @@ DESCRIPTIONS = {
         binary_sensor.CAR_CONNECTED,
     ],
     "event": [event.EVENTS],
-    "number": [number.EMS_LIMIT_NUMBER, number.PEAK_LIMIT],
+    "number": [number.EMS_LIMIT_NUMBER, number.PEAK_LIMIT, number.ENERGY_TO_ADD],
     "select": [select.CHARGING_MODE],
     "switch": [switch.CHARGING_ALLOWED],
+    "time": [time.READY_BY],
 }
 
 
@@ -190,7 +193,9 @@ def test_config_flow_errors_and_aborts_match_the_code() -> None:
 
 def test_options_flow_errors_and_fields_match_the_code() -> None:
     flow = (INTEGRATION / "options_flow.py").read_text()
-    assert set(re.findall(r'\] = "(\w+)"', flow)) == set(STRINGS["options"]["error"])
+    # the price sensor's errors are the reasons prices.py gives
+    reasons = {reason.value for reason in PriceErrorReason}
+    assert set(re.findall(r'\] = "(\w+)"', flow)) | reasons == set(STRINGS["options"]["error"])
     fields = STRINGS["options"]["step"]["init"]
     constants = (INTEGRATION / "smart" / "const.py").read_text()
     options = set(re.findall(r'CONF_\w+: Final = "(\w+)"', constants))

@@ -11,7 +11,7 @@ from homeassistant.components.number import (
     NumberMode,
     RestoreNumber,
 )
-from homeassistant.const import UnitOfElectricCurrent, UnitOfPower
+from homeassistant.const import UnitOfElectricCurrent, UnitOfEnergy, UnitOfPower
 
 from .charging.status import effective_ems_limit
 from .const import MIN_CHARGING_CURRENT_A
@@ -20,6 +20,7 @@ from .ems_limit.write import limit_ma_for
 from .entity import EnovatesEntity, SmartEntity
 from .polling.realtime_maps import EMS_LIMIT, STATE
 from .runtime_data import async_user_took_over
+from .smart.const import DEFAULT_ENERGY_KWH
 
 if TYPE_CHECKING:
     from homeassistant.core import HomeAssistant
@@ -51,6 +52,16 @@ PEAK_LIMIT = NumberEntityDescription(
     native_min_value=0,
     native_max_value=50,
     native_step=0.1,
+    mode=NumberMode.BOX,
+)
+ENERGY_TO_ADD = NumberEntityDescription(
+    key="energy_to_add",
+    translation_key="energy_to_add",
+    device_class=NumberDeviceClass.ENERGY,
+    native_unit_of_measurement=UnitOfEnergy.KILO_WATT_HOUR,
+    native_min_value=0,
+    native_max_value=200,
+    native_step=0.5,
     mode=NumberMode.BOX,
 )
 
@@ -139,6 +150,32 @@ class PeakLimitNumber(SmartEntity, RestoreNumber):
         self._smart.set_peak_limit(value * 1000)
 
 
+class EnergyToAddNumber(SmartEntity, RestoreNumber):
+    """The energy a plan adds to the car on a port by its ready-by time, counted from plug-in. Kept on restart."""
+
+    entity_description: NumberEntityDescription
+    port: int
+
+    def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging, port: int) -> None:
+        """Set the energy `port`'s plan adds."""
+        super().__init__(coordinator, smart, ENERGY_TO_ADD, port)
+
+    async def async_added_to_hass(self) -> None:
+        """Take back the energy from before the restart."""
+        await super().async_added_to_hass()
+        if (last := await self.async_get_last_number_data()) is not None and last.native_value is not None:
+            self._smart.set_energy(self.port, last.native_value)
+
+    @property
+    def native_value(self) -> float:
+        """Return the energy to add, in kWh."""
+        return self._smart.energy_kwh.get(self.port, DEFAULT_ENERGY_KWH)
+
+    async def async_set_native_value(self, value: float) -> None:
+        """Plan for `value` kWh from now on."""
+        self._smart.set_energy(self.port, value)
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnovatesConfigEntry,
@@ -155,3 +192,5 @@ async def async_setup_entry(
     smart = runtime.smart
     if smart is not None and smart.grid_sensor is not None:
         async_add_entities([PeakLimitNumber(runtime.realtime, smart)])
+    if smart is not None and smart.price_feed is not None:
+        async_add_entities(EnergyToAddNumber(runtime.realtime, smart, port) for port in runtime.charger.ports)

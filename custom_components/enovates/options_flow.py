@@ -18,21 +18,29 @@ from homeassistant.helpers.selector import (
 from .compat import vol
 from .const import DOMAIN
 from .smart.const import (
+    CONF_BATTERY_CAPACITY,
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRICE_SENSOR,
     CONF_PRIORITY,
     CONF_SMART_CHARGING,
+    CONF_SOC_SENSOR,
+    CONF_SOC_TARGET,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
     DEFAULT_PRIORITY,
     DEFAULT_SETTINGS,
+    DEFAULT_SOC_TARGET,
     SITE_OPTIONS,
 )
+from .smart.price_feed import price_source
+from .smart.prices import PriceError
 
 _POWER_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.POWER))
+_SENSOR = EntitySelector(EntitySelectorConfig(domain="sensor"))
 
 
 def _seconds(maximum: int) -> NumberSelector:
@@ -80,6 +88,27 @@ def _schema(values: dict[str, Any]) -> vol.Schema:
                 NumberSelector(NumberSelectorConfig(min=1, max=9, step=1, mode=NumberSelectorMode.BOX)),
                 vol.Coerce(int),
             ),
+            # Planned charging: the day-ahead prices, and optionally the car's state of charge.
+            _optional(CONF_PRICE_SENSOR, values): _SENSOR,
+            _optional(CONF_SOC_SENSOR, values): EntitySelector(
+                EntitySelectorConfig(domain="sensor", device_class=SensorDeviceClass.BATTERY)
+            ),
+            vol.Optional(
+                CONF_SOC_TARGET, description={"suggested_value": values.get(CONF_SOC_TARGET, DEFAULT_SOC_TARGET)}
+            ): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(min=10, max=100, step=1, unit_of_measurement="%", mode=NumberSelectorMode.BOX)
+                ),
+                vol.Coerce(int),
+            ),
+            _optional(CONF_BATTERY_CAPACITY, values): vol.All(
+                NumberSelector(
+                    NumberSelectorConfig(
+                        min=5, max=250, step=0.5, unit_of_measurement="kWh", mode=NumberSelectorMode.BOX
+                    )
+                ),
+                vol.Coerce(float),
+            ),
         }
     )
 
@@ -90,6 +119,7 @@ class EnovatesOptionsFlow(OptionsFlowWithReload):
     async def async_step_init(self, user_input: dict[str, Any] | None = None) -> ConfigFlowResult:
         """Show the options; the entry reloads with the new ones."""
         errors: dict[str, str] = {}
+        placeholders: dict[str, str] = {}
         if user_input is not None:
             if CONF_GRID_SENSOR not in user_input and (
                 CONF_GRID_EXPORT_SENSOR in user_input or CONF_BATTERY_SENSOR in user_input
@@ -101,11 +131,19 @@ class EnovatesOptionsFlow(OptionsFlowWithReload):
                 and user_input[CONF_GRID_SENSOR] == user_input[CONF_GRID_EXPORT_SENSOR]
             ):
                 errors[CONF_GRID_EXPORT_SENSOR] = "same_sensor"
+            elif CONF_SOC_SENSOR in user_input and CONF_BATTERY_CAPACITY not in user_input:
+                errors[CONF_BATTERY_CAPACITY] = "battery_capacity_required"
+            elif (error := self._price_error(user_input.get(CONF_PRICE_SENSOR))) is not None:
+                errors[CONF_PRICE_SENSOR] = error.reason.value
+                placeholders = {"unit": "", "areas": "", **error.placeholders}
             else:
                 self._share_with_the_site(user_input)
                 return self.async_create_entry(data=user_input)
         return self.async_show_form(
-            step_id="init", data_schema=_schema(user_input or dict(self.config_entry.options)), errors=errors
+            step_id="init",
+            data_schema=_schema(user_input or dict(self.config_entry.options)),
+            errors=errors,
+            description_placeholders=placeholders,
         )
 
     def _share_with_the_site(self, options: dict[str, Any]) -> None:
@@ -121,3 +159,13 @@ class EnovatesOptionsFlow(OptionsFlowWithReload):
                 continue
             others = {key: value for key, value in entry.options.items() if key not in SITE_OPTIONS}
             self.hass.config_entries.async_update_entry(entry, options=others | site)
+
+    def _price_error(self, entity_id: str | None) -> PriceError | None:
+        """Return why `entity_id` is no price sensor planned charging can read (None: it is, or none was given)."""
+        if entity_id is None:
+            return None
+        try:
+            price_source(self.hass, entity_id)
+        except PriceError as err:
+            return err
+        return None

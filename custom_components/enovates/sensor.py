@@ -426,6 +426,8 @@ SMART_REASON = SensorEntityDescription(
     options=[reason.value for reason in Reason],
 )
 
+PLAN = SensorEntityDescription(key="plan", translation_key="plan", device_class=SensorDeviceClass.TIMESTAMP)
+
 
 class QuarterAverageSensor(SmartEntity, SensorEntity):
     """The average grid import of the current quarter hour, so far."""
@@ -513,6 +515,56 @@ class SmartReasonSensor(SmartEntity, SensorEntity):
         return (Reason.MANUAL if decision is None else decision.reason).value
 
 
+class PlanSensor(SmartEntity, SensorEntity):
+    """A port's plan: when it next charges (the state), its slots, expected energy and cost (the attributes)."""
+
+    port: int
+    # Up to a few hundred slots: shown, not kept in the history.
+    _unrecorded_attributes = frozenset({"slots"})
+
+    def __init__(self, coordinator: EnovatesRealtimeCoordinator, smart: SmartCharging, port: int) -> None:
+        """Show the plan of `port`."""
+        super().__init__(coordinator, smart, PLAN, port)
+
+    @property
+    def native_value(self) -> datetime | None:
+        """Return when the plan charges next, or charges now since (None: no plan, or nothing more to charge)."""
+        plan = self._smart.plan(self.port)
+        if plan is None or (start := plan.next_start(dt_util.utcnow().timestamp())) is None:
+            return None
+        return dt_util.utc_from_timestamp(start)
+
+    @property
+    def extra_state_attributes(self) -> dict[str, Any] | None:
+        """Return the plan: its status, ready-by time, slots, expected energy and cost."""
+        plan = self._smart.plan(self.port)
+        if plan is None:
+            return None
+
+        def moment(timestamp: float) -> str:
+            return dt_util.as_local(dt_util.utc_from_timestamp(timestamp)).isoformat()
+
+        return {
+            "status": plan.status.value,
+            "feasible": plan.feasible,
+            "ready_by": moment(plan.ready_by),
+            "energy_needed": round(plan.energy_wanted_kwh, 2),
+            "expected_energy": round(plan.energy_kwh, 2),
+            "expected_cost": round(plan.cost, 2),
+            "currency": plan.currency,
+            "slots": [
+                {
+                    "start": moment(slot.start),
+                    "end": moment(slot.end),
+                    "current": slot.current_a,
+                    "energy": round(slot.energy_kwh, 3),
+                    "price": None if slot.price is None else round(slot.price, 5),
+                }
+                for slot in plan.slots
+            ],
+        }
+
+
 async def async_setup_entry(
     hass: HomeAssistant,
     entry: EnovatesConfigEntry,
@@ -568,4 +620,6 @@ def _smart_sensors(entry: EnovatesConfigEntry) -> list[SensorEntity]:
     sensors: list[SensorEntity] = [SmartReasonSensor(runtime.realtime, smart, port) for port in runtime.charger.ports]
     if smart.grid_sensor is not None:
         sensors += [QuarterAverageSensor(runtime.realtime, smart), MonthPeakSensor(runtime.realtime, smart)]
+    if smart.price_feed is not None:
+        sensors += [PlanSensor(runtime.realtime, smart, port) for port in runtime.charger.ports]
     return sensors

@@ -13,8 +13,9 @@ from collections.abc import Callable
 from itertools import accumulate
 
 from custom_components.enovates.smart.controller import ChargingMode, Reason
+from custom_components.enovates.smart.model import PLAN_REASONS
 
-from .site import MIN_A, VOLTAGE_V, Meter, Trace, _at, _schedule
+from .site import MIN_A, VOLTAGE_V, Meter, Trace, Write, _at, _schedule
 
 QUARTER_S = 900
 HOUR_S = 3600
@@ -24,6 +25,15 @@ MISSING_HOLD_S = 60
 MAX_MOVES = 6
 POWER_MOVE_W = 300.0
 SOLAR_MODES = (ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM)
+
+
+def solar_wrote(write: Write) -> bool:
+    """Return whether Solar's surplus made a write (in Solar + plan, the plan's writes are the plan's)."""
+    if write.mode is ChargingMode.SOLAR_PLAN:
+        return write.reason not in PLAN_REASONS
+    return write.mode in SOLAR_MODES
+
+
 # The peak guard gives way within seconds: this much above what is left of the quarter is no rounding.
 GIVE_WAY_MARGIN_W = 200.0
 
@@ -68,7 +78,7 @@ def no_start_without_surplus(trace: Trace) -> list[str]:
             broken.append(f"{move.t}: a start without a write")
             continue
         write = trace.writes[cause]
-        if write.mode is not ChargingMode.SOLAR:
+        if write.mode not in (ChargingMode.SOLAR, ChargingMode.SOLAR_PLAN) or not solar_wrote(write):
             continue
         meter = meters(write.t)
         first = bisect_left(trace.reading_times, write.t - delay)
@@ -222,7 +232,7 @@ def never_raised_on_a_stale_reading(trace: Trace) -> list[str]:
         if write.after_a <= write.before_a:
             continue
         index = trace.index(write.t)
-        grid_driven = trace.peak_limit_w[index] is not None or (write.mode in SOLAR_MODES and trace.plugged[index])
+        grid_driven = trace.peak_limit_w[index] is not None or (solar_wrote(write) and trace.plugged[index])
         if not grid_driven:
             continue
         last = changes[bisect_left(changes, write.t) - 1] if bisect_left(changes, write.t) else None

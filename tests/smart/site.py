@@ -17,11 +17,14 @@ from dataclasses import dataclass, field
 from custom_components.enovates.smart.controller import (
     ChargingMode,
     Inputs,
+    PlanWish,
     PortInput,
     Reason,
     Settings,
     SmartController,
 )
+from custom_components.enovates.smart.plan_rule import PlanBook, PlanInputs
+from custom_components.enovates.smart.prices import Prices
 
 # Quarters are counted from midnight UTC; the date does not matter.
 MIDNIGHT = 1_780_000_000 - 1_780_000_000 % 86400
@@ -66,6 +69,9 @@ class SitePlan:
     charger_max_a: int = 32
     initial_limit_a: int = 32  # the charger's maximum: no limit
     settings: Settings = field(default_factory=Settings)
+    # Planned charging: the day's prices and what the user asks (ready by, energy), as the manager hands them.
+    prices: Prices | None = None
+    ask: PlanInputs | None = None
 
     @property
     def end_s(self) -> int:
@@ -201,6 +207,7 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
     was_plugged = False
     reason = Reason.MANUAL
     port: PortInput | None = None
+    book = PlanBook() if plan.prices is not None else None
     pv, house = plan.pv_w, plan.house_w
     for i in range(len(pv)):
         t = plan.start_s + i
@@ -260,8 +267,16 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
                     limit_a=limit,
                     contactor_closed=contactor,
                 )
+            plans = _plan_wishes(book, plan, t, port, (seen, car, peak))
             decisions, closed = controller.step(
-                Inputs(now=MIDNIGHT + t, grid_w=seen, grid_at=_when(shown_at), peak_limit_w=peak, ports={1: port})
+                Inputs(
+                    now=MIDNIGHT + t,
+                    grid_w=seen,
+                    grid_at=_when(shown_at),
+                    peak_limit_w=peak,
+                    ports={1: port},
+                    plans=plans,
+                )
             )
             decision = decisions[1]
             reason = decision.reason
@@ -282,6 +297,18 @@ def run_site(plan: SitePlan, controller: SmartController | None = None) -> Trace
             )
             limit = decision.write_a
     return trace
+
+
+def _plan_wishes(
+    book: PlanBook | None, plan: SitePlan, t: int, port: PortInput, site: tuple[float | None, float, float | None]
+) -> dict[int, PlanWish]:
+    """Return what the port's plan wants, as the manager hands it (`site`: the grid reading, the car, the peak)."""
+    if book is None:
+        return {}
+    seen, car, peak = site
+    book.follow_house(MIDNIGHT + t, seen, car)
+    asked = {1: plan.ask} if plan.ask is not None else {}
+    return book.wishes(MIDNIGHT + t, {1: port}, asked, plan.prices, max_current_a=None, peak_limit_w=peak)
 
 
 def _when(shown_at: int | None) -> float | None:

@@ -9,9 +9,12 @@ from __future__ import annotations
 import pytest
 
 from custom_components.enovates.smart.controller import ChargingMode, Reason, Settings
+from custom_components.enovates.smart.plan_rule import PlanInputs
+from custom_components.enovates.smart.prices import Prices, PriceSource
 
+from .price_days import WINTER_WEEKDAY, day_prices
 from .promises import broken_promises
-from .site import Gap, Meter, SitePlan, Trace, run_site
+from .site import MIDNIGHT, Gap, Meter, SitePlan, Trace, run_site
 
 EVENING = 20 * 3600  # no sun; a quarter's start
 QUARTER = 900
@@ -202,3 +205,63 @@ def test_a_gap_neither_toggles_the_car_nor_starts_it(interval: int, silent: bool
     # paused once, at the start, and never started: neither in the gap, nor for the few minutes a quarter leaves
     # at its end (the next quarter has no room for it)
     assert [move.closing for move in trace.moves if not move.by_car] == [False]
+
+
+# --- planned charging (issue 25): the plan proposes, the controller weighs it with the rest ---------------------
+
+PLAN_START = 14 * 3600  # the afternoon: the sun goes down, the evening peak of prices comes
+READY_BY = (24 + 7) * 3600  # 07:00 the next morning
+
+
+def two_days_of_prices() -> Prices:
+    """Return a winter weekday's quarter-hour prices, today and tomorrow (both published), EUR per kWh."""
+    slots = [*day_prices(MIDNIGHT, WINTER_WEEKDAY, seed=1), *day_prices(MIDNIGHT + 86400, WINTER_WEEKDAY, seed=2)]
+    return Prices(PriceSource.ENTSOE, "EUR", tuple(slots))
+
+
+def cost(trace: Trace, prices: Prices) -> float:
+    """Return what the car's energy taken from the grid cost, second by second at the quarter's price."""
+    per_quarter = {slot.start: slot.price for slot in prices.slots}
+    start = MIDNIGHT + trace.plan.start_s
+    return sum(
+        min(watts, max(grid, 0.0)) / 3_600_000 * per_quarter[start + index - (start + index) % QUARTER]
+        for index, (watts, grid) in enumerate(zip(trace.car_w, trace.grid_w, strict=True))
+        if watts
+    )
+
+
+@METERS
+@pytest.mark.parametrize("mode", [ChargingMode.PLANNED, ChargingMode.SOLAR_PLAN])
+def test_a_plan_under_the_peak_guard_keeps_every_promise(interval: int, mode: ChargingMode) -> None:
+    # A car plugged in at 15:00 wants 30 kWh by 07:00 (it takes 16 A of the charger's 32: the plan learns it); the
+    # sun goes down through the afternoon, a heat pump cycles all night under a 7 kW peak limit. The plan charges in
+    # the cheapest night quarters; Solar + plan takes the last of the sun first. The contactor's budget, the peak
+    # guard and Solar's start rule hold as in every other mode, and the car is ready in time, cheaper than at once.
+    seconds = READY_BY + 600 - PLAN_START
+    sun = [max(0.0, 9000.0 * (1 - second / (4 * 3600))) for second in range(seconds)]
+    prices = two_days_of_prices()
+    plan = SitePlan(
+        start_s=PLAN_START,
+        pv_w=sun,
+        house_w=cycling_heat_pump(seconds),
+        modes=((0, mode),),
+        plugged=((15 * 3600, 10**9),),
+        peak_limits=((0, 9000.0),),
+        meters=((0, Meter(interval, 1)),),
+        settings=FAST_DELAYS,
+        prices=prices,
+        ask=PlanInputs(ready_by=MIDNIGHT + READY_BY, energy_kwh=30.0),
+    )
+    trace = run_site(plan)
+    assert broken_promises(trace) == {}
+    assert worst_hour(trace) <= 6
+    ready = trace.index(READY_BY)
+    assert sum(trace.car_w[:ready]) / 3_600_000 >= 30.0 - 0.1
+    assert Reason.PLAN_WAITING in trace.reason
+    assert Reason.PLANNED in trace.reason
+    assert (Reason.SURPLUS in trace.reason) is (mode is ChargingMode.SOLAR_PLAN)
+    at_once = SitePlan(**{**plan.__dict__, "modes": ((0, ChargingMode.FAST),), "prices": None, "ask": None})
+    fast = run_site(at_once)
+    fast_ready = next(index for index in range(len(fast.car_w)) if sum(fast.car_w[: index + 1]) / 3_600_000 >= 30.0)
+    fast.car_w[fast_ready + 1 :] = [0.0] * (len(fast.car_w) - fast_ready - 1)
+    assert cost(trace, prices) < 0.8 * cost(fast, prices)

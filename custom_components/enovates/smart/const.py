@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import time, timedelta
 from typing import Final
 
 from .controller import Settings
@@ -18,9 +18,12 @@ CONF_MAX_CURRENT: Final = "max_current"
 # Where a charger stands in its site's order of precedence (higher first); the charger's own, like the maximum.
 CONF_PRIORITY: Final = "priority"
 DEFAULT_PRIORITY: Final = 5
+# Planned charging: the day-ahead prices (each charger's own, like its plans).
+CONF_PRICE_SENSOR: Final = "price_sensor"
 
 # The options of a site (every charger on one grid sensor): the meter's sensors, the delays and the hysteresis. The
-# others are each charger's own (smart charging on or off, the maximum current).
+# others are each charger's own (smart charging on or off, the maximum current, the prices, the car's state of
+# charge).
 SITE_OPTIONS: Final = (
     CONF_GRID_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
@@ -29,6 +32,13 @@ SITE_OPTIONS: Final = (
     CONF_STOP_DELAY,
     CONF_HYSTERESIS,
 )
+# Planned charging (issue 25): a car's state of charge instead of an energy to add.
+CONF_SOC_SENSOR: Final = "soc_sensor"
+CONF_SOC_TARGET: Final = "soc_target"
+CONF_BATTERY_CAPACITY: Final = "battery_capacity"
+DEFAULT_SOC_TARGET: Final = 80  # %
+DEFAULT_READY_BY: Final = time(7, 0)
+DEFAULT_ENERGY_KWH: Final = 20.0  # about 100 km: a plan from the first car plugged in
 
 DEFAULT_SETTINGS: Final = Settings()  # start after 120 s, stop after 240 s, 500 W hysteresis
 

@@ -22,9 +22,12 @@ from .model import (
     GRID_DRIVEN,
     MIN_CURRENT_A,
     NOMINAL_VOLTAGE_V,
+    PLAN_REASONS,
     SOLAR_MODES,
+    SOLAR_PAUSING,
     ChargingMode,
     Inputs,
+    PlanWish,
     PortDecision,
     PortInput,
     Reason,
@@ -50,6 +53,7 @@ __all__ = [
     "NOMINAL_VOLTAGE_V",
     "ChargingMode",
     "Inputs",
+    "PlanWish",
     "PortDecision",
     "PortInput",
     "Reason",
@@ -165,6 +169,7 @@ class SmartController:
         caps: dict[int, Proposal] = {}
         if wishes:
             self._share_surplus(inputs, wishes, lost=lost)
+            self._take_plans(inputs, wishes)
             if inputs.peak_limit_w:
                 caps = self._guard_peak(inputs, inputs.peak_limit_w, wishes, lost=lost, settled=settled)
         decisions: dict[int, PortDecision] = {}
@@ -227,7 +232,7 @@ class SmartController:
             return PortDecision(plan.reason, target)
         state.written_a, state.written_at = target, now
         self._last_write = now
-        if starting and port.mode is ChargingMode.SOLAR:
+        if starting and port.mode in SOLAR_PAUSING and plan.reason not in PLAN_REASONS:
             state.solar.started()
         return PortDecision(plan.reason, target, target)
 
@@ -244,6 +249,33 @@ class SmartController:
     def _maximum_a(self, port: PortInput) -> int:
         ceiling = self.settings.max_current_a
         return port.max_current_a if ceiling is None else max(min(ceiling, port.max_current_a), MIN_CURRENT_A)
+
+    # --- the plans (plan_rule.py) --------------------------------------------------------------------------------
+
+    def _take_plans(self, inputs: Inputs, wishes: dict[int, Proposal]) -> None:
+        """Weigh each port's plan like a mode's wish: Planned's own; on top of Solar's (and any mode's) when higher.
+
+        A plan proposes, it does not write: the peak guard's ceiling, the contactor budget and the write interval
+        apply to it as to any wish. Off stays off, whatever the price.
+        """
+        for number, planned in inputs.plans.items():
+            wish = wishes.get(number)  # a port in Manual has none
+            if wish is None or (port := inputs.ports[number]).mode is ChargingMode.OFF or not port.plugged:
+                continue
+            state = self._ports[number]
+            solar_runs = wish.reason in (Reason.SURPLUS, Reason.MINIMUM)
+            if port.mode is ChargingMode.SOLAR_PLAN and solar_runs and not state.solar.running:
+                # Solar's start condition held while the plan charged the car: Solar runs it too from now, so
+                # that the end of the plan's block leaves it on the surplus, and a cloud then waits the stop delay.
+                state.solar.started()
+            target = min(planned.target_a, self._maximum_a(port))
+            # Solar + plan paused for both: the plan says why (waiting for cheaper hours, ready), not Solar.
+            if (
+                port.mode is ChargingMode.PLANNED
+                or target > wish.target_a
+                or (target == wish.target_a and wish.reason is Reason.NO_SURPLUS)
+            ):
+                wishes[number] = Proposal(target, planned.reason)
 
     # --- the surplus ---------------------------------------------------------------------------------------------
 
@@ -273,7 +305,7 @@ class SmartController:
         waiting = [number for number in solar if number not in running]
 
         # Stop: the last running port in Solar, once the surplus was short of the minimums for the stop delay.
-        stoppable = [number for number in running if ports[number].mode is ChargingMode.SOLAR]
+        stoppable = [number for number in running if ports[number].mode in SOLAR_PAUSING]
         short = stop_candidate(surplus_w, running, minimum_w, stoppable, settings.hysteresis_w)
         stopping = None
         for number in stoppable:

@@ -5,7 +5,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Mapping
 from dataclasses import asdict, replace
-from datetime import datetime
+from datetime import datetime, time
+import math
 from typing import TYPE_CHECKING, Any, Final
 
 from enovates_modbus.eno_one import LockState
@@ -17,23 +18,34 @@ from ..charging.status import car_connected
 from ..const import LOGGER, NO_EMS_LIMIT
 from ..polling.realtime_maps import EMS_LIMIT, MEASUREMENTS, STATE
 from .const import (
+    CONF_BATTERY_CAPACITY,
     CONF_BATTERY_SENSOR,
     CONF_GRID_EXPORT_SENSOR,
     CONF_GRID_SENSOR,
     CONF_HYSTERESIS,
     CONF_MAX_CURRENT,
+    CONF_PRICE_SENSOR,
     CONF_PRIORITY,
+    CONF_SOC_SENSOR,
+    CONF_SOC_TARGET,
     CONF_START_DELAY,
     CONF_STOP_DELAY,
+    DEFAULT_ENERGY_KWH,
     DEFAULT_PRIORITY,
+    DEFAULT_READY_BY,
     DEFAULT_SETTINGS,
+    DEFAULT_SOC_TARGET,
 )
 from .controller import MIN_CURRENT_A, ChargingMode, PortDecision, PortInput, Settings, SmartController
 from .meter_quarter import QuarterSource
+from .model import PLAN_MODES, PlanWish
+from .plan_rule import PlanBook, PlanInputs, SocTarget, next_ready_by
+from .price_feed import PriceFeed
 from .registry import SmartSite, async_site, site_key
 
 if TYPE_CHECKING:
     from homeassistant.config_entries import ConfigEntry
+    from homeassistant.core import State
 
     from ..coordinator import (
         EnovatesEmsControlCoordinator,
@@ -42,6 +54,7 @@ if TYPE_CHECKING:
         RealtimeData,
     )
     from ..ems_limit.timed import EnovatesLimits
+    from .planner import Plan
 
 
 # The diagnostics download keeps this many of the last decisions that changed a reason or wrote a limit.
@@ -56,6 +69,17 @@ def settings_from(options: dict[str, Any]) -> Settings:
         hysteresis_w=float(options.get(CONF_HYSTERESIS, DEFAULT_SETTINGS.hysteresis_w)),
         max_current_a=int(options[CONF_MAX_CURRENT]) if options.get(CONF_MAX_CURRENT) else None,
     )
+
+
+def _number(state: State | None) -> float | None:
+    """Return a sensor's reading as a number (None: unavailable, unknown, not a number)."""
+    if state is None:
+        return None
+    try:
+        value = float(state.state)
+    except ValueError:
+        return None
+    return value if math.isfinite(value) else None
 
 
 def _decision(decision: PortDecision) -> dict[str, Any]:
@@ -103,6 +127,16 @@ class SmartCharging:
         self._maps_wanted: list[CALLBACK_TYPE] = []
         self._failing: set[int] = set()  # ports whose last write failed
         self._maximum_a: dict[int, int] = {}  # each port's own maximum, as last read: at it, the limit is removed
+
+        # Planned charging: the prices, each port's ready-by time and energy to add, and the plans.
+        price_sensor = options.get(CONF_PRICE_SENSOR)
+        self.price_feed = PriceFeed(hass, price_sensor) if price_sensor else None
+        self.ready_by: dict[int, time] = {}
+        self.energy_kwh: dict[int, float] = {}
+        self.plans = PlanBook()
+        self._soc_sensor: str | None = options.get(CONF_SOC_SENSOR)
+        self._soc_target = float(options.get(CONF_SOC_TARGET, DEFAULT_SOC_TARGET))
+        self._capacity_kwh = float(options.get(CONF_BATTERY_CAPACITY) or 0.0)
 
     @property
     def member_id(self) -> str:
@@ -152,6 +186,7 @@ class SmartCharging:
                 "meter_entities": {figure.value: entity_id for figure, entity_id in self.site.meter.entities.items()},
             },
             "decisions": {port: _decision(decision) for port, decision in self.decisions.items()},
+            "planned": self._plans_diagnostics(),
             "history": [
                 {"at": at.isoformat(), "port": port, **_decision(decision)} for at, port, decision in self.history
             ],
@@ -159,10 +194,15 @@ class SmartCharging:
 
     @property
     def modes_available(self) -> list[ChargingMode]:
-        """Return the modes a user can pick: the Solar modes need a grid sensor."""
-        if self.grid_sensor is None:
-            return [ChargingMode.MANUAL, ChargingMode.FAST, ChargingMode.OFF]
-        return list(ChargingMode)
+        """Return the modes a user can pick: the Solar modes need a grid sensor, the planned ones a price sensor."""
+        modes = [ChargingMode.MANUAL, ChargingMode.FAST]
+        if self.grid_sensor is not None:
+            modes += [ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM]
+        if self.price_feed is not None:
+            modes.append(ChargingMode.PLANNED)
+            if self.grid_sensor is not None:
+                modes.append(ChargingMode.SOLAR_PLAN)
+        return [*modes, ChargingMode.OFF]
 
     @callback
     def async_start(self) -> CALLBACK_TYPE:
@@ -176,9 +216,13 @@ class SmartCharging:
             settings=replace(self.settings, max_current_a=None),
         )
 
+        stop_prices = self.price_feed.async_start() if self.price_feed is not None else None
+
         @callback
         def stop() -> None:
             self.site.leave(self)
+            if stop_prices is not None:
+                stop_prices()
             self._want_maps(steering=False)
 
         return stop
@@ -236,6 +280,61 @@ class SmartCharging:
         self.site.restore_peak_limit(limit_w)
 
     @callback
+    def set_ready_by(self, port: int, at: time) -> None:
+        """Have the car on `port` ready by `at` (a time of day: one already past today means tomorrow)."""
+        self.ready_by[port] = at
+        self.notify()
+
+    @callback
+    def set_energy(self, port: int, energy_kwh: float) -> None:
+        """Add `energy_kwh` to the car on `port` (counted from when it was plugged in)."""
+        self.energy_kwh[port] = energy_kwh
+        self.notify()
+
+    def plan_inputs(self, port: int, now: datetime) -> PlanInputs:
+        """Return what the user asks of `port`'s plan now: the next ready-by time, the energy or state of charge."""
+        ready_by = next_ready_by(dt_util.as_local(now), self.ready_by.get(port, DEFAULT_READY_BY))
+        soc = None
+        # The car's state of charge is the first port's car's (a charger with one car, the usual case).
+        if self._soc_sensor and self._capacity_kwh > 0 and port == min(self._realtime.charger.ports):
+            soc = SocTarget(
+                percent=_number(self._hass.states.get(self._soc_sensor)),
+                target_percent=self._soc_target,
+                capacity_kwh=self._capacity_kwh,
+            )
+        return PlanInputs(
+            ready_by=ready_by.timestamp(), energy_kwh=self.energy_kwh.get(port, DEFAULT_ENERGY_KWH), soc=soc
+        )
+
+    def plan(self, port: int) -> Plan | None:
+        """Return `port`'s plan as last made (None: no car, no plan mode, or no price sensor)."""
+        kept = self.plans.ports.get(port)
+        # Manual is not followed each second: a plan from before it was picked is no plan.
+        if kept is None or self.modes.get(port, ChargingMode.MANUAL) not in PLAN_MODES:
+            return None
+        return kept.plan
+
+    def plan_wishes(
+        self, now: datetime, ports: Mapping[int, PortInput], *, grid_w: float | None, cars_w: float
+    ) -> dict[int, PlanWish]:
+        """Return what each port's plan (or a negative price) wants now; `cars_w`: what every car of the site draws.
+
+        The plan leaves the house (the grid reading less the site's cars) its room under the site's peak limit.
+        """
+        feed = self.price_feed
+        if feed is None:
+            return {}
+        self.plans.follow_house(now.timestamp(), grid_w, cars_w)
+        return self.plans.wishes(
+            now.timestamp(),
+            ports,
+            {port: self.plan_inputs(port, now) for port in ports},
+            feed.prices,
+            max_current_a=None,  # each port's maximum is the charger's own ceiling already (its readings)
+            peak_limit_w=self.peak_limit_w,
+        )
+
+    @callback
     def restore_month_peak(self, month: str, average_w: float) -> None:
         """Take back the month's highest quarter, as known before a restart."""
         self.site.restore_month_peak(month, average_w)
@@ -265,6 +364,43 @@ class SmartCharging:
             limit_a=maximum if limit_ma == NO_EMS_LIMIT else limit_ma // 1000,
             contactor_closed=state.contactor_state,
         )
+
+    def _plans_diagnostics(self) -> dict[str, Any] | None:
+        """Return the prices planned charging goes by and each port's plan (None: no price sensor)."""
+        feed = self.price_feed
+        if feed is None:
+            return None
+        prices = feed.prices
+        ports: dict[int, Any] = {}
+        for port in self._realtime.charger.ports:
+            plan = self.plan(port)
+            ports[port] = {
+                "ready_by": self.ready_by.get(port, DEFAULT_READY_BY).isoformat(),
+                "energy_kwh": self.energy_kwh.get(port, DEFAULT_ENERGY_KWH),
+                "plan": None
+                if plan is None
+                else {
+                    "status": plan.status.value,
+                    "made_at": plan.made_at,
+                    "ready_by": plan.ready_by,
+                    "energy_wanted_kwh": plan.energy_wanted_kwh,
+                    "energy_kwh": plan.energy_kwh,
+                    "cost": plan.cost,
+                    "blocks": [(block.start, block.end, block.energy_kwh) for block in plan.blocks],
+                },
+            }
+        return {
+            "price_sensor": feed.entity_id,
+            "prices": None
+            if prices is None
+            else {
+                "source": prices.source.value,
+                "currency": prices.currency,
+                "quarters": len(prices.slots),
+                "known_until": prices.known_until,
+            },
+            "ports": ports,
+        }
 
     def readings(self) -> Mapping[int, PortInput] | None:
         """Return what each port reports now; None when the picture is not whole.

@@ -7,7 +7,7 @@ the controller that decides (controller.py).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 import enum
 from typing import Final
 
@@ -23,9 +23,15 @@ class ChargingMode(enum.StrEnum):
     SOLAR = "solar"  # surplus only; paused while there is none
     SOLAR_MINIMUM = "solar_minimum"  # never below the minimum, surplus on top
     OFF = "off"  # paused
+    PLANNED = "planned"  # the cheapest quarter hours that make the car ready by a time (plan_rule.py)
+    SOLAR_PLAN = "solar_plan"  # surplus first, as Solar; the plan fills what is still missing
 
 
-SOLAR_MODES: Final = frozenset({ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM})
+SOLAR_MODES: Final = frozenset({ChargingMode.SOLAR, ChargingMode.SOLAR_MINIMUM, ChargingMode.SOLAR_PLAN})
+# The Solar modes that pause without surplus (Solar + plan as Solar: what the plan wants comes on top).
+SOLAR_PAUSING: Final = frozenset({ChargingMode.SOLAR, ChargingMode.SOLAR_PLAN})
+# The modes that follow a plan.
+PLAN_MODES: Final = frozenset({ChargingMode.PLANNED, ChargingMode.SOLAR_PLAN})
 
 
 class Reason(enum.StrEnum):
@@ -44,6 +50,19 @@ class Reason(enum.StrEnum):
     GRID_MISSING = "grid_missing"
     # A start waits: the contactor moved 5 times in the last hour (the 6th is kept for the stop that may follow).
     CONTACTOR_BUDGET = "contactor_budget"
+    # A plan's (plan_rule.py): charging in the cheapest hours, waiting for them, done, too late for a plan.
+    PLANNED = "planned"
+    PLAN_WAITING = "plan_waiting"
+    PLAN_DONE = "plan_done"
+    PLAN_INFEASIBLE = "plan_infeasible"
+    # Being paid to charge: every mode but Manual and Off charges at its maximum.
+    NEGATIVE_PRICE = "negative_price"
+
+
+# The reasons a plan gives (the controller takes them from PlanWish, not from the mode).
+PLAN_REASONS: Final = frozenset(
+    {Reason.PLANNED, Reason.PLAN_WAITING, Reason.PLAN_DONE, Reason.PLAN_INFEASIBLE, Reason.NEGATIVE_PRICE}
+)
 
 
 # The reasons whose limit rests on the grid reading (the others on the mode alone).
@@ -88,6 +107,14 @@ class PortInput:
     rank: int = 0
 
 
+@dataclass(frozen=True, slots=True)
+class PlanWish:
+    """What a port's plan (or a negative price) wants now: the controller weighs it like a mode's wish."""
+
+    target_a: int
+    reason: Reason
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class MeterFigures:
     """The quarter-hour figures the grid meter reports itself (a Belgian meter's 1-0:1.4.0 and 1-0:1.6.0), in W."""
@@ -108,6 +135,7 @@ class Inputs:
     peak_limit_w: float | None = None
     meter: MeterFigures | None = None  # the meter's own quarter figures, where the grid sensor's meter reports them
     ports: Mapping[int, PortInput]
+    plans: Mapping[int, PlanWish] = field(default_factory=dict)  # per port, from plan_rule.py
 
 
 @dataclass(frozen=True, slots=True)

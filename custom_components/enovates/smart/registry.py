@@ -28,7 +28,7 @@ from ..const import DOMAIN, LOGGER
 from .const import GRID_STALE_AFTER, SMART_INTERVAL
 from .meter_entities import Figure, MeterEntities
 from .meter_quarter import QuarterSource
-from .model import MeterFigures, PortDecision, PortInput, Settings
+from .model import ChargingMode, MeterFigures, PlanWish, PortDecision, PortInput, Settings
 from .site import GridReading, Site
 
 if TYPE_CHECKING:
@@ -77,6 +77,11 @@ class SiteMember(Protocol):
 
     def readings(self) -> Mapping[int, PortInput] | None:
         """Return what each port reports now; None when the picture is not whole (not steered this second)."""
+
+    def plan_wishes(
+        self, now: datetime, ports: Mapping[int, PortInput], *, grid_w: float | None, cars_w: float
+    ) -> Mapping[int, PlanWish]:
+        """Return what the charger's plans (or a negative price) want of its ports now (none without prices)."""
 
     def apply(self, decisions: dict[int, PortDecision]) -> None:
         """Take the site's decisions for the charger's ports, and write what is to be written."""
@@ -210,13 +215,32 @@ class SmartSite:
             peak_limit_w=self.peak_limit_w,
             meter=meter,
         )
-        decisions, closed = self.site.step(reading, {member.member_id: member.readings() for member in members})
+        readings = {member.member_id: member.readings() for member in members}
+        decisions, closed = self.site.step(reading, readings, self._plans(now, members, readings, grid_w))
         self._close_quarter(closed, meter)
         for member in members:
             # A charger without readings keeps its last decisions: it is counted as load until it is back.
             if (mine := decisions.get(member.member_id)) is not None:
                 member.apply(mine)
         self._notify()
+
+    @staticmethod
+    def _plans(
+        now: datetime,
+        members: list[SiteMember],
+        readings: dict[str, Mapping[int, PortInput] | None],
+        grid_w: float | None,
+    ) -> dict[str, Mapping[int, PlanWish]]:
+        """Return each steered charger's plan wishes; none while every port of the site is Manual (not followed)."""
+        steered = [ports for ports in readings.values() if ports is not None]
+        if all(port.mode is ChargingMode.MANUAL for ports in steered for port in ports.values()):
+            return {}
+        cars_w = sum(port.power_w for ports in steered for port in ports.values())
+        return {
+            member.member_id: member.plan_wishes(now, ports, grid_w=grid_w, cars_w=cars_w)
+            for member in members
+            if (ports := readings[member.member_id]) is not None
+        }
 
     def _close_quarter(self, closed: tuple[float, float] | None, meter: MeterFigures | None = None) -> None:
         """Keep the month's highest quarter: a quarter of a new month starts the month afresh.

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Final, NamedTuple
 
-from .model import MIN_CURRENT_A, ChargingMode, PortInput, Reason
+from .model import MIN_CURRENT_A, SOLAR_PAUSING, ChargingMode, PortInput, Reason
 
 # The peak guard gives a paused car its current back only when the headroom covers this much more than the car's
 # minimum: the car then starts with room to come down an ampere before it must pause again.
@@ -44,6 +44,9 @@ def mode_wish(port: PortInput, maximum_a: int, *, running: bool) -> Proposal:
     if not port.plugged:
         # Ready for the next car: Solar waits for the surplus, Solar + minimum starts at the minimum.
         return Proposal(MIN_CURRENT_A if mode is ChargingMode.SOLAR_MINIMUM else 0, Reason.NO_CAR)
+    if mode is ChargingMode.PLANNED:
+        # The plan decides (the controller takes its wish, plan_rule.py); without one, nothing is due.
+        return Proposal(0, Reason.PLAN_WAITING)
     # Solar modes: the surplus decides (sharing.py); until then, the minimum or a pause.
     if mode is ChargingMode.SOLAR_MINIMUM or running:
         return Proposal(MIN_CURRENT_A, Reason.MINIMUM)
@@ -90,12 +93,12 @@ class SolarTimer:
 def without_grid(mode: ChargingMode, held_a: int, *, lost: bool) -> Proposal:
     """Return what a port in a Solar mode does without a grid reading: never more than `held_a`, in force now.
 
-    It holds until the reading has been missing too long (`lost`); then Solar pauses and Solar + minimum goes to
-    the minimum, if it was above.
+    It holds until the reading has been missing too long (`lost`); then Solar (and Solar + plan, whose plan comes on
+    top) pauses and Solar + minimum goes to the minimum, if it was above.
     """
     if not lost:
         return Proposal(held_a, Reason.GRID_MISSING)
-    return Proposal(0 if mode is ChargingMode.SOLAR else min(held_a, MIN_CURRENT_A), Reason.GRID_MISSING)
+    return Proposal(0 if mode in SOLAR_PAUSING else min(held_a, MIN_CURRENT_A), Reason.GRID_MISSING)
 
 
 def guard_without_grid(held_a: int, *, lost: bool) -> Proposal:

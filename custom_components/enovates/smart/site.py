@@ -20,11 +20,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 
 from .controller import SmartController
-from .model import ChargingMode, Inputs, MeterFigures, PortDecision, PortInput, Settings
+from .model import ChargingMode, Inputs, MeterFigures, PlanWish, PortDecision, PortInput, Settings
 
 type MemberId = str
 # What each charger reports this second, in the order of precedence; None: its readings are missing.
 type Readings = Mapping[MemberId, Mapping[int, PortInput] | None]
+# What each charger's plans (planned charging) want of its ports this second.
+type Plans = Mapping[MemberId, Mapping[int, PlanWish]]
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -66,7 +68,7 @@ class Site:
         return key
 
     def step(
-        self, reading: GridReading, readings: Readings
+        self, reading: GridReading, readings: Readings, plans: Plans | None = None
     ) -> tuple[dict[MemberId, dict[int, PortDecision]], tuple[float, float] | None]:
         """Decide for every port of the chargers whose readings are in; also return a quarter that just ended.
 
@@ -75,15 +77,19 @@ class Site:
         the contactors and the quarter are still followed.
         """
         ports: dict[int, PortInput] = {}
+        wishes: dict[int, PlanWish] = {}
         owners: dict[int, tuple[MemberId, int]] = {}
         for member, member_ports in readings.items():
             if member_ports is None:
                 continue
+            member_plans = (plans or {}).get(member, {})
             for port in sorted(member_ports):
                 key = self.key(member, port)
                 # The rank: the charger's place, then the port's (a port seen first ranks first).
                 ports[key] = replace(member_ports[port], rank=len(ports))
                 owners[key] = (member, port)
+                if (wish := member_plans.get(port)) is not None:
+                    wishes[key] = wish
         if not ports:
             # No charger to follow: the quarter goes on with the meter alone.
             closed = self.controller.quarter.add(
@@ -98,6 +104,7 @@ class Site:
             peak_limit_w=reading.peak_limit_w,
             meter=reading.meter,
             ports=ports,
+            plans=wishes,
         )
         decisions: dict[MemberId, dict[int, PortDecision]] = {
             member: {} for member, member_ports in readings.items() if member_ports is not None
