@@ -15,11 +15,13 @@ import pytest
 from custom_components.enovates.smart.controller import (
     ChargingMode,
     Inputs,
+    PortDecision,
     PortInput,
     Reason,
     Settings,
     SmartController,
 )
+from custom_components.enovates.smart.model import PlanWish
 from custom_components.enovates.smart.sharing import give_way_order
 from custom_components.enovates.smart.site import GridReading, Site
 from enovates_simulator.household import Household
@@ -174,3 +176,23 @@ def test_a_site_of_one_decides_as_the_charger_alone() -> None:
         decided, _ = site.step(GridReading(now=now, grid_w=grid, peak_limit_w=8000.0), {"a": ports})
         expected, _ = alone.step(Inputs(now=now, grid_w=grid, peak_limit_w=8000.0, ports=ports))
         assert decided["a"] == expected
+
+
+def test_each_chargers_plan_goes_to_its_own_port() -> None:
+    # Two chargers, both port 1, both in Planned: only the second's plan says charge now. The plans are keyed by
+    # charger, so the first's port stays paused and the second's gets the plan's current, not the other way round.
+    site = Site()
+    planned = car(ChargingMode.PLANNED)
+    members = {"first": {1: planned}, "second": {1: planned}}
+    plans = {
+        "first": {1: PlanWish(0, Reason.PLAN_WAITING)},
+        "second": {1: PlanWish(10, Reason.PLANNED)},
+    }
+    decisions, _ = site.step(GridReading(now=1000.0, grid_w=500.0), members, plans)
+    assert decisions["first"][1] == PortDecision(Reason.PLAN_WAITING, 0)
+    assert decisions["second"][1].reason is Reason.PLANNED
+    assert decisions["second"][1].target_a == 10
+    # A charger whose plans are not given (no price sensor) plans nothing: Planned without a plan holds it paused.
+    decisions, _ = site.step(GridReading(now=1001.0, grid_w=500.0), members, {"second": plans["second"]})
+    assert decisions["first"][1].target_a == 0
+    assert decisions["second"][1].target_a == 10
