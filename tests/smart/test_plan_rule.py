@@ -31,6 +31,7 @@ from custom_components.enovates.smart.plan_rule import (
     SocTarget,
     negative_price_wish,
     next_ready_by,
+    planning_ports,
     wish_of,
 )
 from custom_components.enovates.smart.planner import PlanStatus
@@ -351,6 +352,24 @@ def test_the_book_plans_the_plan_modes_and_offers_negative_prices_to_the_others(
     # a plan mode with nothing asked (no entity yet): as any mode
     wishes = book.wishes(now, {1: car(ChargingMode.PLANNED)}, {}, paid, max_current_a=None, peak_limit_w=7000)
     assert wishes == {1: PlanWish(16, Reason.NEGATIVE_PRICE)}
+
+
+def test_cars_planning_together_share_the_room_under_the_peak_limit() -> None:
+    # 30 kWh by 07:00 with the cheapest hours now (02:00): alone, a car plans at its 16 A (11 kW) under a 16 kW
+    # limit; two cars (here, or a site's: `planning`) each plan on half of it, 8 kW (11 A), as the guard shares it.
+    now = MIDNIGHT + 2 * HOUR
+    night = prices(NIGHT)
+    alone = PlanBook().wishes(now, {1: car()}, {1: asked(30.0)}, night, max_current_a=None, peak_limit_w=16_000)
+    assert alone == {1: PlanWish(16, Reason.PLANNED)}
+    both = PlanBook().wishes(
+        now, {1: car(), 2: car()}, {1: asked(30.0), 2: asked(30.0)}, night, max_current_a=None, peak_limit_w=16_000
+    )
+    assert both == {1: PlanWish(11, Reason.PLANNED), 2: PlanWish(11, Reason.PLANNED)}
+    in_a_site = PlanBook().wishes(
+        now, {1: car()}, {1: asked(30.0)}, night, max_current_a=None, peak_limit_w=16_000, planning=2
+    )
+    assert in_a_site == {1: PlanWish(11, Reason.PLANNED)}
+    assert planning_ports([car(), car(plugged=False), car(ChargingMode.FAST), car(ChargingMode.SOLAR_PLAN)]) == 2
 
 
 # --- the controller weighs the plan ------------------------------------------------------------------------------

@@ -315,11 +315,12 @@ class SmartCharging:
         return kept.plan
 
     def plan_wishes(
-        self, now: datetime, ports: Mapping[int, PortInput], *, grid_w: float | None, cars_w: float
+        self, now: datetime, ports: Mapping[int, PortInput], *, grid_w: float | None, cars_w: float, planning: int
     ) -> dict[int, PlanWish]:
         """Return what each port's plan (or a negative price) wants now; `cars_w`: what every car of the site draws.
 
-        The plan leaves the house (the grid reading less the site's cars) its room under the site's peak limit.
+        The plan leaves the house (the grid reading less the site's cars) its room under the site's peak limit, an
+        equal part of it for each of the site's `planning` cars.
         """
         feed = self.price_feed
         if feed is None:
@@ -332,6 +333,7 @@ class SmartCharging:
             feed.prices,
             max_current_a=None,  # each port's maximum is the charger's own ceiling already (its readings)
             peak_limit_w=self.peak_limit_w,
+            planning=planning,
         )
 
     @callback

@@ -11,7 +11,7 @@ Pure (no Home Assistant in here): the manager hands it the readings, the prices 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Final
@@ -197,6 +197,11 @@ class PortPlan:
         return wish
 
 
+def planning_ports(ports: Iterable[PortInput]) -> int:
+    """Return how many of `ports` have a car plugged in and a plan mode: the cars that share the room planned on."""
+    return sum(1 for port in ports if port.plugged and port.mode in PLAN_MODES)
+
+
 def wish_of(plan: Plan, now: float) -> PlanWish:
     """Return the current `plan` wants at `now`, and why."""
     slot = plan.slot_at(now)
@@ -261,10 +266,20 @@ class PlanBook:
         *,
         max_current_a: int | None,
         peak_limit_w: float | None,
+        planning: int | None = None,
     ) -> dict[int, PlanWish]:
-        """Return what each port's plan (or a negative price) wants now; follow every port's energy meanwhile."""
+        """Return what each port's plan (or a negative price) wants now; follow every port's energy meanwhile.
+
+        `planning`: how many cars plan at once under the peak limit (a site's, all its chargers'); by default the
+        plugged ports in a plan mode here. Each plans on an equal part of the house's room, as the peak guard
+        shares it: two plans each counting on the whole room would both fall short, at the same cheap quarters.
+        """
         wishes: dict[int, PlanWish] = {}
+        if planning is None:
+            planning = planning_ports(ports.values())
         cap_w = self.cap_w(peak_limit_w)
+        if cap_w is not None:
+            cap_w /= max(planning, 1)
         for number, port in ports.items():
             plan = self.ports.setdefault(number, PortPlan())
             plan.follow(now, port)

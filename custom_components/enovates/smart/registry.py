@@ -29,6 +29,7 @@ from .const import GRID_STALE_AFTER, SMART_INTERVAL
 from .meter_entities import Figure, MeterEntities
 from .meter_quarter import QuarterSource
 from .model import ChargingMode, MeterFigures, PlanWish, PortDecision, PortInput, Settings
+from .plan_rule import planning_ports
 from .site import GridReading, Site
 
 if TYPE_CHECKING:
@@ -79,7 +80,7 @@ class SiteMember(Protocol):
         """Return what each port reports now; None when the picture is not whole (not steered this second)."""
 
     def plan_wishes(
-        self, now: datetime, ports: Mapping[int, PortInput], *, grid_w: float | None, cars_w: float
+        self, now: datetime, ports: Mapping[int, PortInput], *, grid_w: float | None, cars_w: float, planning: int
     ) -> Mapping[int, PlanWish]:
         """Return what the charger's plans (or a negative price) want of its ports now (none without prices)."""
 
@@ -236,8 +237,9 @@ class SmartSite:
         if all(port.mode is ChargingMode.MANUAL for ports in steered for port in ports.values()):
             return {}
         cars_w = sum(port.power_w for ports in steered for port in ports.values())
+        planning = planning_ports(port for ports in steered for port in ports.values())
         return {
-            member.member_id: member.plan_wishes(now, ports, grid_w=grid_w, cars_w=cars_w)
+            member.member_id: member.plan_wishes(now, ports, grid_w=grid_w, cars_w=cars_w, planning=planning)
             for member in members
             if (ports := readings[member.member_id]) is not None
         }
