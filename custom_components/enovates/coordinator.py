@@ -159,7 +159,11 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
         raise NotImplementedError
 
 
-_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
+# Home Assistant schedules a coordinator's next poll at the whole second, plus an offset of its own (up to half a
+# second, spreading the polls of many coordinators), plus the interval: an interval of a few microseconds would still
+# wait for that offset. Minus a second puts that moment in the past, so the next poll starts at once. (An interval of
+# 0 stops polling.)
+_AT_ONCE: Final = timedelta(seconds=-1)
 # How long the 1 s tier holds the slower tiers back after each of its polls on a slow link: longer than its next poll
 # takes (which renews it), short enough that a hold nobody renews (the tier stopped polling) passes by itself.
 BACKGROUND_HOLD_S: Final = 10.0

@@ -657,3 +657,23 @@ async def test_while_unreachable_a_poll_that_hears_nothing_keeps_it_unreachable(
     await realtime.async_refresh()
     assert not realtime.last_update_success
     assert str(realtime.last_exception).endswith("did not answer: no answer")  # every map asked, in vain
+
+
+async def test_a_poll_that_took_its_second_is_followed_by_the_next_at_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # Home Assistant starts a coordinator's polls at the whole second plus an offset of its own (up to half a
+    # second): on a slow link the next poll must not wait for that offset. The largest offset there could be:
+    realtime = init_integration.runtime_data.realtime
+    realtime._microsecond = 0.999
+
+    async def next_poll_due_in() -> float:
+        with patch.object(hass.loop, "call_at", wraps=hass.loop.call_at) as call_at:
+            await realtime.async_refresh()
+        due = [call.args[0] for call in call_at.call_args_list if getattr(call.args[1], "__self__", None) is realtime]
+        return due[-1] - hass.loop.time()
+
+    simulator.faults.slow_down(0.6)
+    assert await next_poll_due_in() <= 0  # power and current offered alone took 1.2 s
+    simulator.faults.clear()
+    assert await next_poll_due_in() > 0  # a poll within its second: the next one at the next whole second, as usual
