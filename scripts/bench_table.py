@@ -1,6 +1,7 @@
 """Print benchmarks/results.json (and slow_link_results.json, if given) as Markdown tables.
 
-docs/development.md quotes them under "Performance"; tests/test_docs.py checks that it quotes the committed results.
+docs/development.md quotes them under "Performance", the README (`--readme`: the figures a user asks about) under
+"What it costs"; tests/test_docs.py checks that both quote the committed results.
 """
 
 from __future__ import annotations
@@ -39,7 +40,8 @@ COST_ROWS = [
 
 # (label, key while charging, key while idle or None, format); a pair is shown "charging / idle".
 SLOW_LINK_COLUMNS: list[tuple[str, str, str | None, str]] = [
-    ("bound 2*r* + 1, s", "bound_s", None, "{:.1f}"),
+    ("bound: 2*r* + 1 (3*r*), s", "bound_s", None, "{:.1f}"),
+    ("", "one_request_between_polls_s", None, "({:.1f})"),
     ("charging: worst age of power / current offered, s", "worst_measurements_age_s", None, "{:.1f}"),
     ("", "worst_current_offered_age_s", None, "{:.1f}"),
     ("charging: worst age of state / EMS limit, s", "worst_state_age_s", None, "{:.1f}"),
@@ -116,7 +118,8 @@ def slow_link_table(path: Path) -> None:
             if label:
                 cells.append((label, cell))
             else:
-                cells[-1] = (cells[-1][0], f"{cells[-1][1]} / {cell}")
+                joint = " " if cell.startswith("(") else " / "
+                cells[-1] = (cells[-1][0], f"{cells[-1][1]}{joint}{cell}")
         rows.append((link, [cell for _, cell in cells]))
     labels = [label for label, *_ in SLOW_LINK_COLUMNS if label]
     print()
@@ -128,11 +131,56 @@ def slow_link_table(path: Path) -> None:
     )
 
 
+def readme_tables(results: dict[str, Any], slow: dict[str, Any]) -> None:
+    """The user's figures: load while idle and charging, then freshness on a slow link against its bound."""
+    counts = sorted({int(key.split()[0]) for key in results if not key.endswith(WITHOUT_SMART)})
+    rows = []
+    for label, key, fmt in (
+        ("Modbus requests/s per charger", "requests_per_s_per_charger", "{:.2f}"),
+        ("Home Assistant's CPU per charger, ms per s", "loop_cpu_ms_per_charger_per_s", "{:.2f}"),
+        ("state writes/s per charger", "state_writes_per_s_per_charger", "{:.2f}"),
+    ):
+        cells = [" / ".join(fmt.format(results[f"{n} {activity}"][key]) for activity in ACTIVITIES) for n in counts]
+        rows.append((f"{label}, idle / charging", cells))
+    _print(["", *(f"{n} charger{'s' * (n > 1)}" for n in counts)], rows)
+    print()
+    rows = []
+    for result in slow.values():
+        if result["activity"] != "charging" or result["answer_s"] < 0.5 or result["link"].startswith("5%"):
+            continue
+        idle = slow.get(f"{result['link']} idle", {})
+        rows.append(
+            (
+                result["link"],
+                [
+                    f"{result['worst_measurements_age_s']:.1f} / {result['worst_current_offered_age_s']:.1f}",
+                    f"{result['bound_s']:.1f}",
+                    f"{result['one_request_between_polls_s']:.1f}",
+                    f"{idle['worst_state_age_s']:.1f}" if idle else "-",
+                ],
+            )
+        )
+    _print(
+        [
+            "answers take (*r*)",
+            "power / current offered at most, s old",
+            "2*r* + 1, s",
+            "3*r*, s",
+            "idle: state (a car arriving) at most, s old",
+        ],
+        rows,
+    )
+
+
 def main() -> None:
-    """Print the scale tables, then the slow-link table."""
-    scale_tables(json.loads(Path(sys.argv[1]).read_text()))
-    if len(sys.argv) > 2 and Path(sys.argv[2]).exists():
-        slow_link_table(Path(sys.argv[2]))
+    """Print the scale tables, then the slow-link table; or, with --readme first, the README's tables."""
+    arguments = sys.argv[1:]
+    if arguments[0] == "--readme":
+        readme_tables(json.loads(Path(arguments[1]).read_text()), json.loads(Path(arguments[2]).read_text()))
+        return
+    scale_tables(json.loads(Path(arguments[0]).read_text()))
+    if len(arguments) > 1 and Path(arguments[1]).exists():
+        slow_link_table(Path(arguments[1]))
 
 
 if __name__ == "__main__":
