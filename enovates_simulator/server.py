@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections import Counter
+from collections import Counter, deque
 from contextlib import suppress
 from dataclasses import dataclass, field
 import time
@@ -28,12 +28,17 @@ WRITE_SINGLE_REGISTER = 6
 WRITE_MULTIPLE_REGISTERS = 16
 
 
+REQUESTS_REMEMBERED = 1000
+
+
 @dataclass
 class Stats:
     """What the charger has been asked, for tests and benchmarks that count the integration's load."""
 
     requests: int = 0
     requests_by_map: Counter[tuple[int, str]] = field(default_factory=Counter)
+    # The maps of the last requests, in the order they came (a request touching two maps names the first).
+    order: deque[str] = field(default_factory=lambda: deque(maxlen=REQUESTS_REMEMBERED))
     bytes_received: int = 0
     bytes_sent: int = 0
     connections_opened: int = 0
@@ -44,6 +49,7 @@ class Stats:
         """Start counting afresh."""
         self.requests = self.bytes_received = self.bytes_sent = self.connections_opened = 0
         self.requests_by_map.clear()
+        self.order.clear()
         self.writes.clear()
         self.write_times.clear()
 
@@ -200,8 +206,10 @@ class FaultInjectingHandler(ServerRequestHandler):
         count = pdu.count or len(pdu.registers) or 1
         stats = self.server.stats
         stats.requests += 1
-        for touched in maps_touched(address, count):
-            stats.requests_by_map[pdu.dev_id, touched.name] += 1
+        touched_maps = [touched.name for touched in maps_touched(address, count)]
+        for name in touched_maps:
+            stats.requests_by_map[pdu.dev_id, name] += 1
+        stats.order.append(touched_maps[0] if touched_maps else "unmapped")
         loop = asyncio.get_running_loop()
         delay = self.server.faults.answer_delay()
         if delay > 0 or self._answer_due > loop.time():  # late, or behind an answer that is

@@ -117,3 +117,17 @@ def test_the_developer_guide_quotes_the_benchmark(
     performance = section(DEVELOPMENT, "## Performance")
     for block in capsys.readouterr().out.strip().split("\n\n"):
         assert block in performance
+
+
+def test_the_readme_quotes_the_benchmark(capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    """The README's figures (idle and charging, freshness on a slow link) are the committed results'."""
+    results = ROOT / "benchmarks"
+    monkeypatch.setattr(
+        sys,
+        "argv",
+        ["bench_table.py", "--readme", str(results / "results.json"), str(results / "slow_link_results.json")],
+    )
+    runpy.run_path(str(ROOT / "scripts" / "bench_table.py"), run_name="__main__")
+    costs = section(README, "#### What it costs")
+    for block in capsys.readouterr().out.strip().split("\n\n"):
+        assert block in costs

@@ -159,7 +159,11 @@ class EnovatesCoordinator[DataT](StampsLastFailure, DataUpdateCoordinator[DataT]
         raise NotImplementedError
 
 
-_AT_ONCE: Final = timedelta(microseconds=1)  # the coordinator takes no interval of 0 (that stops polling)
+# Home Assistant schedules a coordinator's next poll at the whole second, plus an offset of its own (up to half a
+# second, spreading the polls of many coordinators), plus the interval: an interval of a few microseconds would still
+# wait for that offset. Minus a second puts that moment in the past, so the next poll starts at once. (An interval of
+# 0 stops polling.)
+_AT_ONCE: Final = timedelta(seconds=-1)
 # How long the 1 s tier holds the slower tiers back after each of its polls on a slow link: longer than its next poll
 # takes (which renews it), short enough that a hold nobody renews (the tier stopped polling) passes by itself.
 BACKGROUND_HOLD_S: Final = 10.0
@@ -219,6 +223,11 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._answered: set[tuple[int, str]] = set()
         # Whether this poll asked for more than its first maps beyond its second (a slow link): one such a poll.
         self._extra_used = False
+        # Whether the last poll's one such request was this tier's, and whether this poll leaves its own to a slower
+        # tier's request that waits: on a link slower than a second an answer, a map that gave way is overdue at
+        # every poll, and would otherwise keep Mode 3 and the token from ever being read.
+        self._extra_was_ours = False
+        self._extra_left = False
         # What went unanswered since the charger last answered anything: map names, and LINK for the connection.
         self._silence_began: float | None = None
         self._unanswered: set[str] = set()
@@ -259,8 +268,10 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             self.charger.hold_background(BACKGROUND_HOLD_S)
             if not self._extra_used:
                 self.charger.admit_background()
+            self._extra_was_ours = self._extra_used
         else:
             self.charger.hold_background(0)
+            self._extra_was_ours = False
         self._arm_watchdog()
         return data
 
@@ -427,6 +438,8 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
         self._maps_asked = len(set().union(*wanted.values()))
         self._poll_started = self.hass.loop.time()
         self._reads, self._refusals, self._extra_used = 0, [], False
+        # The slower tiers' requests held back are the only ones waiting when a poll starts: every other poll is theirs.
+        self._extra_left = self._extra_was_ours and self.charger.requests_waiting > 0
         self._given_way, self._answered = set(), set()
 
         if not self.reachable:
@@ -476,6 +489,10 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             and (self._setting_up or not self._reading(port, name).quiet)
         )
 
+    def _extra_free(self) -> bool:
+        """Whether this poll may still ask for one map beyond its second: not yet, and not a slower tier's turn."""
+        return not self._extra_used and not self._extra_left
+
     def _fits(self) -> bool:
         """Whether one more request would still end this poll within its second (less a margin)."""
         return self.hass.loop.time() - self._poll_started + self.charger.link.typical_round_trip_s <= GIVE_WAY_BUDGET_S
@@ -503,7 +520,7 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             due = age >= IDLE_EVERY_S[name] - 0.5 if idle else age >= GIVE_WAY_MAX_AGE_S
             fits = self._fits()
             # At setup every map is read, however slow the link: an entity would otherwise start unavailable.
-            if self._setting_up or (fits and (due or not idle)) or (due and not self._extra_used):
+            if self._setting_up or (fits and (due or not idle)) or (due and self._extra_free()):
                 self._extra_used = self._extra_used or not fits
                 await self._read(port, name)
 
@@ -536,7 +553,7 @@ class EnovatesRealtimeCoordinator(EnovatesCoordinator[dict[int, RealtimeData]]):
             and (reading := self._reading(port, name)).quiet
             and reading.retry_at <= now
         ]
-        if silent and ((fits := self._fits()) or not self._extra_used):
+        if silent and ((fits := self._fits()) or self._extra_free()):
             self._extra_used = self._extra_used or not fits
             await self._read(*min(silent, key=lambda key: self._reading(*key).asked_at))
 

@@ -79,6 +79,9 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
         for other in (self._heartbeat, *self._follows):
             if other is not self.coordinator:
                 self.async_on_remove(other.async_add_listener(self._handle_coordinator_update))
+        # Home Assistant writes the state once the entity is added, showing this: the first update that changes
+        # nothing need not write it again (its context is that write's, taken at that update).
+        self._written, self._written_context = self._shown(), None
 
     @property
     def available(self) -> bool:
@@ -99,6 +102,8 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
         charges, for its energy), and every entity follows the 1 s tier: most such calls change nothing here.
         """
         shown = self._shown()
+        if self._written_context is None:
+            self._written_context = self._state_context()  # the state written when the entity was added
         # Another write since (a session restored, a decision of smart charging) may have shown something else: it
         # left another state, with a context of its own.
         if shown != self._written or self._state_context() != self._written_context:

@@ -26,7 +26,6 @@ from homeassistant.const import (
     UnitOfPower,
     UnitOfTime,
 )
-from homeassistant.core import callback
 from homeassistant.helpers.restore_state import ExtraStoredData
 from homeassistant.util import dt as dt_util
 
@@ -359,7 +358,6 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
 
     port: int
     entity_description: EnovatesSessionSensorDescription
-    _shown_available = True
 
     def __init__(self, runtime: EnovatesRuntimeData, description: EnovatesSessionSensorDescription, port: int) -> None:
         """Show one value of the sessions on `port`."""
@@ -373,14 +371,9 @@ class EnovatesSessionSensor(EnovatesEntity[EnovatesRealtimeCoordinator], Restore
             session := ChargingSession.from_dict(stored.as_dict().get("session"))
         ):
             self._sessions.restore(self.port, session)
-        self.async_on_remove(self._sessions.async_listen(self.port, self.async_write_ha_state))
-
-    @callback
-    def _handle_coordinator_update(self) -> None:
-        """Write the state when the availability changes; the session's own news brings the values."""
-        if self.available != self._shown_available:
-            self._shown_available = self.available
-            self.async_write_ha_state()
+        # The session's news (its energy each second while a car charges) is written only when this value changed:
+        # the start and, but once a minute, the duration stay as they are.
+        self.async_on_remove(self._sessions.async_listen(self.port, self._handle_coordinator_update))
 
     @property
     def native_value(self) -> StateType | datetime:

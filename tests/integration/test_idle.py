@@ -98,3 +98,45 @@ async def test_the_installation_currents_are_read_every_second_while_idle(
     assert simulator.stats.requests_by_map[1, "measurements"] >= 9
     assert simulator.stats.requests_by_map[1, "current_offered"] <= 1
     assert state(hass, "sensor.eno_one_installation_current_l1") == "5.0"
+
+
+async def test_a_car_is_seen_within_a_second_whenever_it_comes_and_every_watt_hour_is_counted(
+    hass: HomeAssistant,
+    clock_hands: TickingDateTimeFactory,
+    clock: ManualClock,
+    simulator: Simulator,
+    init_integration: MockConfigEntry,
+) -> None:
+    # Cars come at every moment of the idle rhythm (the EMS limit every 4 s, measurements every 30 s): each is seen
+    # within the second, and the energy counter shown after each leaves is the charger's to the watt-hour.
+    port = simulator.charger.port(1)
+    await advance(hass, clock_hands, 2)
+    for idle_s in (0, 1, 2, 3, 5, 8, 13, 21, 29, 34):
+        await advance(hass, clock_hands, idle_s)
+        assert state(hass, STATUS) == "available"
+        port.plug_in(Car(max_current_a=16))
+        await advance(hass, clock_hands, 1)
+        assert state(hass, STATUS) == "charging", idle_s
+        assert float(state(hass, POWER)) == sum(simulator.charger.read_port(1).powers_w), idle_s
+        clock.advance(60 + idle_s)  # it charges a while, then leaves
+        port.unplug()
+        await advance(hass, clock_hands, 2)
+        assert state(hass, STATUS) == "available"
+        assert float(state(hass, ENERGY)) * 1000 == pytest.approx(simulator.charger.read_port(1).energy_wh), idle_s
+
+
+@pytest.mark.parametrize(
+    "car",
+    [Car(max_current_a=16), Car(max_current_a=16, wants_to_charge=False)],
+    ids=["charging", "plugged in, not charging"],
+)
+async def test_every_map_is_read_every_second_while_a_car_is_plugged_in(
+    hass: HomeAssistant, clock_hands: TickingDateTimeFactory, init_integration: MockConfigEntry
+) -> None:
+    # Idle polling is for no car at all: a car plugged in, charging or not, has every map read each second.
+    realtime = init_integration.runtime_data.realtime
+    await advance(hass, clock_hands, 2)
+    for second in range(40):  # longer than the slowest idle reading (30 s)
+        await advance(hass, clock_hands, 1)
+        for name in ("state", "measurements", "ems_limit", "current_offered"):
+            assert hass.loop.time() - realtime._readings[1, name].read_at < 1.5, (second, name)

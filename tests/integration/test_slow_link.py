@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import importlib
+import itertools
 import logging
 from unittest.mock import patch
 
@@ -574,13 +575,15 @@ async def test_a_map_silent_on_both_ports_takes_only_its_own_entities(
     assert simulator.stats.connections_opened == 0
 
 
+@pytest.mark.parametrize("answer_s", [0.6, 1.2])
 async def test_on_a_slow_link_power_is_never_more_than_one_request_late(
-    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry, answer_s: float
 ) -> None:
-    # 0.6 s an answer: power and current offered alone take more than the second, so polls follow back to back.
+    # r s an answer: power and current offered alone take more than the second, so polls follow back to back.
     # Between two of them at most one other request comes (a map that gave way, or a slower tier's, which waits
-    # for it): power and current offered are never older than 2r + 1 s. Real time: the polls keep their own rhythm.
-    answer_s = 0.6
+    # for it): power and current offered are never older than 2r + 1 s up to a second an answer, 3r above (where
+    # 2r + 1 s would leave room for no other request at all, state and EMS limit included). Real time: the polls
+    # keep their own rhythm; counted in requests, so that a busy machine changes nothing.
     simulator.faults.slow_down(answer_s)
     realtime = init_integration.runtime_data.realtime
     await asyncio.sleep(4 * answer_s + 1)
@@ -588,20 +591,29 @@ async def test_on_a_slow_link_power_is_never_more_than_one_request_late(
     worst = dict.fromkeys(("measurements", "current_offered", "state", "ems_limit"), 0.0)
     mode3 = init_integration.runtime_data.mode3
     started = hass.loop.time()
-    while hass.loop.time() - started < 12:
+    while hass.loop.time() - started < max(12, 20 * answer_s):  # some 6 polls at least
         await asyncio.sleep(0.05)
         # The worst case: a slower tier always has a request waiting (Mode 3 asked again and again).
         if not mode3._polling.locked():
             hass.async_create_task(mode3.async_request_refresh())
         for name in worst:
             worst[name] = max(worst[name], hass.loop.time() - realtime._readings[1, name].read_at)
-    assert worst["measurements"] <= 2 * answer_s + 1, worst
-    assert worst["current_offered"] <= 2 * answer_s + 1, worst
-    # ... and nothing starves: the maps that give way are read once overdue (5 s), one a poll (a poll's wait, the
-    # other one's poll, its own answer: 3r + 3r + r more at worst); Mode 3 in its turn
-    assert worst["state"] <= 5 + 7 * answer_s, worst
-    assert worst["ems_limit"] <= 5 + 7 * answer_s, worst
-    assert simulator.stats.requests_by_map[1, "mode3"] >= 2
+    order = list(simulator.stats.order)
+    polls = [n for n, name in enumerate(order) if name == "measurements"]
+    assert len(polls) >= 5, order
+    for first, second in itertools.pairwise(polls):
+        # current offered, and one other request at most
+        assert order[first + 1] == "current_offered", order
+        assert second - first <= 3, order
+    if answer_s <= 1:
+        assert worst["measurements"] <= 2 * answer_s + 1, worst
+        assert worst["current_offered"] <= 2 * answer_s + 1, worst
+    # ... and nothing starves: the maps that give way are read once overdue (5 s); while a slower tier always waits
+    # they have every other poll's one request, the slower tier the others (at worst the poll under way, the
+    # slower tier's, the other map's, the slower tier's again, its own: 5 polls of 3r)
+    assert worst["state"] <= 5 + 15 * answer_s, worst
+    assert worst["ems_limit"] <= 5 + 15 * answer_s, worst
+    assert order.count("mode3") >= len(polls) // 2 - 1, order
     await mode3.async_request_refresh()
 
 
@@ -645,3 +657,23 @@ async def test_while_unreachable_a_poll_that_hears_nothing_keeps_it_unreachable(
     await realtime.async_refresh()
     assert not realtime.last_update_success
     assert str(realtime.last_exception).endswith("did not answer: no answer")  # every map asked, in vain
+
+
+async def test_a_poll_that_took_its_second_is_followed_by_the_next_at_once(
+    hass: HomeAssistant, simulator: Simulator, init_integration: MockConfigEntry
+) -> None:
+    # Home Assistant starts a coordinator's polls at the whole second plus an offset of its own (up to half a
+    # second): on a slow link the next poll must not wait for that offset. The largest offset there could be:
+    realtime = init_integration.runtime_data.realtime
+    realtime._microsecond = 0.999
+
+    async def next_poll_due_in() -> float:
+        with patch.object(hass.loop, "call_at", wraps=hass.loop.call_at) as call_at:
+            await realtime.async_refresh()
+        due = [call.args[0] for call in call_at.call_args_list if getattr(call.args[1], "__self__", None) is realtime]
+        return due[-1] - hass.loop.time()
+
+    simulator.faults.slow_down(0.6)
+    assert await next_poll_due_in() <= 0  # power and current offered alone took 1.2 s
+    simulator.faults.clear()
+    assert await next_poll_due_in() > 0  # a poll within its second: the next one at the next whole second, as usual
