@@ -29,6 +29,7 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     # What the last state write from a tier's update showed, and the context of the state it left.
     _written: tuple[Any, ...] | None = None
     _written_context: str | None = None
+    _reachable = True  # the heartbeat's reach, as this entity last showed it
 
     def __init__(
         self,
@@ -76,12 +77,25 @@ class EnovatesEntity[CoordinatorT: EnovatesCoordinator[Any]](CoordinatorEntity[C
     async def async_added_to_hass(self) -> None:
         """Follow the heartbeat too, so an outage shows on every entity within a second, and the other tiers."""
         await super().async_added_to_hass()
-        for other in (self._heartbeat, *self._follows):
-            if other is not self.coordinator:
-                self.async_on_remove(other.async_add_listener(self._handle_coordinator_update))
+        for other in self._follows:  # other tiers than the entity's own
+            self.async_on_remove(other.async_add_listener(self._handle_coordinator_update))
+        if self._heartbeat is not self.coordinator and self._heartbeat not in self._follows:
+            self._reachable = self._heartbeat.last_update_success
+            self.async_on_remove(self._heartbeat.async_add_listener(self._handle_heartbeat))
         # Home Assistant writes the state once the entity is added, showing this: the first update that changes
         # nothing need not write it again (its context is that write's, taken at that update).
         self._written, self._written_context = self._shown(), None
+
+    @callback
+    def _handle_heartbeat(self) -> None:
+        """Update when the heartbeat's reach changed: the rest of what it polls is not what this entity shows.
+
+        It polls every second, and calls every listener while a car charges: a slower tier's entity would otherwise
+        work out what it shows (state, attributes) each second, to find it unchanged.
+        """
+        if self._heartbeat.last_update_success is not self._reachable:
+            self._reachable = self._heartbeat.last_update_success
+            self._handle_coordinator_update()
 
     @property
     def available(self) -> bool:
