@@ -347,6 +347,52 @@ async def test_nordpool_prices_come_from_its_service(
     }
 
 
+@pytest.mark.parametrize("platform", ["template", "nordpool"])
+async def test_a_price_sensor_whose_integration_loads_later_is_waited_for(
+    hass: HomeAssistant,
+    mock_config_entry: MockConfigEntry,
+    simulator: Simulator,
+    caplog: pytest.LogCaptureFixture,
+    platform: str,
+) -> None:
+    # Home Assistant sets integrations up side by side: the price sensor is in the registry, without a state or with
+    # none known yet, when the charger's entry starts (the development instance's template at every start). Nothing
+    # is said, and its prices are read once it has them: from its attributes, or asked from Nord Pool's service.
+    registered(hass, platform, unique_id="BE-current_price")
+    hass.states.async_remove(PRICES)
+    asked: list[str] = []
+
+    async def get_prices(call: ServiceCall) -> ServiceResponse:
+        asked.append(call.data["date"])
+        return nordpool_day(call.data["date"])
+
+    hass.services.async_register("nordpool", "get_prices_for_date", get_prices, supports_response=SupportsResponse.ONLY)
+    mock_config_entry.add_to_hass(hass)
+    with caplog.at_level(logging.WARNING):
+        await setup_entry(hass, mock_config_entry)
+        smart = mock_config_entry.runtime_data.smart
+        assert smart is not None
+        assert smart.price_feed is not None
+        hass.states.async_set(PRICES, STATE_UNKNOWN)  # there, without a value yet
+        await hass.async_block_till_done()
+        assert smart.price_feed.prices is None
+        assert asked == []
+        prices_now = entsoe_attributes(dt_util.start_of_local_day()) if platform == "template" else {}
+        hass.states.async_set(PRICES, "0.1", {**prices_now, "unit_of_measurement": "EUR/kWh"})
+        await hass.async_block_till_done()
+        hass.states.async_set(PRICES, "0.2", {**prices_now, "unit_of_measurement": "EUR/kWh"})
+        await hass.async_block_till_done()
+    assert "cannot read the prices" not in caplog.text
+    prices = smart.price_feed.prices
+    assert prices is not None
+    if platform == "template":
+        assert prices.source is PriceSource.ENTSOE
+        assert asked == []
+    else:
+        assert prices.source is PriceSource.NORDPOOL
+        assert len(asked) == 2  # today and tomorrow, once: then on the service's own schedule
+
+
 async def test_nordpool_without_prices_yet(
     hass: HomeAssistant, mock_config_entry: MockConfigEntry, simulator: Simulator
 ) -> None:

@@ -33,6 +33,7 @@ from .prices import (
 
 # The services' prices are asked again this often (and at start).
 SERVICE_INTERVAL: Final = timedelta(minutes=15)
+_NO_VALUE: Final = (STATE_UNAVAILABLE, STATE_UNKNOWN)
 
 
 def price_source(hass: HomeAssistant, entity_id: str) -> PriceSource:
@@ -66,21 +67,38 @@ class PriceFeed:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Read the prices now and whenever they may have changed; return what stops it."""
-        source = self._source()
-        if source is not None and source in SERVICE_SOURCES:
+        stops: list[CALLBACK_TYPE] = []
+
+        @callback
+        def changed(_event: Event[EventStateChangedData] | None = None) -> None:
+            if len(stops) > 1:
+                return  # its integration's service is asked on a schedule of its own
+            state = self._hass.states.get(self.entity_id)
+            registered = er.async_get(self._hass).async_get(self.entity_id) is not None
+            if (state is None and registered) or (state is not None and state.state in _NO_VALUE):
+                # Its integration has not loaded yet (Home Assistant starts them side by side), or the sensor is out
+                # for a while: which integration it is, and its prices, are known once it has a value.
+                return
+            source = self._source()
+            if source is None or source not in SERVICE_SOURCES:
+                self._read()
+                return
             self._hass.async_create_task(self.async_ask(source), eager_start=True)
 
             async def ask(_now: datetime) -> None:
                 await self.async_ask(source)
 
-            return async_track_time_interval(self._hass, ask, SERVICE_INTERVAL, cancel_on_shutdown=True)
-        self._read()
+            stops.append(async_track_time_interval(self._hass, ask, SERVICE_INTERVAL, cancel_on_shutdown=True))
+
+        stops.append(async_track_state_change_event(self._hass, self.entity_id, changed))
+        changed()
 
         @callback
-        def changed(_event: Event[EventStateChangedData]) -> None:
-            self._read()
+        def stop() -> None:
+            while stops:
+                stops.pop()()
 
-        return async_track_state_change_event(self._hass, self.entity_id, changed)
+        return stop
 
     def _source(self) -> PriceSource | None:
         try:
@@ -93,7 +111,7 @@ class PriceFeed:
     def _read(self) -> None:
         """Parse the sensor's attributes; keep the last prices when it is unavailable or unreadable."""
         state = self._hass.states.get(self.entity_id)
-        if state is None or state.state in (STATE_UNAVAILABLE, STATE_UNKNOWN):
+        if state is None or state.state in _NO_VALUE:
             return
         try:
             self.prices = parse_price_attributes(state.attributes)
