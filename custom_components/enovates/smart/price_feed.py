@@ -67,11 +67,12 @@ class PriceFeed:
     @callback
     def async_start(self) -> CALLBACK_TYPE:
         """Read the prices now and whenever they may have changed; return what stops it."""
-        stops: list[CALLBACK_TYPE] = []
+        asking: CALLBACK_TYPE | None = None  # a service's schedule, once the sensor is known to be one's
 
         @callback
         def changed(_event: Event[EventStateChangedData] | None = None) -> None:
-            if len(stops) > 1:
+            nonlocal asking
+            if asking is not None:
                 return  # its integration's service is asked on a schedule of its own
             state = self._hass.states.get(self.entity_id)
             registered = er.async_get(self._hass).async_get(self.entity_id) is not None
@@ -88,15 +89,16 @@ class PriceFeed:
             async def ask(_now: datetime) -> None:
                 await self.async_ask(source)
 
-            stops.append(async_track_time_interval(self._hass, ask, SERVICE_INTERVAL, cancel_on_shutdown=True))
+            asking = async_track_time_interval(self._hass, ask, SERVICE_INTERVAL, cancel_on_shutdown=True)
 
-        stops.append(async_track_state_change_event(self._hass, self.entity_id, changed))
+        stop_following = async_track_state_change_event(self._hass, self.entity_id, changed)
         changed()
 
         @callback
         def stop() -> None:
-            while stops:
-                stops.pop()()
+            stop_following()
+            if asking is not None:
+                asking()
 
         return stop
 
