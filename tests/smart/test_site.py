@@ -188,11 +188,22 @@ def test_each_chargers_plan_goes_to_its_own_port() -> None:
         "first": {1: PlanWish(0, Reason.PLAN_WAITING)},
         "second": {1: PlanWish(10, Reason.PLANNED)},
     }
-    decisions, _ = site.step(GridReading(now=1000.0, grid_w=500.0), members, plans)
+    decisions, _ = site.step(GridReading(now=1000.0, grid_w=500.0), members, lambda: plans)
     assert decisions["first"][1] == PortDecision(Reason.PLAN_WAITING, 0)
     assert decisions["second"][1].reason is Reason.PLANNED
     assert decisions["second"][1].target_a == 10
     # A charger whose plans are not given (no price sensor) plans nothing: Planned without a plan holds it paused.
-    decisions, _ = site.step(GridReading(now=1001.0, grid_w=500.0), members, {"second": plans["second"]})
+    decisions, _ = site.step(GridReading(now=1001.0, grid_w=500.0), members, lambda: {"second": plans["second"]})
     assert decisions["first"][1].target_a == 0
     assert decisions["second"][1].target_a == 10
+    # Every port Manual: nothing is decided, and the plans are not asked for (Manual is not followed).
+    asked: list[bool] = []
+
+    def plans_asked() -> dict[str, dict[int, PlanWish]]:
+        asked.append(True)
+        return plans
+
+    manual = {"first": {1: car(ChargingMode.MANUAL)}, "second": {1: car(ChargingMode.MANUAL)}}
+    decisions, _ = site.step(GridReading(now=1002.0, grid_w=500.0), manual, plans_asked)
+    assert decisions == {"first": {}, "second": {}}
+    assert asked == []

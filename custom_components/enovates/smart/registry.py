@@ -28,7 +28,7 @@ from ..const import DOMAIN, LOGGER
 from .const import GRID_STALE_AFTER, SMART_INTERVAL
 from .meter_entities import Figure, MeterEntities
 from .meter_quarter import QuarterSource
-from .model import ChargingMode, MeterFigures, PlanWish, PortDecision, PortInput, Settings
+from .model import MeterFigures, PlanWish, PortDecision, PortInput, Settings
 from .plan_rule import planning_ports
 from .site import GridReading, Site
 
@@ -217,7 +217,7 @@ class SmartSite:
             meter=meter,
         )
         readings = {member.member_id: member.readings() for member in members}
-        decisions, closed = self.site.step(reading, readings, self._plans(now, members, readings, grid_w))
+        decisions, closed = self.site.step(reading, readings, lambda: self._plans(now, members, readings, grid_w))
         self._close_quarter(closed, meter)
         for member in members:
             # A charger without readings keeps its last decisions: it is counted as load until it is back.
@@ -232,10 +232,8 @@ class SmartSite:
         readings: dict[str, Mapping[int, PortInput] | None],
         grid_w: float | None,
     ) -> dict[str, Mapping[int, PlanWish]]:
-        """Return each steered charger's plan wishes; none while every port of the site is Manual (not followed)."""
+        """Return each steered charger's plan wishes (the site asks only when a port is not Manual)."""
         steered = [ports for ports in readings.values() if ports is not None]
-        if all(port.mode is ChargingMode.MANUAL for ports in steered for port in ports.values()):
-            return {}
         cars_w = sum(port.power_w for ports in steered for port in ports.values())
         planning = planning_ports(port for ports in steered for port in ports.values())
         return {

@@ -16,7 +16,7 @@ Pure (no Home Assistant in here): the integration (registry.py) feeds it each se
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 
 from .controller import SmartController
@@ -68,28 +68,25 @@ class Site:
         return key
 
     def step(
-        self, reading: GridReading, readings: Readings, plans: Plans | None = None
+        self, reading: GridReading, readings: Readings, plans: Callable[[], Plans] | None = None
     ) -> tuple[dict[MemberId, dict[int, PortDecision]], tuple[float, float] | None]:
         """Decide for every port of the chargers whose readings are in; also return a quarter that just ended.
 
         The decisions are per charger and port; a charger without readings gets none (it keeps what it had).
         Nothing is decided while every port is Manual (the limits are the users'): the chargers get no decision,
-        the contactors and the quarter are still followed.
+        the contactors and the quarter are still followed, and `plans` (what the chargers' plans want of their
+        ports) is not asked for.
         """
         ports: dict[int, PortInput] = {}
-        wishes: dict[int, PlanWish] = {}
         owners: dict[int, tuple[MemberId, int]] = {}
         for member, member_ports in readings.items():
             if member_ports is None:
                 continue
-            member_plans = (plans or {}).get(member, {})
             for port in sorted(member_ports):
                 key = self.key(member, port)
                 # The rank: the charger's place, then the port's (a port seen first ranks first).
                 ports[key] = replace(member_ports[port], rank=len(ports))
                 owners[key] = (member, port)
-                if (wish := member_plans.get(port)) is not None:
-                    wishes[key] = wish
         if not ports:
             # No charger to follow: the quarter goes on with the meter alone.
             closed = self.controller.quarter.add(
@@ -104,13 +101,20 @@ class Site:
             peak_limit_w=reading.peak_limit_w,
             meter=reading.meter,
             ports=ports,
-            plans=wishes,
         )
         decisions: dict[MemberId, dict[int, PortDecision]] = {
             member: {} for member, member_ports in readings.items() if member_ports is not None
         }
         if all(port.mode is ChargingMode.MANUAL for port in ports.values()):
             return decisions, self.controller.observe(inputs)
+        if plans is not None:
+            wanted = plans()
+            wishes = {
+                key: wish
+                for key, (member, port) in owners.items()
+                if (wish := wanted.get(member, {}).get(port)) is not None
+            }
+            inputs = replace(inputs, plans=wishes)
         by_key, closed = self.controller.step(inputs)
         for key, decision in by_key.items():
             member, port = owners[key]
